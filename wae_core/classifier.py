@@ -1,0 +1,139 @@
+"""The small MNIST classifier behind the metrics: a LeNet-style conv net trained here.
+
+Its 128-d penultimate activations are the feature space of "FID (LeNet features)" and its
+predictions give the class histograms of the mode-coverage metric. Inception weights cannot be
+downloaded offline, and an MNIST-trained net is the better judge of digits anyway; numbers in
+this space are *not* comparable with the Inception FID of papers.
+
+    python -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import IncompatibleCheckpointError, read, write_tensors
+from .data import load_mnist
+
+FORMAT = "wae-lab-classifier/1"
+FEATURE_DIM = 128
+
+
+class LeNet(nn.Module):
+    """conv5(16) - pool - conv5(32) - pool - fc(128) - fc(10), ReLU, dropout before the head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+        self.fc = nn.Linear(32 * 7 * 7, FEATURE_DIM)
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(FEATURE_DIM, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 128-d embedding used by the FID (after the ReLU)."""
+        return torch.relu(self.fc(self.conv(x).flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.features(x)))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features, class probabilities) for images in [0, 1], in eval mode, batched."""
+        was_training = self.training
+        self.eval()
+        feats, probs = [], []
+        for i in range(0, x.shape[0], batch_size):
+            xb = x[i:i + batch_size].to(self.device)
+            f = self.features(xb)
+            feats.append(f.cpu())
+            probs.append(F.softmax(self.head(f), 1).cpu())
+        self.train(was_training)
+        return torch.cat(feats), torch.cat(probs)
+
+
+@torch.no_grad()
+def accuracy(model: LeNet, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((model.embed(x)[1].argmax(1) == y).float().mean())
+
+
+def train_classifier(epochs: int = 4, seed: int = 0, batch_size: int = 128,
+                     log: bool = True) -> tuple[LeNet, float]:
+    """Adam, lr 1e-3 halved each epoch, light random shifts (+-2 px). Returns (net, test acc)."""
+    torch.manual_seed(seed)
+    train, test = load_mnist("train"), load_mnist("test")
+    net = LeNet()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(epochs):
+        for g in opt.param_groups:
+            g["lr"] = 1e-3 * 0.5**epoch
+        net.train()
+        t0 = time.time()
+        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+        perm = torch.randperm(len(train), generator=gen)
+        for i in range(0, len(perm) - batch_size + 1, batch_size):
+            idx = perm[i:i + batch_size]
+            xb = train.x[idx]
+            dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
+            xb = torch.roll(xb, shifts=(dx, dy), dims=(2, 3))
+            loss = F.cross_entropy(net(xb), train.y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        acc = accuracy(net, test.x, test.y)
+        if log:
+            print(f"epoch {epoch + 1}: test accuracy {acc:.4f} ({time.time() - t0:.0f} s)",
+                  file=sys.stderr)
+    return net.eval(), acc
+
+
+def save_classifier(net: LeNet, path: Path | str, meta: dict) -> None:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    write_tensors(path, tensors, {"format": FORMAT, **meta})
+
+
+def load_classifier(path: Path | str, device: str | torch.device = "cpu") -> LeNet:
+    """Load and validate; ``net.meta`` holds the metadata (test accuracy, command)."""
+    meta, weights, _ = read(path, fmt=FORMAT)
+    net = LeNet()
+    try:
+        net.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        raise IncompatibleCheckpointError(f"{Path(path).name}: not a LeNet classifier: {e}") from e
+    net.meta = meta
+    return net.to(device).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m wae_core.classifier",
+                                description="Train the LeNet used by the metrics on MNIST.")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    net, acc = train_classifier(a.epochs, a.seed)
+    save_classifier(net, a.out, {"test_accuracy": acc, "epochs": a.epochs, "seed": a.seed,
+                                 "command": "python -m wae_core.classifier " + shlex.join(argv)})
+    print(f"saved {a.out}: test accuracy {acc:.4f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

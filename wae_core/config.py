@@ -1,0 +1,131 @@
+"""Dataclass configs: one for the model (what to build), one for training (how to fit it).
+
+Both round-trip through plain JSON dicts so that a checkpoint can record exactly what made it.
+Defaults follow the paper's MNIST set-up (Tolstikhin et al. 2018, appendix and official code):
+z = 8, batch 100, Adam lr 1e-3 with beta1 = 0.5, adversary lr 5e-4, lambda = 10, prior N(0, I),
+cost c(x, y) = 0.05 * ||x - y||^2 per image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = "0.1.0"
+MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")
+ARCHS = ("small", "paper", "mlp")
+KERNELS = ("imq", "rbf")
+# Conv widths. "small" is sized for ~2,500 img/s training on 2 CPU cores; "paper" is the paper's
+# MNIST net (encoder 128-256-512-1024, decoder from a 7x7x1024 map), ~22 M parameters.
+SMALL_CHANNELS, SMALL_DEC_CHANNELS = (16, 32, 64), (32, 16)
+PAPER_CHANNELS, PAPER_DEC_CHANNELS = (128, 256, 512, 1024), (1024, 512, 256)
+# The paper's multi-scale kernel: C = 2 * d_z * sigma_z^2 * s for each s below (official code).
+PAPER_KERNEL_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+@dataclass
+class ModelConfig:
+    """What to build. ``arch`` picks the network family; ``kind`` the objective."""
+
+    kind: str = "wae-mmd"
+    arch: str = "small"  # small: fast CPU conv net; paper: 128-256-512-1024 conv; mlp: 2-D toys
+    z_dim: int = 8
+    # images
+    img_channels: int = 1
+    img_size: int = 28
+    channels: tuple[int, ...] = SMALL_CHANNELS  # encoder / discriminator conv widths
+    dec_channels: tuple[int, ...] = SMALL_DEC_CHANNELS  # decoder widths at 7x7, 14x14 (, 28x28)
+    batchnorm: bool = True
+    # 2-D points
+    x_dim: int = 2
+    hidden: int = 128
+    depth: int = 4
+    # objective
+    lam: float = 10.0
+    recon_scale: float = 0.05  # c(x, y) = recon_scale * ||x - y||^2 (summed over pixels)
+    kernel: str = "imq"
+    kernel_scales: tuple[float, ...] = PAPER_KERNEL_SCALES
+    sigma_z: float = 1.0  # prior P_Z = N(0, sigma_z^2 I)
+    stochastic_encoder: bool = False  # WAE only: Gaussian Q(Z|X) instead of a deterministic map
+    vae_likelihood: str = "bernoulli"  # VAE decoder likelihood: bernoulli (images) or gaussian
+    # latent / image adversary
+    disc_hidden: int = 512
+    disc_depth: int = 4
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model kind {self.kind!r}; choose from {MODEL_KINDS}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; choose from {ARCHS}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}; choose from {KERNELS}")
+        if self.z_dim < 1:
+            raise ValueError("z_dim must be >= 1")
+        self.channels = tuple(int(c) for c in self.channels)
+        self.dec_channels = tuple(int(c) for c in self.dec_channels)
+        self.kernel_scales = tuple(float(s) for s in self.kernel_scales)
+        if self.arch == "paper" and self.channels == SMALL_CHANNELS:
+            self.channels = PAPER_CHANNELS
+        if self.arch == "paper" and self.dec_channels == SMALL_DEC_CHANNELS:
+            self.dec_channels = PAPER_DEC_CHANNELS
+
+    @property
+    def is_image(self) -> bool:
+        return self.arch != "mlp"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        return _from_dict(cls, d)
+
+
+@dataclass
+class TrainConfig:
+    """How to fit. Epoch-based; toy data sets are a fixed sample, so epochs mean the same there."""
+
+    epochs: int = 10
+    batch_size: int = 100
+    lr: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_adv: float = 5e-4
+    # Multiply the learning rates by lr_factors[i] from epoch lr_milestones[i] on (paper: 30, 50).
+    lr_milestones: tuple[int, ...] = (30, 50)
+    lr_factors: tuple[float, ...] = (0.5, 0.1)
+    seed: int = 0
+    device: str = "auto"
+    checkpoint_every_steps: int = 0  # 0: at the end of every epoch only
+    max_steps: int = 0  # 0: no limit (stop after ``epochs``)
+    max_seconds: float = 0.0  # 0: no time limit; else stop (and save) once exceeded
+    threads: int = 0  # torch CPU threads, 0: all cores
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def lr_multiplier(self, epoch: int) -> float:
+        """Piecewise-constant schedule: the factor of the last milestone reached."""
+        m = 1.0
+        for milestone, factor in zip(self.lr_milestones, self.lr_factors):
+            if epoch >= milestone:
+                m = factor
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        return _from_dict(cls, d)
+
+
+def _to_jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _from_dict(cls: type, d: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

@@ -1,0 +1,176 @@
+"""Data sets as in-memory tensors: embedded MNIST (offline), Fashion-MNIST, torchvision downloads,
+an image folder, and the 2-D toy mixtures (ring of 8, grid of 25 Gaussians).
+
+Everything is a :class:`TensorData` (images float32 in [0, 1], shape (N, 1, 28, 28), or points
+(N, 2), plus integer labels). Small sets live on the training device as one tensor and batches are
+index slices of it: no per-item Python loading in the hot loop.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+DATASETS = ("mnist", "fashion-mnist", "mnist-download", "fashion-mnist-download",
+            "ring", "grid", "folder:<path>")
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A data set cannot be loaded here (offline, not installed, empty folder...)."""
+
+
+@dataclass
+class TensorData:
+    x: torch.Tensor
+    y: torch.Tensor
+    name: str
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def to(self, device: torch.device | str) -> TensorData:
+        return TensorData(self.x.to(device), self.y.to(device), self.name)
+
+    def subset(self, n: int) -> TensorData:
+        return TensorData(self.x[:n], self.y[:n], self.name)
+
+    def batches(self, batch_size: int, epoch: int, seed: int, rank: int = 0,
+                world: int = 1) -> Iterator[torch.Tensor]:
+        """Shuffled full batches for one epoch; the order depends only on (seed, epoch), so a
+        resumed run sees the same batches. With ``world`` > 1 each rank takes its own shard."""
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        perm = torch.randperm(len(self), generator=g).to(self.x.device)
+        per_rank = len(self) // world
+        perm = perm[rank * per_rank:(rank + 1) * per_rank]
+        for i in range(len(perm) // batch_size):
+            yield self.x[perm[i * batch_size:(i + 1) * batch_size]]
+
+    def steps_per_epoch(self, batch_size: int, world: int = 1) -> int:
+        return (len(self) // world) // batch_size
+
+
+def _from_uint8(x: np.ndarray, y: np.ndarray, name: str) -> TensorData:
+    t = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0).unsqueeze(1)
+    return TensorData(t, torch.from_numpy(y.astype(np.int64)), name)
+
+
+def load_mnist(split: str = "train") -> TensorData:
+    """The full MNIST embedded in the repo (data/mnist.npz, CC BY-SA 3.0): 60,000 / 10,000."""
+    _check_split(split)
+    if not EMBEDDED_MNIST.exists():
+        raise DatasetUnavailableError(f"embedded MNIST missing: {EMBEDDED_MNIST}")
+    with np.load(EMBEDDED_MNIST) as f:
+        return _from_uint8(f[f"x_{split}"], f[f"y_{split}"], "mnist")
+
+
+def _read_idx_gz(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_fashion_mnist(split: str = "train", root: Path = DEBIAN_FASHION_MNIST) -> TensorData:
+    """Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (idx.gz files)."""
+    _check_split(split)
+    prefix = "train" if split == "train" else "t10k"
+    xi, yi = root / f"{prefix}-images-idx3-ubyte.gz", root / f"{prefix}-labels-idx1-ubyte.gz"
+    if not (xi.exists() and yi.exists()):
+        raise DatasetUnavailableError(
+            f"Fashion-MNIST not found in {root}: install it with "
+            "`sudo apt-get install dataset-fashion-mnist`, or use 'fashion-mnist-download' online.")
+    return _from_uint8(_read_idx_gz(xi), _read_idx_gz(yi), "fashion-mnist")
+
+
+def load_torchvision(name: str, split: str = "train",
+                     root: Path = Path.home() / ".cache" / "wae_lab") -> TensorData:
+    """MNIST / FashionMNIST through torchvision's downloader (needs the internet once)."""
+    _check_split(split)
+    from torchvision import datasets  # imported lazily: only online users need it
+
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]
+    try:
+        ds = cls(str(root), train=split == "train", download=True)
+    except Exception as e:  # torchvision raises RuntimeError / URLError when offline
+        raise DatasetUnavailableError(
+            f"could not download {name} with torchvision ({type(e).__name__}: {e}). "
+            "You are probably offline: use the embedded data set '--dataset mnist' "
+            "(the full MNIST ships in data/mnist.npz), which needs no network.") from e
+    return _from_uint8(ds.data.numpy(), ds.targets.numpy(), name)
+
+
+def load_image_folder(path: Path | str, max_images: int = 100_000) -> TensorData:
+    """Every image under ``path`` (sub-folder names become labels), MNIST-style 28x28."""
+    from .preprocess import ImageError, preprocess_bytes
+
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetUnavailableError(f"image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:max_images]
+    classes = sorted({p.parent.name for p in files})
+    xs, ys = [], []
+    for p in files:
+        try:
+            xs.append(preprocess_bytes(p.read_bytes()).image)
+            ys.append(classes.index(p.parent.name))
+        except ImageError:
+            continue  # unusable files are skipped; the count below tells the user
+    if not xs:
+        raise DatasetUnavailableError(f"no usable images ({', '.join(IMAGE_SUFFIXES)}) in {root}")
+    x = torch.from_numpy(np.stack(xs)).float().unsqueeze(1)
+    return TensorData(x, torch.tensor(ys, dtype=torch.int64), f"folder:{root.name}")
+
+
+# --- 2-D toys -------------------------------------------------------------------------------
+TOY_STD = {"ring": 0.02, "grid": 0.05}
+
+
+def toy_modes(name: str) -> torch.Tensor:
+    """Mode centres: ring of 8 on radius 2, or the 5x5 grid {-4, -2, 0, 2, 4}^2."""
+    if name == "ring":
+        a = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+        return torch.stack([2 * torch.cos(a), 2 * torch.sin(a)], 1).float()
+    if name == "grid":
+        v = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        return torch.cartesian_prod(v, v)
+    raise ValueError(f"unknown toy {name!r}; use 'ring' or 'grid'")
+
+
+def sample_toy(name: str, n: int, generator: torch.Generator | None = None) -> TensorData:
+    """n points of the mixture with equal weights; labels are mode indices."""
+    modes = toy_modes(name)
+    y = torch.randint(len(modes), (n,), generator=generator)
+    x = modes[y] + TOY_STD[name] * torch.randn(n, 2, generator=generator)
+    return TensorData(x, y, name)
+
+
+def load_dataset(name: str, split: str = "train", seed: int = 0) -> TensorData:
+    """Load a data set by name (see ``DATASETS``). Toys are a fixed sample (50,000 / 10,000)."""
+    if name == "mnist":
+        return load_mnist(split)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(split)
+    if name.endswith("-download"):
+        return load_torchvision(name.removesuffix("-download"), split)
+    if name in TOY_STD:
+        g = torch.Generator().manual_seed(seed + (0 if split == "train" else 1_000_003))
+        return sample_toy(name, 50_000 if split == "train" else 10_000, g)
+    if name.startswith("folder:"):
+        return load_image_folder(name.removeprefix("folder:"))
+    raise DatasetUnavailableError(f"unknown data set {name!r}; choose from {DATASETS}")
+
+
+def _check_split(split: str) -> None:
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
