@@ -51,6 +51,9 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -101,7 +104,8 @@ def parse(data: bytes, name: str = "checkpoint", fmt: str = FORMAT
     """Validate checkpoint bytes (an upload, say) without touching the file system."""
     if len(data) < 16:
         raise CorruptCheckpointError(f"{name} is empty or truncated ({len(data)} bytes)")
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    # A safetensors file is an 8-byte little-endian header length, then a JSON object.
+    if data[8:9] != b"{" and (data[:1] == b"\x80" or data[:2] == b"PK"):
         raise CorruptCheckpointError(
             f"{name} looks like a pickle / torch.save file: WAE Lab only loads safetensors "
             "checkpoints, because unpickling can execute code")

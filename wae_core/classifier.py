@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import IncompatibleCheckpointError, read, write_tensors
+from .checkpoint import MODEL_PREFIX, IncompatibleCheckpointError, read, write_tensors
 from .data import load_mnist
 
 FORMAT = "wae-lab-classifier/1"
@@ -28,15 +28,15 @@ FEATURE_DIM = 128
 
 
 class LeNet(nn.Module):
-    """conv5(16) - pool - conv5(32) - pool - fc(128) - fc(10), ReLU, dropout before the head."""
+    """conv3(32) - pool - conv3(64) - pool - fc(128) - fc(10), ReLU, dropout before the head."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
-        self.fc = nn.Linear(32 * 7 * 7, FEATURE_DIM)
-        self.drop = nn.Dropout(0.3)
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.fc = nn.Linear(64 * 7 * 7, FEATURE_DIM)
+        self.drop = nn.Dropout(0.5)
         self.head = nn.Linear(FEATURE_DIM, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,26 +70,23 @@ def accuracy(model: LeNet, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((model.embed(x)[1].argmax(1) == y).float().mean())
 
 
-def train_classifier(epochs: int = 4, seed: int = 0, batch_size: int = 128,
+def train_classifier(epochs: int = 5, seed: int = 0, batch_size: int = 128,
                      log: bool = True) -> tuple[LeNet, float]:
-    """Adam, lr 1e-3 halved each epoch, light random shifts (+-2 px). Returns (net, test acc)."""
+    """Adam, lr 1e-3 times 0.7 per epoch. Returns (net, test accuracy)."""
     torch.manual_seed(seed)
     train, test = load_mnist("train"), load_mnist("test")
     net = LeNet()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for epoch in range(epochs):
         for g in opt.param_groups:
-            g["lr"] = 1e-3 * 0.5**epoch
+            g["lr"] = 1e-3 * 0.7**epoch
         net.train()
         t0 = time.time()
         gen = torch.Generator().manual_seed(seed * 1000 + epoch)
         perm = torch.randperm(len(train), generator=gen)
         for i in range(0, len(perm) - batch_size + 1, batch_size):
             idx = perm[i:i + batch_size]
-            xb = train.x[idx]
-            dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
-            xb = torch.roll(xb, shifts=(dx, dy), dims=(2, 3))
-            loss = F.cross_entropy(net(xb), train.y[idx])
+            loss = F.cross_entropy(net(train.x[idx]), train.y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -101,7 +98,7 @@ def train_classifier(epochs: int = 4, seed: int = 0, batch_size: int = 128,
 
 
 def save_classifier(net: LeNet, path: Path | str, meta: dict) -> None:
-    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    tensors = {MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     write_tensors(path, tensors, {"format": FORMAT, **meta})
 
 
@@ -122,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m wae_core.classifier",
                                 description="Train the LeNet used by the metrics on MNIST.")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     a = p.parse_args(argv)

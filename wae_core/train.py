@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
 from .config import ARCHS, KERNELS, MODEL_KINDS, ModelConfig, TrainConfig
-from .data import TensorData, load_dataset
+from .data import DatasetUnavailableError, TensorData, load_dataset
 from .models import GenerativeModel, build_model
 
 
@@ -103,7 +103,6 @@ class Trainer:
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
-        torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = model.to(self.device)
         if model.cfg.is_image and self.device.type == "cpu":
             # oneDNN's convolutions are ~15 % faster in NHWC on the CPU (measured, see README).
@@ -161,7 +160,7 @@ class Trainer:
         self._check_finite(out)
         self.opt.step()
         logs.update(out)
-        return {k: float(v) for k, v in logs.items()}
+        return {k: float(v.detach()) for k, v in logs.items()}
 
     def _check_finite(self, out: dict[str, torch.Tensor]) -> None:
         vals = torch.stack([v.detach().float() for v in out.values()])
@@ -373,7 +372,11 @@ def model_config_from_args(a: argparse.Namespace) -> ModelConfig:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     a = build_parser().parse_args(argv)
-    data = load_dataset(a.dataset, "train", a.seed)
+    try:
+        data = load_dataset(a.dataset, "train", a.seed)
+    except DatasetUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if a.subset:
         data = data.subset(a.subset)
     cbs = [TqdmCallback()]
@@ -390,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                            checkpoint_every_steps=a.checkpoint_every)
         meta = {"dataset": a.dataset, "subset": a.subset,
                 "command": "python -m wae_core.train " + shlex.join(argv)}
+        torch.manual_seed(a.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
         trainer = Trainer(build_model(model_config_from_args(a)), data, tcfg, a.out, cbs, meta)
     try:
         trainer.fit()

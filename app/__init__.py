@@ -1,0 +1,1 @@
+"""WAE Lab's Streamlit app: ``streamlit run app/streamlit_app.py``."""

@@ -1,0 +1,404 @@
+"""Shared Streamlit building blocks: the sidebar (model picker, seed, checkpoint upload), image
+grids as PNG (nearest-neighbour upscaled for a projector), model columns, safe calls.
+
+Shared state (set by :func:`render_sidebar` in the entry script, read by every page):
+
+* ``st.session_state["sidebar_models"]``: the selected model keys (see :mod:`app.cache`);
+* ``st.session_state["sidebar_seed"]``: the seed.
+
+Pages use :func:`selected_models` and :func:`current_seed` rather than the raw keys.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from app import cache
+from app.cache import CheckpointInfo, list_checkpoints  # noqa: F401  (re-exported for pages)
+
+MODELS_KEY = "sidebar_models"
+SEED_KEY = "sidebar_seed"
+UPLOAD_KEY = "sidebar_upload"
+_UPLOAD_MSG_KEY = "wae_upload_message"
+_QP_READ_KEY = "wae_query_params_read"
+DEFAULT_SEED = 0
+MAX_SEED = 2**31 - 1
+DASH = "—"
+CHECKPOINT_UPLOAD_MB = 64  # must not exceed server.maxUploadSize (.streamlit/config.toml)
+IMAGE_UPLOAD_MB = 10  # = wae_core.preprocess.DEFAULT_MAX_BYTES
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting and errors
+# --------------------------------------------------------------------------------------------
+def fmt(value: Any, spec: str = ".3g") -> str:
+    """Format a number; "—" for None / NaN / inf / non-numbers."""
+    if cache.is_missing(value) or not isinstance(value, int | float):
+        return DASH
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def error_message(exc: BaseException) -> str:
+    """A plain, one-paragraph message for users (no traceback)."""
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0]
+    if len(first) > 400:
+        first = first[:400] + "…"
+    user_facing = ("CheckpointError", "ImageError", "DatasetUnavailableError", "NoEncoderError")
+    if any(c.__name__.endswith(user_facing) for c in type(exc).__mro__):
+        return first
+    return f"{first} ({type(exc).__name__})"
+
+
+def show_error(exc: BaseException, what: str = "") -> None:
+    """``st.error`` with a plain message, prefixed by what was being done."""
+    msg = error_message(exc)
+    st.error(f"{what}: {msg}" if what else msg, icon="⚠️")
+
+
+def safe_call(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -> Any | None:
+    """Call ``fn``; on any exception show :func:`show_error` and return None (never a traceback).
+    Streamlit's own control flow (``st.rerun``, ``st.stop``) passes through (BaseException)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:  # noqa: BLE001 - the point is to catch everything for the user
+        show_error(e, what)
+        return None
+
+
+@contextmanager
+def guarded(what: str = "") -> Iterator[None]:
+    """``with guarded("Sampling"):`` — like :func:`safe_call` for a block."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001
+        show_error(e, what)
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """(n, 1, H, W) / (n, H, W) / (H, W) floats in [0, 1] -> uint8 of the same layout, no channel."""
+    a = np.asarray(images, dtype=np.float32)
+    if a.ndim == 4:
+        a = a[:, 0]
+    return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def grid_array(images: np.ndarray, ncol: int | None = None, pad: int = 2,
+               pad_value: int = 96) -> np.ndarray:
+    """Tile images (n, 1, H, W) in [0, 1] into one uint8 array, ``ncol`` per row (default:
+    square), separated by ``pad`` grey pixels (visible on light and dark themes)."""
+    a = to_uint8(images)
+    if a.ndim == 2:
+        a = a[None]
+    n, h, w = a.shape
+    ncol = max(1, min(ncol or math.ceil(math.sqrt(n)), n))
+    nrow = math.ceil(n / ncol)
+    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = a[i]
+    return out
+
+
+def png_bytes(array: np.ndarray, scale: int = 1) -> bytes:
+    """PNG of a uint8 (H, W) array (or float images, see :func:`to_uint8`), upscaled ``scale``×
+    with nearest-neighbour so pixels stay crisp on a projector."""
+    a = array if array.dtype == np.uint8 else to_uint8(array)
+    img = Image.fromarray(np.ascontiguousarray(a), mode="L")
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def grid_png(images: np.ndarray, ncol: int | None = None, scale: int = 4, pad: int = 2) -> bytes:
+    """PNG bytes of an image grid (see :func:`grid_array`), upscaled ``scale``×."""
+    return png_bytes(grid_array(images, ncol, pad), scale)
+
+
+def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, pad: int = 2,
+               caption: str | None = None, key: str | None = None,
+               download_name: str | None = None, width: int | str = "stretch") -> bytes:
+    """Show a grid of images (n, 1, 28, 28) as one PNG; with ``download_name`` also a
+    "Download PNG" button (``key`` must then be unique on the page). Returns the PNG bytes."""
+    data = grid_png(images, ncol, scale, pad)
+    st.image(data, caption=caption, width=width, output_format="PNG")
+    if download_name:
+        st.download_button("Download PNG", data, file_name=download_name, mime="image/png",
+                           key=key, icon=":material/download:")
+    return data
+
+
+def digit_image(image: np.ndarray, *, scale: int = 6, caption: str | None = None,
+                width: int | str = "content") -> None:
+    """Show one 28×28 image (float in [0, 1]) upscaled."""
+    st.image(png_bytes(to_uint8(np.asarray(image).reshape(28, 28)), scale), caption=caption,
+             width=width, output_format="PNG")
+
+
+# --------------------------------------------------------------------------------------------
+# Models: sidebar picker, seed, upload, columns
+# --------------------------------------------------------------------------------------------
+def selected_models(image_only: bool = True) -> list[CheckpointInfo]:
+    """The models chosen in the sidebar (in the picker's order), as :class:`CheckpointInfo`."""
+    infos = {i.key: i for i in list_checkpoints(image=True if image_only else None)}
+    keys = st.session_state.get(MODELS_KEY)
+    if keys is None:
+        keys = cache.default_model_keys(list(infos.values()))
+    return [infos[k] for k in keys if k in infos]
+
+
+def current_seed() -> int:
+    """The sidebar's seed."""
+    try:
+        return int(st.session_state.get(SEED_KEY, DEFAULT_SEED))
+    except (TypeError, ValueError):
+        return DEFAULT_SEED
+
+
+def bump_seed() -> None:
+    """Button callback: next seed (e.g. "Resample"). Use as ``on_click=bump_seed``."""
+    st.session_state[SEED_KEY] = (current_seed() + 1) % MAX_SEED
+
+
+def model_columns(infos: Sequence[CheckpointInfo], *, header: bool = True,
+                  gap: str = "medium") -> list[tuple[Any, CheckpointInfo]]:
+    """One ``st.columns`` column per model, side by side, each titled with the model's label.
+    Returns ``[(column, info), ...]``; write into a column with ``with col:``."""
+    if not infos:
+        return []
+    cols = st.columns(len(infos), gap=gap)
+    for col, info in zip(cols, infos):
+        if header:
+            col.markdown(f"#### {info.kind_label}")
+            col.caption(model_caption(info))
+    return list(zip(cols, infos))
+
+
+def model_caption(info: CheckpointInfo) -> str:
+    """Short description: file / upload, dataset, z_dim, epochs."""
+    name = info.path.name if info.path is not None else info.label.split(" · ", 1)[-1]
+    ep = f" · {info.epochs_done} epochs" if info.epochs_done is not None else ""
+    return f"{name} · {info.dataset} · z_dim {info.z_dim}{ep}"
+
+
+def no_encoder_note(info: CheckpointInfo, what: str = "cannot reconstruct") -> None:
+    """The GAN's column: an info box, not an error."""
+    st.info(f"{info.kind_label}: no encoder: {what}", icon="ℹ️")
+
+
+def require_models(infos: Sequence[CheckpointInfo]) -> bool:
+    """Show a hint and return False when no model is selected / available."""
+    if infos:
+        return True
+    if list_checkpoints(image=True):
+        st.info("Choose one or more models in the sidebar (**Models to compare**).")
+    else:
+        dirs = ", ".join(f"`{d}`" for d in cache.checkpoint_dirs())
+        st.warning(f"No image checkpoints found in {dirs}. Train one with "
+                   "`python -m wae_core.train --model wae-mmd --out checkpoints/mnist-wae-mmd.safetensors` "
+                   "or upload a `.safetensors` checkpoint in the sidebar.")
+    return False
+
+
+def classifier_or_info() -> Any | None:
+    """The LeNet classifier, or None after an ``st.info`` (missing) / ``st.error`` (broken)."""
+    try:
+        net = cache.load_classifier()
+    except Exception as e:  # noqa: BLE001
+        show_error(e, "Classifier")
+        return None
+    if net is None:
+        st.info(f"No classifier at `{cache.classifier_path()}`: class-based metrics are off. Train it "
+                "with `python -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors` "
+                "(about a minute).", icon="ℹ️")
+    return net
+
+
+def _on_checkpoint_upload() -> None:
+    f = st.session_state.get(UPLOAD_KEY)
+    if f is None:
+        return
+    try:
+        info = cache.add_upload(f.name, f.getvalue())
+    except Exception as e:  # noqa: BLE001
+        st.session_state[_UPLOAD_MSG_KEY] = ("error", error_message(e))
+        return
+    if not info.is_image:
+        st.session_state[_UPLOAD_MSG_KEY] = (
+            "info", f"{f.name}: a 2-D toy model ({info.dataset}); it appears on the toy pages only")
+        return
+    sel = list(st.session_state.get(MODELS_KEY) or [])
+    if info.key not in sel:
+        st.session_state[MODELS_KEY] = [*sel, info.key]
+    st.session_state[_UPLOAD_MSG_KEY] = ("success", f"Loaded {f.name}: {info.kind_label}, "
+                                                    f"z_dim {info.z_dim}; added to the comparison")
+
+
+def _init_from_query_params(infos: list[CheckpointInfo]) -> None:
+    """On a session's first run, take ``?models=id,id&seed=N`` from the URL."""
+    if st.session_state.get(_QP_READ_KEY):
+        return
+    st.session_state[_QP_READ_KEY] = True
+    qp = st.query_params
+    by_id = {i.id: i.key for i in infos}
+    if MODELS_KEY not in st.session_state:
+        ids = [s for s in qp.get("models", "").split(",") if s]
+        keys = [by_id[s] for s in ids if s in by_id]
+        st.session_state[MODELS_KEY] = keys if ids and keys else cache.default_model_keys(infos)
+    if SEED_KEY not in st.session_state:
+        try:
+            st.session_state[SEED_KEY] = min(max(int(qp.get("seed", DEFAULT_SEED)), 0), MAX_SEED)
+        except ValueError:
+            st.session_state[SEED_KEY] = DEFAULT_SEED
+
+
+def sync_query_params(page_id: str | None = None) -> None:
+    """Write the page, the selected models (ids) and the seed into the URL (bookmarkable)."""
+    infos = {i.key: i for i in list_checkpoints(image=True)}
+    ids = [infos[k].id for k in st.session_state.get(MODELS_KEY) or []
+           if k in infos and infos[k].source != "upload"]
+    want = {"models": ",".join(ids), "seed": str(current_seed())}
+    if page_id:
+        want["page"] = page_id
+    for k, v in want.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+def render_sidebar() -> None:
+    """The shared sidebar: **Models to compare** (multiselect, key ``sidebar_models``),
+    **Seed** (key ``sidebar_seed``) and **Upload a checkpoint** (key ``sidebar_upload``)."""
+    infos = list_checkpoints(image=True)
+    _init_from_query_params(infos)
+    options = [i.key for i in infos]
+    labels = {i.key: i.label for i in infos}
+    current = [k for k in st.session_state.get(MODELS_KEY) or [] if k in labels]
+    if current != st.session_state.get(MODELS_KEY):
+        st.session_state[MODELS_KEY] = current
+    with st.sidebar:
+        st.multiselect("Models to compare", options, key=MODELS_KEY,
+                       format_func=lambda k: labels.get(k, k),
+                       placeholder="Choose image models",
+                       help="MNIST image checkpoints found in "
+                            + ", ".join(f"`{d}`" for d in cache.checkpoint_dirs())
+                            + ", plus checkpoints uploaded below.")
+        st.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY,
+                        help="Same seed, same z: every model with the same z_dim decodes the same "
+                             "prior draws.")
+        st.file_uploader("Upload a checkpoint (.safetensors)", type=["safetensors"], key=UPLOAD_KEY,
+                         on_change=_on_checkpoint_upload, max_upload_size=CHECKPOINT_UPLOAD_MB,
+                         help="A WAE Lab checkpoint written by `python -m wae_core.train` or the "
+                              "Train your own page. Only safetensors files are accepted "
+                              "(pickle files can run code).")
+        msg = st.session_state.get(_UPLOAD_MSG_KEY)
+        if msg:
+            level, text = msg
+            {"error": st.error, "success": st.success}.get(level, st.info)(text)
+
+
+# --------------------------------------------------------------------------------------------
+# User digits: uploads and a drawing canvas -> MNIST-style 28x28
+# --------------------------------------------------------------------------------------------
+IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+CANVAS_SIZE = 280
+CANVAS_STROKE = 18
+
+
+class Digit:
+    """A user's digit after preprocessing: ``name``, ``image`` (28, 28) float32 in [0, 1],
+    ``notes`` (what preprocessing did)."""
+
+    def __init__(self, name: str, image: np.ndarray, notes: Sequence[str] = ()) -> None:
+        self.name, self.image, self.notes = name, image, tuple(notes)
+
+    @property
+    def batch(self) -> np.ndarray:
+        """(1, 1, 28, 28) for the models."""
+        return self.image.reshape(1, 1, 28, 28).astype(np.float32)
+
+
+def preprocess_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Digit], list[tuple[str, str]]]:
+    """Preprocess uploads with :func:`wae_core.preprocess.preprocess_bytes`:
+    (usable digits, [(file name, user-facing error message), ...]). Never raises for a bad file."""
+    from wae_core.preprocess import ImageError, preprocess_bytes
+
+    ok: list[Digit] = []
+    bad: list[tuple[str, str]] = []
+    for name, data in files:
+        try:
+            p = preprocess_bytes(data)
+        except ImageError as e:
+            bad.append((name, str(e)))
+        except Exception as e:  # noqa: BLE001 - a page never shows a traceback
+            bad.append((name, error_message(e)))
+        else:
+            ok.append(Digit(name, p.image, p.notes))
+    return ok, bad
+
+
+def preprocess_drawing(rgba: np.ndarray | None) -> Digit | None:
+    """A canvas's RGBA array -> :class:`Digit`; None when nothing has been drawn yet."""
+    from wae_core.preprocess import ImageError, to_mnist
+
+    if rgba is None or rgba.size == 0 or np.asarray(rgba)[..., :3].max() < 32:
+        return None
+    try:
+        p = to_mnist(np.asarray(rgba))
+    except ImageError:
+        return None
+    return Digit("drawing", p.image, p.notes)
+
+
+def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
+                show_inputs: bool = True) -> list[Digit]:
+    """Upload image(s) and/or draw a digit. Widgets: file uploader ``{key}_upload`` and canvas
+    ``{key}_canvas`` (in tabs "Upload" / "Draw"). Unusable files get an ``st.error("name:
+    message")`` each; the others are returned (uploads first, then the drawing)."""
+    digits: list[Digit] = []
+    tabs = st.tabs(["Upload", "Draw"]) if draw else [st.container()]
+    with tabs[0]:
+        up = st.file_uploader(
+            "Upload digit images" if multiple else "Upload a digit image", type=IMAGE_TYPES,
+            accept_multiple_files=multiple, key=f"{key}_upload", max_upload_size=IMAGE_UPLOAD_MB,
+            help="Photos and scans work: the image is turned into an MNIST-style 28×28 digit "
+                 "(greyscale, white ink on black, centred).")
+        files = (up or []) if multiple else ([up] if up is not None else [])
+        ok, bad = preprocess_files([(f.name, f.getvalue()) for f in files])
+        for name, message in bad:
+            st.error(f"{name}: {message}")
+        digits.extend(ok)
+    if draw:
+        with tabs[1]:
+            from streamlit_drawable_canvas import st_canvas  # needs a running app (see NOTES)
+
+            st.caption("Draw one digit, large, in the middle of the black square.")
+            res = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF",
+                            background_color="#000000", height=CANVAS_SIZE, width=CANVAS_SIZE,
+                            drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
+            drawn = preprocess_drawing(getattr(res, "image_data", None))
+            if drawn is not None:
+                digits.append(drawn)
+    if show_inputs and digits:
+        cols = st.columns(min(len(digits), 8))
+        for i, d in enumerate(digits):
+            with cols[i % len(cols)]:
+                digit_image(d.image, scale=4, caption=d.name)
+                for note in d.notes:
+                    st.caption(note)
+    return digits

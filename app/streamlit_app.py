@@ -1,0 +1,65 @@
+"""WAE Lab: the seminar app. Run with ``streamlit run app/streamlit_app.py``.
+
+The entry is a router: it sets the page config, the shared sidebar (models, seed, checkpoint
+upload) and the URL query parameters, then runs the current page (``st.navigation``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402
+
+from app import components as C  # noqa: E402
+
+# Page scripts. NB: a folder named "pages" next to the entry also switches Streamlit into its v1
+# "pages directory" mode until the entry's first st.navigation call, so a server whose very first
+# request is a deep link (/samples) runs that page without this entry (no sys.path, no sidebar:
+# ModuleNotFoundError: app). Renaming the folder to app/views fixes that; both names work here.
+_HERE = Path(__file__).resolve().parent
+PAGES_DIR = _HERE / "views" if (_HERE / "views").is_dir() else _HERE / "pages"
+# (file, title, icon, url path); pages whose file does not exist (yet) are skipped.
+PAGE_SPECS = (
+    ("idea.py", "The idea", ":material/lightbulb:", "idea"),
+    ("samples.py", "Samples", ":material/grid_view:", "samples"),
+    ("reconstruct.py", "Reconstructions", ":material/compare:", "reconstructions"),
+    ("latent.py", "Latent space", ":material/scatter_plot:", "latent"),
+    ("interpolate.py", "Interpolation", ":material/linear_scale:", "interpolation"),
+    ("mode_collapse.py", "Mode collapse", ":material/bar_chart:", "mode-collapse"),
+    ("toy_lab.py", "Live toy training", ":material/model_training:", "toy-lab"),
+    ("train.py", "Train your own", ":material/fitness_center:", "train"),
+    ("results.py", "Results", ":material/table_chart:", "results"),
+)
+
+torch.set_num_threads(max(1, int(os.environ.get("WAE_LAB_THREADS", "2"))))
+st.set_page_config(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
+# Crisp pixels when the browser scales digit images (projector).
+st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
+        "{image-rendering: pixelated;}</style>")
+
+pages = []
+for file, title, icon, url in PAGE_SPECS:
+    if (PAGES_DIR / file).is_file():
+        pages.append(st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url,
+                             default=not pages))
+by_url = {p.url_path: p for p in pages}
+
+current = st.navigation(pages)
+C.render_sidebar()
+
+# ?page=<url path> on a session's first run opens that page (bookmarks of the root URL).
+if not st.session_state.get("wae_page_param_read"):
+    st.session_state["wae_page_param_read"] = True
+    wanted = st.query_params.get("page")
+    if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
+        st.switch_page(by_url[wanted])
+
+C.sync_query_params(current.url_path or (pages[0].url_path if pages else None))
+current.run()

@@ -1,0 +1,234 @@
+"""The idea: the seminar deck's story in order, each formula rendered from the docstring of the
+wae_core function that implements it, next to a live number or picture from the shipped models.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from app import cache, lab
+from app import components as C
+from wae_core import divergences as D
+from wae_core import metrics
+from wae_core.models import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
+
+N_STATS = 500  # test images behind the live KL / MMD / JS numbers
+N_OT = 200  # points per side of the exact OT cost (Hungarian algorithm, O(n^3))
+N_FIGURE = 100  # test images in the posterior figure
+
+
+def _section(title: str, lead: str) -> tuple:
+    st.divider()
+    st.header(title)
+    st.markdown(lead)
+    return st.columns([1, 1], gap="large")
+
+
+def vae_blur(seed: int) -> None:
+    left, right = _section(
+        "1 · VAE: blurry samples",
+        "A VAE maximises a lower bound on the likelihood: a reconstruction term plus a KL term that "
+        "pulls **every** posterior Q(Z|X=x) towards the prior P_Z.")
+    with left:
+        lab.latex(VAE)
+        st.markdown("with the KL of each Gaussian posterior in closed form:")
+        lab.latex(D.kl_normal)
+    with right:
+        vae, wae = lab.shipped("mnist-vae"), lab.shipped("mnist-wae-mmd")
+        if vae is None or wae is None:
+            lab.missing_note(["mnist-vae", "mnist-wae-mmd"], "the sample comparison")
+            return
+        with C.guarded("VAE vs WAE samples"):
+            cols = st.columns(2)
+            for col, info in zip(cols, (vae, wae)):
+                with col:
+                    imgs = cache.samples(info.key, 36, seed)
+                    st.markdown(f"**{info.kind_label}** samples")
+                    C.image_grid(imgs, ncol=6, scale=3)
+                    st.metric("Sharpness", C.fmt(cache.sharpness(imgs), ".2e"),
+                              help="Variance of the Laplace-filtered image (metrics.sharpness): "
+                                   "higher is sharper.")
+            post = lab.vae_posteriors(vae.key, N_STATS, seed)
+            st.markdown(f"KL term of the VAE on {N_STATS} test images: **{post['kl'].mean():.2f} nats** "
+                        f"per image; mean posterior std **{post['sigma'].mean():.2f}** (the prior's "
+                        "is 1). The decoder must explain every draw of these noisy codes, so it "
+                        "hedges: the blur.")
+
+
+def gan(seed: int) -> None:
+    left, right = _section(
+        "2 · GAN: no encoder, and mode collapse",
+        "A GAN trains a generator against a discriminator on the data space. Sharp samples, but "
+        "**no encoder** (no latent code for a given image), hard training and **mode collapse**: "
+        "the generator keeps producing *the same digit again and again*.")
+    with left:
+        lab.latex(GAN)
+    with right:
+        info = lab.shipped("mnist-gan")
+        if info is None:
+            lab.missing_note(["mnist-gan"], "the GAN demo")
+            return
+        with C.guarded("GAN"):
+            model = cache.get_model(info.key)
+            x, _ = cache.test_images(cache.random_test_indices(1, seed))
+            try:
+                model.encode(torch.as_tensor(x))
+            except NoEncoderError as e:  # the point: show the library's own refusal
+                st.code(f">>> gan.encode(x)\nNoEncoderError: {e}", language="text", wrap_lines=True)
+            net = cache.load_classifier() if cache.classifier_path().is_file() else None
+            if net is None:
+                C.image_grid(cache.samples(info.key, 60, seed), ncol=10, scale=2)
+                st.caption("GAN samples (no classifier found, so unsorted).")
+                return
+            res = lab.coverage(info.key, 1000, seed)
+            cov = res["coverage"]
+            imgs, _ = lab.sorted_by_class(cache.samples(info.key, 1000, seed), res["pred"], 60)
+            C.image_grid(imgs, ncol=10, scale=2)
+            st.markdown(f"60 GAN samples sorted by predicted digit. Of 1,000 samples: "
+                        f"**{cov['classes_covered']}/10** digits covered, largest digit "
+                        f"**{max(cov['counts']) / 1000:.0%}** (uniform: 10 %), KL to uniform "
+                        f"**{cov['kl_to_uniform']:.3f}**. More on the *Mode collapse* page.")
+
+
+def optimal_transport(seed: int) -> None:
+    left, right = _section(
+        "3 · Optimal transport",
+        "Measure the distance between the data distribution P_X and the model P_G by the cheapest "
+        "way to move one onto the other: the optimal transport cost, over all couplings Γ.")
+    with left:
+        lab.latex(D.optimal_transport, 0)
+        st.markdown("When the decoder G is **deterministic**, a coupling is the same as an encoder "
+                    "Q(Z|X) whose aggregate Q_Z equals the prior (Theorem 1):")
+        lab.latex(D.optimal_transport, 1)
+        st.markdown("Between two samples of n points the optimal coupling is a permutation:")
+        lab.latex(D.optimal_transport, 2)
+    with right:
+        ring = lab.shipped("ring-wae-mmd") or lab.shipped("ring-gan")
+        if ring is not None:
+            with C.guarded("Optimal coupling on the ring"):
+                from wae_core.data import sample_toy
+
+                g = torch.Generator().manual_seed(seed)
+                real = sample_toy("ring", 40, g).x
+                fake = torch.as_tensor(cache.samples(ring.key, 40, seed))
+                cost, sigma = D.optimal_transport(real, fake)
+                st.plotly_chart(lab.ot_matching_figure(real.numpy(), fake.numpy(), sigma.numpy()),
+                                key="idea_ot_ring", config={"displayModeBar": False})
+                st.caption(f"40 points of the ring and 40 samples of {ring.kind_label} "
+                           f"({ring.id}), matched optimally: mean cost ‖x − y‖² = **{cost:.3f}**.")
+        infos = [i for i in (lab.shipped(f"mnist-{k}") for k in cache.KIND_ORDER) if i is not None]
+        if not infos:
+            lab.missing_note([f"mnist-{k}" for k in cache.KIND_ORDER], "the OT costs on MNIST")
+            return
+        with C.guarded("OT costs on MNIST"), st.spinner("Solving the assignment problems…"):
+            costs = lab.ot_costs([i.key for i in infos], N_OT, seed)
+            cols = st.columns(len(infos))
+            for col, info, c in zip(cols, infos, costs):
+                col.metric(info.kind_label, f"{c:.2f}")
+            st.caption(f"Exact OT cost c(x, y) = 0.05‖x − y‖² between {N_OT} MNIST test images and "
+                       f"{N_OT} samples of each model (lower: closer to the data).")
+
+
+def wae_objective(seed: int) -> None:
+    st.divider()
+    st.header("4 · The WAE objective")
+    st.markdown("Relax the constraint Q_Z = P_Z into a penalty: a reconstruction cost plus λ times a "
+                "divergence D_Z between the **aggregate** posterior Q_Z and the prior. Each Q(Z|X=x) "
+                "may stay small and apart; only their mixture has to look like P_Z.")
+    lab.latex(_WAE)
+    st.markdown("(a) The VAE pushes every Q(Z|X=x) towards P_Z; (b) the WAE pushes only "
+                "Q_Z = E[Q(Z|X)] towards P_Z, so codes of different images may stay apart and the "
+                "decoder has no reason to blur.")
+    vae, wae = lab.shipped("mnist-vae-z2"), lab.shipped("mnist-wae-mmd-z2")
+    if vae is None and wae is None:
+        lab.missing_note(["mnist-vae-z2", "mnist-wae-mmd-z2"], "the figure")
+        return
+    with C.guarded("The posterior figure"):
+        post = lab.vae_posteriors(vae.key, N_FIGURE, seed) if vae is not None else None
+        codes = labels = None
+        if wae is not None:
+            x, labels = cache.test_images(cache.random_test_indices(N_FIGURE, seed))
+            codes = cache.encode(wae.key, x)
+        st.plotly_chart(lab.posterior_figure(post, codes, labels), key="idea_posteriors",
+                        config={"displayModeBar": False})
+        st.caption(f"{N_FIGURE} MNIST test images, coloured by digit, over the density of "
+                   "P_Z = N(0, I). (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
+                   "(b) mnist-wae-mmd-z2: the (deterministic) codes.")
+        if vae is None or wae is None:
+            lab.missing_note(["mnist-vae-z2" if vae is None else "mnist-wae-mmd-z2"],
+                             "the other half of the figure")
+
+
+def penalties(seed: int) -> None:
+    st.divider()
+    st.header("5 · Two ways to measure D_Z(Q_Z, P_Z)")
+    st.markdown("Both work on samples only: codes of a data batch (Q_Z) and draws of the prior (P_Z).")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("WAE-GAN: a latent adversary (JS)")
+        st.markdown("A discriminator **in the latent space Z** tells prior samples from codes; its "
+                    "optimum estimates the Jensen–Shannon divergence D_JS(Q_Z, P_Z).")
+        lab.latex(D.adversary_loss)
+        lab.latex(WAEGAN)
+        info = lab.shipped("mnist-wae-gan")
+        if info is None:
+            lab.missing_note(["mnist-wae-gan"], "the live JS estimate")
+        else:
+            with C.guarded("Latent adversary"):
+                js = lab.latent_js(info.key, N_STATS, seed)
+                c = st.columns(2)
+                c[0].metric("Discriminator loss L_D", f"{js['disc_loss']:.3f}",
+                            help="log 4 ≈ 1.386 when it cannot tell codes from prior samples")
+                c[1].metric("D_JS estimate", f"{js['js']:.3f}", help="(log 4 − L_D) / 2, clipped at 0")
+                st.caption(f"The shipped WAE-GAN's discriminator on {N_STATS} test codes and as many "
+                           "prior draws.")
+    with right:
+        st.subheader("WAE-MMD: a kernel (MMD)")
+        st.markdown("With a positive-definite reproducing kernel k, the maximum mean discrepancy "
+                    "compares the mean embeddings of the two distributions.")
+        lab.latex(D.mmd, 0)
+        lab.latex(D.imq_kernel)
+        with st.expander("The estimator used in training"):
+            lab.latex(D.mmd, 1)
+            lab.latex(WAEMMD)
+        infos = [i for i in (lab.shipped("mnist-wae-mmd"), lab.shipped("mnist-vae")) if i is not None]
+        if not infos:
+            lab.missing_note(["mnist-wae-mmd", "mnist-vae"], "the live MMD")
+        else:
+            with C.guarded("Latent MMD"):
+                cols = st.columns(len(infos))
+                for col, info in zip(cols, infos):
+                    col.metric(f"MMD(Q_Z, P_Z) · {info.kind_label}",
+                               C.fmt(cache.latent_mmd(info.key, N_STATS, seed), ".2e"))
+                st.caption(f"Unbiased MMD² of {N_STATS} test codes (drawn from Q(Z|X)) against "
+                           f"{N_STATS} prior draws (metrics.latent_mmd); ≈ 0 or below: "
+                           "indistinguishable at this sample size.")
+
+
+def paper_table() -> None:
+    st.divider()
+    st.header("6 · What the paper reports")
+    st.markdown("CelebA 64×64 (Tolstikhin et al., 2018): FID (lower is better) and sharpness "
+                "(higher is sharper). Our own MNIST numbers are on the *Results* page.")
+    st.table(
+        [{"Algorithm": "VAE", "FID": 63, "Sharpness": "3e-3"},
+         {"Algorithm": "WAE-MMD", "FID": 55, "Sharpness": "6e-3"},
+         {"Algorithm": "WAE-GAN", "FID": 42, "Sharpness": "6e-3"},
+         {"Algorithm": "True data", "FID": 2, "Sharpness": "2e-2"}])
+    with st.expander("Sharpness, as defined in the paper"):
+        lab.latex(metrics.sharpness)
+
+
+def main() -> None:
+    st.title("Wasserstein Auto-Encoders: the idea")
+    st.markdown("Tolstikhin, Bousquet, Gelly, Schölkopf — *Wasserstein Auto-Encoders*, ICLR 2018. "
+                "Every formula below is rendered from the docstring of the code that computes it; "
+                "every number is computed now from the shipped models.")
+    seed = C.current_seed()
+    for part in (vae_blur, gan, optimal_transport, wae_objective, penalties):
+        part(seed)
+    paper_table()
+
+
+main()

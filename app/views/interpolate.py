@@ -1,0 +1,118 @@
+"""Interpolation: decode linear and spherical paths between two codes, per model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from app import cache
+from app import components as C
+from app.cache import CheckpointInfo
+from wae_core.divergences import latex_of
+from wae_core.models import interpolate_codes
+
+SOURCES = {"test": "Two test images", "user": "Two uploaded / drawn digits", "random": "Two random z"}
+PATHS = (("linear", "Linear"), ("slerp", "Spherical (slerp)"))
+
+
+def ends(info: CheckpointInfo, source: str, xa: np.ndarray | None, xb: np.ndarray | None,
+         seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two end codes for one model (None: this model cannot do this source)."""
+    if source == "random":
+        z = cache.prior_codes(info.z_dim, 2, seed)
+        return z[0], z[1]
+    if not info.has_encoder or xa is None or xb is None:
+        return None
+    return cache.encode(info.key, xa)[0], cache.encode(info.key, xb)[0]
+
+
+@st.fragment
+def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, xb: np.ndarray | None,
+          seed: int) -> None:
+    """The step slider and the decoded paths, one row per model (a fragment: moving the slider
+    re-runs only this)."""
+    steps = st.slider("Steps", 3, 16, 8, key="interp_steps")
+    width = steps * 28 * 4
+    for i, info in enumerate(infos):
+        label, imgs = st.columns([1, 6], vertical_alignment="center")
+        label.markdown(f"#### {info.kind_label}")
+        label.caption(C.model_caption(info))
+        with imgs, C.guarded(f"{info.kind_label} interpolation"):
+            e = ends(info, source, xa, xb, seed)
+            if e is None:
+                C.no_encoder_note(info, "only the random-z mode")
+                continue
+            for mode, title in PATHS:
+                imgs_ = cache.interpolate(info.key, e[0], e[1], steps, mode)
+                st.markdown(f"**{title}**")
+                C.image_grid(imgs_, ncol=steps, scale=4, width=width, key=f"interp_download_{mode}_{i}",
+                             download_name=f"interpolation-{mode}-{info.id}.png")
+
+
+@st.fragment
+def grid_walk() -> None:
+    """Decode a grid over [-3, 3]² for a model with a 2-D latent space."""
+    st.subheader("Walking the 2-D latent plane")
+    z2 = [i for i in cache.list_checkpoints(image=True) if i.z_dim == 2]
+    if not z2:
+        st.info("No image model with z_dim = 2 found (e.g. `mnist-wae-mmd-z2.safetensors`): train one "
+                "with `python -m wae_core.train --model wae-mmd --z-dim 2 ...` to see its latent plane.")
+        return
+    c1, c2 = st.columns([2, 1])
+    labels = {i.key: i.label for i in z2}
+    key = c1.selectbox("Model (z_dim = 2)", list(labels), format_func=labels.get, key="interp_grid_model")
+    n = c2.slider("Grid size", 5, 25, 15, key="interp_grid_n")
+    info = next(i for i in z2 if i.key == key)
+    with C.guarded(f"{info.kind_label} grid walk"):
+        imgs = cache.grid_walk(key, n)
+        C.image_grid(imgs, ncol=n, scale=2, pad=1, key="interp_grid_download",
+                     download_name=f"latent-grid-{info.id}.png", width=min(900, n * 30 * 2))
+        st.caption("z₁ from −3 (left) to 3 (right), z₂ from 3 (top) to −3 (bottom): "
+                   "the decoder G(z) over the prior's bulk.")
+
+
+def main() -> None:
+    st.title("Interpolation")
+    st.markdown("Decode a path between two codes: straight (**linear**) or along the sphere where a "
+                "Gaussian prior keeps its mass (**slerp**). A good latent space gives plausible digits "
+                "all along the way.")
+    with st.expander("The two paths"):
+        for f in latex_of(interpolate_codes):
+            st.latex(f)
+    infos = C.selected_models()
+    source = st.radio("Between", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="interp_source")
+    seed = C.current_seed()
+    xa = xb = None
+    if source == "test":
+        c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+        a = c1.number_input("Test image A", 0, 9999, 0, key="interp_a")
+        b = c2.number_input("Test image B", 0, 9999, 1, key="interp_b")
+        with C.guarded("Loading test images"):
+            (xa, ya), (xb, yb) = cache.test_images([a]), cache.test_images([b])
+            with c3:
+                C.digit_image(xa[0], scale=3, caption=f"A: #{a} (digit {int(ya[0])})")
+            with c4:
+                C.digit_image(xb[0], scale=3, caption=f"B: #{b} (digit {int(yb[0])})")
+    elif source == "user":
+        ca, cb = st.columns(2)
+        with ca:
+            st.markdown("**Digit A**")
+            da = C.user_digits("interp_user_a", multiple=False)
+        with cb:
+            st.markdown("**Digit B**")
+            db = C.user_digits("interp_user_b", multiple=False)
+        if da and db:
+            xa, xb = da[0].batch, db[0].batch
+        else:
+            st.info("Upload or draw both digits A and B.")
+    else:
+        st.caption(f"z_A, z_B ~ P_Z drawn with seed {seed} (change it in the sidebar).")
+    if C.require_models(infos) and (source == "random" or xa is not None):
+        paths(infos, source, xa, xb, seed)
+    st.divider()
+    grid_walk()
+
+
+main()

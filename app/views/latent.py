@@ -1,0 +1,147 @@
+"""Latent space: the aggregate posterior Q_Z (encoded test images) against the prior P_Z."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.colors import qualitative
+
+from app import cache
+from app import components as C
+from app.cache import CheckpointInfo, LatentMap
+from wae_core import divergences
+
+CODE_MODES = {"draw": "a draw of Q(Z|X) (the aggregate Q_Z)", "mean": "posterior mean"}
+CLASS_COLOURS = qualitative.T10
+PRIOR_COLOUR = "rgba(128, 128, 128, 0.45)"  # grey reads on light and dark backgrounds
+MAX_SELECTED = 40
+
+
+def figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str]) -> go.Figure:
+    """Prior samples in grey, codes coloured by digit (customdata: test index, label),
+    the user's digits as stars."""
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=m.prior_xy[:, 0], y=m.prior_xy[:, 1], mode="markers", name="P_Z",
+        marker={"size": 4, "color": PRIOR_COLOUR}, hoverinfo="skip"))
+    for d in range(10):
+        sel = m.labels == d
+        if not sel.any():
+            continue
+        fig.add_trace(go.Scattergl(
+            x=m.codes_xy[sel, 0], y=m.codes_xy[sel, 1], mode="markers", name=str(d),
+            marker={"size": 5, "color": CLASS_COLOURS[d % len(CLASS_COLOURS)], "opacity": 0.6},
+            customdata=np.stack([m.indices[sel], m.labels[sel]], 1),
+            hovertemplate="digit %{customdata[1]} · test #%{customdata[0]}<extra></extra>"))
+    if user_xy is not None and len(user_xy):
+        fig.add_trace(go.Scatter(
+            x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name="your digit",
+            text=user_names, textposition="top center",
+            marker={"symbol": "star", "size": 20, "color": "gold",
+                    "line": {"width": 1.5, "color": "black"}},
+            hovertemplate="%{text}<extra></extra>"))
+    ax1, ax2 = m.axis_names
+    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0,
+                              "itemsizing": "constant", "entrywidth": 0.16, "entrywidthmode": "fraction",
+                              "title": {"text": ""}},
+                      xaxis_title=ax1, yaxis_title=ax2, dragmode="lasso")
+    if m.method in ("raw", "PCA"):
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def selected_indices(event: object) -> list[int]:
+    """Test-set indices of the points selected in a chart (box / lasso / click)."""
+    try:
+        points = event.selection.points  # type: ignore[attr-defined]
+    except AttributeError:
+        try:
+            points = event["selection"]["points"]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return []
+    out = []
+    for p in points or []:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if cd is not None and len(cd) >= 1 and not (isinstance(cd[0], float) and math.isnan(cd[0])):
+            out.append(int(cd[0]))
+    return out
+
+
+def csv_rows(info: CheckpointInfo, m: LatentMap) -> pd.DataFrame:
+    codes = pd.DataFrame({"model": info.label, "kind": "code", "x": m.codes_xy[:, 0],
+                          "y": m.codes_xy[:, 1], "label": m.labels, "test_index": m.indices})
+    prior = pd.DataFrame({"model": info.label, "kind": "prior", "x": m.prior_xy[:, 0],
+                          "y": m.prior_xy[:, 1], "label": -1, "test_index": -1})
+    return pd.concat([codes, prior], ignore_index=True)
+
+
+def main() -> None:
+    st.title("Latent space")
+    st.markdown(
+        "Grey: samples of the prior **P_Z**. Colours: codes of MNIST test images, a sample of the "
+        "aggregate posterior **Q_Z** (colour = digit). The **VAE** pushes every single posterior "
+        "Q(Z|X=x) towards P_Z, so codes of different digits overlap; the **WAE** only asks the "
+        "aggregate Q_Z to match P_Z, so the digits can stay apart while the cloud as a whole "
+        "fills the prior.")
+    infos = C.selected_models()
+    c1, c2, c3 = st.columns([1.2, 1, 2])
+    method = c1.radio("Projection", cache.PROJECTIONS, horizontal=True, key="latent_method",
+                      help="For z_dim = 8 the codes are projected to 2-D, fitted on codes ∪ prior "
+                           "samples. Models with z_dim = 2 show their raw latent plane.")
+    n = c2.selectbox("Points", [300, 1000, 2000], index=2, key="latent_n",
+                     format_func=lambda v: f"{v:,} codes + {v:,} prior")
+    mode = c3.radio("Codes", list(CODE_MODES), format_func=CODE_MODES.get, horizontal=True,
+                    key="latent_codes", help="Differs only for the VAE (a stochastic encoder): "
+                                             "a draw is μ + σ·ε, the mean is μ.")
+    if not C.require_models(infos):
+        return
+    seed = C.current_seed()
+
+    with st.expander("Place your own digit on the maps (upload or draw)"):
+        digits = C.user_digits("latent_user", multiple=True)
+    frames = []
+    for i, (col, info) in enumerate(C.model_columns(infos)):
+        with col:
+            if not info.has_encoder:
+                C.no_encoder_note(info, "no Q_Z to show (it cannot map data to z)")
+                continue
+            with C.guarded(f"{info.kind_label} latent map"):
+                proj = "raw plane" if info.z_dim == 2 else method
+                msg = (f"Fitting t-SNE on {2 * n:,} points (5–30 s per model on 2 cores; cached afterwards)…"
+                       if proj == "t-SNE" else f"{proj}: {2 * n:,} points…")
+                with st.spinner(msg, show_time=True):
+                    m = cache.latent_map(info.key, n, seed, method, mode == "draw")
+                    mmd = cache.latent_mmd(info.key, n, seed)
+                st.metric("MMD²(Q_Z, P_Z)", C.fmt(mmd, ".2e"),
+                          help="Unbiased estimate with the model's kernel on these test images; "
+                               "≈ 0 means Q_Z and P_Z are indistinguishable at this sample size.")
+                user_xy = None
+                if digits:
+                    xb = np.concatenate([d.batch for d in digits])
+                    user_xy = m.place(cache.encode(info.key, xb))
+                st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
+                           "select points (lasso / box) to see their digits")
+                event = st.plotly_chart(figure(m, user_xy, [d.name for d in digits]), width="stretch",
+                                        on_select="rerun", selection_mode=("points", "box", "lasso"),
+                                        key=f"latent_plot_{i}")
+                picked = selected_indices(event)
+                if picked:
+                    x, _ = cache.test_images(picked[:MAX_SELECTED])
+                    C.image_grid(x, ncol=8, caption=f"{len(picked)} selected"
+                                 + (f" (first {MAX_SELECTED})" if len(picked) > MAX_SELECTED else ""))
+                frames.append(csv_rows(info, m))
+    if frames:
+        csv = pd.concat(frames, ignore_index=True).to_csv(index=False).encode()
+        st.download_button("Download the embedding (CSV)", csv, file_name=f"latent-{method}-seed{seed}.csv",
+                           mime="text/csv", key="latent_csv", icon=":material/download:")
+    with st.expander("MMD: the formula"):
+        for f in divergences.latex_of(divergences.mmd):
+            st.latex(f)
+
+
+main()

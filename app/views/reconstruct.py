@@ -1,0 +1,80 @@
+"""Reconstructions: test images, uploads and drawings through each model's encoder and decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from app import cache
+from app import components as C
+from app.cache import CheckpointInfo
+
+DRAW_KEY = "recon_draw"
+
+
+def _new_draw() -> None:
+    st.session_state[DRAW_KEY] = st.session_state.get(DRAW_KEY, 0) + 1
+
+
+def comparison(x: np.ndarray, infos: Sequence[CheckpointInfo], *, key: str, ncol: int,
+               input_caption: str = "Input") -> None:
+    """One row per model under the input row, images aligned column by column (readable on a
+    projector: a digit is ~110 px wide), with the mean and per-image MSE of each model."""
+    width = int(min(len(x), ncol) * 28 * 4)
+    label, imgs = st.columns([1, 6], vertical_alignment="center")
+    label.markdown("#### Input")
+    label.caption(input_caption)
+    with imgs:
+        C.image_grid(x, ncol=ncol, scale=4, width=width)
+    for i, info in enumerate(infos):
+        label, imgs = st.columns([1, 6], vertical_alignment="center")
+        label.markdown(f"#### {info.kind_label}")
+        label.caption(C.model_caption(info))
+        with imgs:
+            if not info.has_encoder:
+                C.no_encoder_note(info)
+                continue
+            with C.guarded(f"{info.kind_label} reconstruction"):
+                rec = cache.reconstruct(info.key, x)
+                C.image_grid(rec, ncol=ncol, scale=4, width=width, key=f"{key}_download_{i}",
+                             download_name=f"reconstructions-{info.id}.png")
+                mse = cache.mse_per_image(x, rec)
+                label.markdown(f"Mean MSE: **{C.fmt(float(mse.mean()), '.4f')}**")
+                st.caption("MSE per image: " + " · ".join(C.fmt(float(v), ".3f") for v in mse))
+
+
+def main() -> None:
+    st.title("Reconstructions")
+    st.markdown("Each model encodes the input to a code z and decodes it back: **x → E(x) → G(E(x))**. "
+                "The GAN has no encoder, so it cannot reconstruct.")
+    infos = C.selected_models()
+    if not C.require_models(infos):
+        return
+
+    st.subheader("MNIST test images")
+    c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
+    n = c1.selectbox("Images", [4, 8, 16, 32], index=1, key="recon_n")
+    c2.button("Pick random", key="recon_random", on_click=_new_draw, icon=":material/casino:")
+    seed = C.current_seed() * 1000 + st.session_state.get(DRAW_KEY, 0)
+    with C.guarded("Loading test images"):
+        idx = cache.random_test_indices(n, seed)
+        x, y = cache.test_images(idx)
+        c3.caption("Test images #" + ", #".join(str(i) for i in idx))
+        with st.spinner("Reconstructing…"):
+            comparison(x, infos, key="recon_test", ncol=min(n, 16),
+                       input_caption="Labels: " + " ".join(str(int(v)) for v in y))
+
+    st.subheader("Your own digits")
+    st.caption("Upload photos or scans of handwritten digits, or draw one. Each is turned into an "
+               "MNIST-style 28×28 image first (shown with what was done to it).")
+    digits = C.user_digits("recon_user", multiple=True)
+    if digits:
+        xu = np.concatenate([d.batch for d in digits])
+        with st.spinner("Reconstructing…"):
+            comparison(xu, infos, key="recon_user", ncol=min(len(digits), 16),
+                       input_caption=", ".join(d.name for d in digits))
+
+
+main()

@@ -1,0 +1,123 @@
+"""Results: the evaluation table from results/results.json, with bar charts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app import cache
+from app import components as C
+
+# (key in results.json, column title, format)
+COLUMNS = (
+    ("model", "Model", None),
+    ("kind", "Kind", None),
+    ("fid_lenet", "FID (LeNet) ↓", ".2f"),
+    ("sharpness", "Sharpness ↑", ".2e"),
+    ("classes_covered", "Classes covered", "d"),
+    ("kl_uniform", "KL to uniform ↓", ".3f"),
+    ("confident_share", "Confident share", ".1%"),
+    ("mmd_qz_pz", "MMD²(Q_Z, P_Z)", ".2e"),
+    ("recon_mse", "Recon. MSE", ".4f"),
+    ("checkpoint", "Checkpoint", None),
+)
+CHARTS = (("fid_lenet", "FID on LeNet features (lower is better)"),
+          ("sharpness", "Sharpness (higher is sharper)"),
+          ("classes_covered", "Digit classes covered (of 10)"))
+PAPER = pd.DataFrame({"Algorithm": ["VAE", "WAE-MMD", "WAE-GAN", "True data"],
+                      "FID": [63, 55, 42, 2], "Sharpness": ["3e-3", "6e-3", "6e-3", "2e-2"]})
+
+
+def cell(value: Any, spec: str | None) -> str:
+    if spec is None:
+        return C.DASH if value is None or value == "" else str(value)
+    if spec == "d" and isinstance(value, int | float) and not cache.is_missing(value):
+        return str(int(value))
+    return C.fmt(value, spec)
+
+
+def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Formatted strings, "—" for missing / null / NaN."""
+    return pd.DataFrame([{title: cell(r.get(k), spec) for k, title, spec in COLUMNS} for r in rows])
+
+
+def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
+    out = []
+    for r in rows:
+        v = r.get(key)
+        if isinstance(v, int | float) and not cache.is_missing(v):
+            out.append({"model": str(r.get("model", "?")), "value": float(v),
+                        "group": "real data" if r.get("kind") == "data" else "model"})
+    return pd.DataFrame(out)
+
+
+def toy_table(toys: list[dict[str, Any]]) -> pd.DataFrame:
+    def pm(r: dict[str, Any], k: str, spec: str) -> str:
+        m, s = r.get(f"{k}_mean"), r.get(f"{k}_std")
+        return C.fmt(m, spec) + ("" if cache.is_missing(s) else f" ± {C.fmt(s, spec)}")
+
+    return pd.DataFrame([{
+        "Toy": cell(r.get("toy"), None), "Model": cell(r.get("model"), None),
+        "Kind": cell(r.get("kind"), None), "Seeds": cell(r.get("seeds"), "d"),
+        "Modes covered": pm(r, "modes_covered", ".1f") + f" / {cell(r.get('n_modes'), 'd')}",
+        "High-quality share": pm(r, "hq_share", ".1%"),
+    } for r in toys])
+
+
+def main() -> None:
+    st.title("Results")
+    try:
+        res = cache.load_results()
+    except Exception as e:  # noqa: BLE001
+        C.show_error(e, "results.json")
+        return
+    if res is None:
+        st.info(f"No results yet: `{cache.results_path()}` does not exist. Make it with "
+                "`python -m wae_core.evaluate` (it scores every checkpoint and writes "
+                "`results/results.json` and `results/results.md`).", icon="ℹ️")
+        return
+    rows = [r for r in res.get("rows") or [] if isinstance(r, dict)]
+    acc = (res.get("classifier") or {}).get("test_accuracy")
+    st.caption(f"Produced by `{res.get('command') or 'python -m wae_core.evaluate'}` on "
+               f"{res.get('generated') or C.DASH} with {cell(res.get('n_samples'), 'd')} samples per "
+               f"model; classifier test accuracy {C.fmt(acc, '.2%')}.")
+    st.markdown("**FID here is computed on LeNet features** (the 128-d features of our MNIST "
+                "classifier), **not Inception**: compare numbers only within this table, not with "
+                "the paper's.")
+    if not rows:
+        st.warning("results.json has no rows.")
+    else:
+        st.dataframe(table(rows), hide_index=True, width="stretch", key="results_table")
+        cols = st.columns(len(CHARTS))
+        for col, (key, title) in zip(cols, CHARTS):
+            df = chart_frame(rows, key)
+            with col:
+                st.markdown(f"**{title}**")
+                if df.empty:
+                    st.caption(C.DASH)
+                    continue
+                fig = px.bar(df, x="model", y="value", color="group", text_auto=".3g",
+                             color_discrete_map={"model": "#4C78A8", "real data": "#72B7B2"})
+                fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                                  xaxis_title=None, yaxis_title=None, showlegend=False)
+                st.plotly_chart(fig, width="stretch", key=f"results_chart_{key}")
+    toys = [t for t in res.get("toys") or [] if isinstance(t, dict)]
+    if toys:
+        st.subheader("2-D toys: mode coverage")
+        st.caption("A sample is high quality within 3 standard deviations of its nearest mode; a mode "
+                   "is covered when at least one high-quality sample lands on it. Mean ± std over seeds.")
+        st.dataframe(toy_table(toys), hide_index=True, width="stretch", key="results_toys")
+    st.download_button("Download results.json", json.dumps(res, indent=2).encode(),
+                       file_name="results.json", mime="application/json", key="results_download",
+                       icon=":material/download:")
+    with st.expander("The paper's numbers (CelebA 64×64, Inception FID)"):
+        st.dataframe(PAPER, hide_index=True)
+        st.caption("Tolstikhin et al., ICLR 2018, as in the seminar deck. Different data and FID network: "
+                   "only the ordering is comparable.")
+
+
+main()

@@ -1,0 +1,282 @@
+"""Live toy training: a GAN and a WAE trained at the same time, side by side, on 2-D data.
+
+The engine is :mod:`wae_core.live` (one background thread per session steps both models in
+lockstep); this page only sets it up, sends the controls and redraws snapshots in fragments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from app import components as C
+from app import lab
+from wae_core import live, metrics
+from wae_core.models import GAN, WAEGAN, WAEMMD
+
+GROUP_KEY = "toy_group"
+SIG_KEY = "toy_group_sig"
+MSG_KEY = "toy_message"
+REFRESH_S = 0.2  # points view
+CURVES_S = 1.0  # loss / metric curves
+CANVAS = 360
+
+DATA_LABELS = {"ring": "Ring of 8 Gaussians", "grid": "Grid of 25 Gaussians",
+               "draw": "Draw your own", "csv": "Upload a CSV of x,y"}
+WAE_LABELS = {"wae-mmd": "WAE-MMD (kernel MMD)", "wae-gan": "WAE-GAN (latent adversary)"}
+SPEEDS = [1, 2, 5, 10, 20, 50, 100, 0]  # steps per refresh; 0 = as fast as the CPU allows
+
+
+def _group() -> live.LiveGroup | None:
+    return st.session_state.get(GROUP_KEY)
+
+
+def _start() -> None:
+    g = _group()
+    if g is None:
+        return
+    try:
+        g.start()
+        st.session_state[MSG_KEY] = None
+    except (live.TooManyRunsError, RuntimeError) as e:
+        st.session_state[MSG_KEY] = str(e)
+
+
+def _pause() -> None:
+    g = _group()
+    if g is not None:
+        g.pause()
+
+
+def _step() -> None:
+    g = _group()
+    if g is not None:
+        speed = st.session_state.get("toy_speed", 0)
+        g.step(speed if speed else 10)
+
+
+def _reset() -> None:
+    g = _group()
+    if g is not None:
+        g.reset()
+        st.session_state[MSG_KEY] = None
+
+
+def _source(choice: str) -> tuple[live.ToySource | None, str]:
+    """The data source and a signature that changes when the data change."""
+    if choice in ("ring", "grid"):
+        return live.ToySource.builtin(choice), choice
+    if choice == "draw":
+        mode = st.radio("Drawing", ["dots", "strokes"], horizontal=True, key="toy_draw_mode",
+                        format_func={"dots": "Dots: each dot is a mode",
+                                     "strokes": "Strokes: the strokes are the data"}.get)
+        from streamlit_drawable_canvas import st_canvas  # needs a running app (see NOTES)
+
+        res = st_canvas(stroke_width=2 if mode == "dots" else 6, stroke_color="#d62728",
+                        fill_color="#d62728", background_color="#ffffff", height=CANVAS,
+                        width=CANVAS, drawing_mode="point" if mode == "dots" else "freedraw",
+                        point_display_radius=5, key="toy_canvas")
+        dots, strokes = lab.canvas_points(getattr(res, "json_data", None), CANVAS)
+        pts = np.concatenate([dots, strokes]) if len(dots) + len(strokes) else dots
+        if len(pts) < 2:
+            st.info("Click at least two dots (or draw a stroke) on the canvas: they become the data.")
+            return None, "draw-empty"
+        src = live.ToySource.from_points(pts, "drawing")
+        return src, "draw-" + hashlib.sha1(pts.tobytes()).hexdigest()[:12]
+    up = st.file_uploader("CSV of x,y rows", type=["csv", "txt"], key="toy_csv",
+                          help="One point per row: x,y (a header row is fine). Up to 64 distinct "
+                               "points become the modes of a mixture; more are the data themselves.")
+    if up is None:
+        st.info("Upload a CSV file of x,y points to train on it.")
+        return None, "csv-empty"
+    data = up.getvalue()
+    try:
+        src = live.ToySource.from_points(live.parse_points_csv(data), up.name)
+    except live.BadPointsError as e:
+        st.error(f"{up.name}: {e}")
+        return None, "csv-bad"
+    return src, "csv-" + hashlib.sha1(data).hexdigest()[:12]
+
+
+def _configs(wae_kind: str) -> list[live.LiveConfig]:
+    s = st.session_state
+    common = {"z_dim": int(s.get("toy_z_dim", 2)), "batch_size": int(s.get("toy_batch", 256))}
+    lr_gan, lr_wae = float(s.get("toy_lr_gan", 2e-4)), float(s.get("toy_lr_wae", 1e-3))
+    gan = live.LiveConfig(kind="gan", lr=lr_gan, lr_adv=lr_gan, **common)
+    wae = live.LiveConfig(kind=wae_kind, lam=float(s.get("toy_lam", 10.0)),
+                          kernel=s.get("toy_kernel", "imq"),
+                          kernel_scale=float(s.get("toy_kernel_scale", 1.0)),
+                          lr=lr_wae, lr_adv=lr_wae / 2, **common)
+    return [gan, wae]
+
+
+def settings() -> None:
+    with st.expander("Settings", expanded=False, icon=":material/tune:"):
+        c1, c2, c3, c4 = st.columns(4)
+        c1.select_slider("λ (weight of D_Z)", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], value=10.0,
+                         key="toy_lam", help="WAE only; changes apply while training.")
+        c1.radio("Kernel", ["imq", "rbf"], horizontal=True, key="toy_kernel",
+                 help="WAE-MMD only: inverse multiquadratics or Gaussian.")
+        c2.select_slider("Kernel scale s (C = 2·d_z·s)", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0],
+                         value=1.0, key="toy_kernel_scale")
+        c2.select_slider("Latent size d_z", [1, 2, 4, 8], value=2, key="toy_z_dim",
+                         help="Both models; changing it resets the runs.")
+        c3.select_slider("GAN learning rate", [5e-5, 1e-4, 2e-4, 5e-4, 1e-3], value=2e-4,
+                         key="toy_lr_gan", format_func=lambda v: f"{v:g}")
+        c3.select_slider("WAE learning rate", [1e-4, 3e-4, 1e-3, 3e-3], value=1e-3,
+                         key="toy_lr_wae", format_func=lambda v: f"{v:g}",
+                         help="Its latent adversary (WAE-GAN) learns at half this rate.")
+        c4.select_slider("Speed (steps per refresh)", SPEEDS, value=0, key="toy_speed",
+                         format_func=lambda v: "max" if v == 0 else str(v),
+                         help=f"The view refreshes every {REFRESH_S:g} s; 'max' trains as fast as "
+                              "the CPU allows.")
+        c4.select_slider("Batch size", [64, 128, 256], value=256, key="toy_batch",
+                         help="Smaller batches train faster per step; changing it resets the runs.")
+        st.caption("Both models are MLPs of 4 × 128 units (the WAE-GAN's latent adversary too), "
+                   "Adam with β₁ = 0.5. λ, kernel, scale and learning rates apply live; the data, "
+                   "latent size, batch size and WAE penalty reset the runs.")
+
+
+def sync_group(src: live.ToySource, sig: tuple, wae_kind: str) -> live.LiveGroup:
+    """Create the group (or a new one when the data / structure changed); push live settings."""
+    g = _group()
+    cfgs = _configs(wae_kind)
+    if g is None or st.session_state.get(SIG_KEY) != sig:
+        if g is not None:
+            g.close()
+        g = live.LiveGroup(src, cfgs, labels=["GAN", "WAE-MMD" if wae_kind == "wae-mmd" else "WAE-GAN"])
+        st.session_state[GROUP_KEY], st.session_state[SIG_KEY] = g, sig
+    else:
+        g.update(0, lr=cfgs[0].lr, lr_adv=cfgs[0].lr_adv)
+        w = cfgs[1]
+        g.update(1, lam=w.lam, kernel=w.kernel, kernel_scale=w.kernel_scale, lr=w.lr, lr_adv=w.lr_adv)
+        # Reset uses the current settings for everything, so keep the runs' configs in sync.
+        for run, c in zip(g.runs, cfgs):
+            run.cfg = c
+    g.steps_per_tick = int(st.session_state.get("toy_speed", 0))
+    g.tick_seconds = REFRESH_S
+    return g
+
+
+def controls(g: live.LiveGroup) -> None:
+    c = st.columns([1, 1, 1, 1, 4], vertical_alignment="center")
+    c[0].button("Start", key="toy_start", on_click=_start, type="primary", icon=":material/play_arrow:",
+                disabled=g.running, width="stretch")
+    c[1].button("Pause", key="toy_pause", on_click=_pause, icon=":material/pause:",
+                disabled=not g.running, width="stretch")
+    c[2].button("Step", key="toy_step", on_click=_step, icon=":material/skip_next:",
+                help="Train a few steps (the speed setting; 10 at 'max') and stop", width="stretch")
+    c[3].button("Reset", key="toy_reset", on_click=_reset, icon=":material/restart_alt:",
+                help="Fresh weights, empty history", width="stretch")
+    msg = st.session_state.get(MSG_KEY)
+    if msg:
+        c[4].warning(msg, icon="⚠️")
+
+
+def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
+    snap = g.snapshot()
+    if was_running and not snap.running:
+        st.rerun()  # the run paused itself (error, idle, limit): redraw the page, stop the timer
+    modes = src.modes.numpy() if src.modes is not None else None
+    ext = max(1.0, 1.3 * float(np.abs(src.points.numpy()).max()))
+    rate = f" · {snap.steps_per_second:,.0f} steps/s per model" if snap.running else ""
+    st.markdown(f"**Step {snap.step:,}**{rate}")
+    if snap.status:
+        st.warning(snap.status, icon="⚠️")
+    cols = st.columns(len(snap.runs), gap="medium")
+    for i, (col, r) in enumerate(zip(cols, snap.runs)):
+        with col:
+            st.markdown(f"#### {r.label}")
+            m = r.metrics
+            mc = st.columns(3)
+            if r.n_modes:
+                mc[0].metric("Modes covered", f"{int(m['modes_covered'][-1])}/{r.n_modes}")
+                mc[1].metric("High quality", f"{m['high_quality_share'][-1]:.0%}",
+                             help="Share of samples within 3σ of a mode (metrics.toy_quality)")
+            mc[2].metric("OT cost to real", f"{m['ot'][-1]:.3f}",
+                         help="Exact W₂² between 256 real points and 256 samples "
+                              "(divergences.optimal_transport)")
+            st.plotly_chart(lab.points_figure(r.real, r.fake, None, ext, modes=modes),
+                            key=f"toy_points_{i}", config={"displayModeBar": False})
+            if r.codes is not None:
+                st.caption("Latent space: codes of real points (Q_Z) vs prior draws (P_Z)")
+                st.plotly_chart(lab.latent_figure(r.codes, r.prior), key=f"toy_latent_{i}",
+                                config={"displayModeBar": False})
+            else:
+                st.caption("A GAN has no encoder: there is no Q_Z to compare with P_Z.")
+            if r.error:
+                st.error(r.error)
+
+
+def curves(g: live.LiveGroup) -> None:
+    snap = g.snapshot()
+    cols = st.columns(len(snap.runs) + 1, gap="medium")
+    for i, (col, r) in enumerate(zip(cols, snap.runs)):
+        with col:
+            st.caption(f"{r.label} losses (averaged over the logging interval)")
+            st.plotly_chart(lab.losses_figure(r.history), key=f"toy_loss_{i}",
+                            config={"displayModeBar": False})
+    with cols[-1]:
+        st.caption("Scores over training")
+        if any(r.n_modes for r in snap.runs):
+            st.plotly_chart(lab.metrics_figure(snap.runs), key="toy_metrics",
+                            config={"displayModeBar": False})
+        else:
+            st.plotly_chart(lab.ot_figure(snap.runs), key="toy_ot", config={"displayModeBar": False})
+
+
+def explain() -> None:
+    with st.expander("What is being trained, and how it is scored", icon=":material/functions:"):
+        c1, c2 = st.columns(2)
+        with c1:
+            st.markdown("**GAN** (generator and discriminator on the data plane)")
+            lab.latex(GAN)
+            st.markdown("**WAE-MMD**")
+            lab.latex(WAEMMD)
+            st.markdown("**WAE-GAN** (the adversary lives in the latent space)")
+            lab.latex(WAEGAN)
+        with c2:
+            st.markdown("**Scores** (mixtures only): a sample is *high quality* within 3σ of a mode; "
+                        "a mode is *covered* when it gets one high-quality sample.")
+            lab.latex(metrics.toy_quality)
+            st.markdown("**OT cost to real**: the exact optimal transport cost between a real batch "
+                        "and a generated batch.")
+            from wae_core.divergences import optimal_transport
+
+            lab.latex(optimal_transport, 2)
+
+
+def main() -> None:
+    st.title("Live toy training")
+    st.markdown("A **GAN** and a **WAE** learn the same 2-D distribution **at the same time**. Watch "
+                "the GAN's points gather on a few modes (mode collapse: *the same digit again and "
+                "again*) while the WAE, which must encode every point, spreads over all of them.")
+    c1, c2 = st.columns([3, 2])
+    choice = c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, horizontal=True,
+                      key="toy_data")
+    wae_kind = c2.radio("WAE penalty D_Z", list(WAE_LABELS), format_func=WAE_LABELS.get,
+                        horizontal=True, key="toy_wae_kind")
+    settings()
+    src, data_sig = _source(choice)
+    if src is None:
+        g = _group()
+        if g is not None and g.running:
+            g.pause()
+        return
+    s = st.session_state
+    sig = (data_sig, wae_kind, int(s.get("toy_z_dim", 2)), int(s.get("toy_batch", 256)))
+    try:
+        g = sync_group(src, sig, wae_kind)
+    except Exception as e:  # noqa: BLE001 - never a traceback on the projector
+        C.show_error(e, "Setting up the runs")
+        return
+    controls(g)
+    running = g.running
+    st.fragment(run_every=REFRESH_S if running else None)(view)(g, src, running)
+    st.fragment(run_every=CURVES_S if running else None)(curves)(g)
+    explain()
+
+
+main()

@@ -1,0 +1,98 @@
+"""Benchmark of the live toy engine: training steps/s per model and the toy page's refresh cost.
+
+    .venv/bin/python scripts/bench_live.py [--threads 1] [--seconds 5] [--batch 256] [--hidden 128]
+
+Prints, for each model kind, steps/s in the calling thread (wall clock and CPU time: the CPU-time
+rate is what an idle core would give), then the rate of a GAN + WAE-MMD pair stepped by the
+background thread, and the time to build one refresh of the toy page's figures (snapshot + Plotly
+figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from wae_core import live  # noqa: E402
+
+
+def bench_steps(src: live.ToySource, cfg: live.LiveConfig, seconds: float) -> tuple[float, float]:
+    run = live.LiveRun(src, cfg, metrics_every=10**9)
+    for _ in range(10):
+        run.step()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - t0 < seconds:
+        run.step()
+        n += 1
+    return n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--kinds", nargs="+", default=["gan", "wae-mmd", "wae-gan", "vae"])
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} CPUs, "
+          f"load average {load:.2f}; MLPs {4} x {a.hidden}, batch {a.batch}")
+    src = live.ToySource.builtin("ring")
+    for kind in a.kinds:
+        cfg = live.LiveConfig(kind=kind, batch_size=a.batch, hidden=a.hidden)
+        wall, cpu = bench_steps(src, cfg, a.seconds)
+        print(f"  {kind:8s} one model: {wall:7.1f} steps/s (wall)   {cpu:7.1f} steps/s (CPU time)")
+
+    group = live.LiveGroup(src, [live.LiveConfig(kind="gan", batch_size=a.batch, hidden=a.hidden),
+                                 live.LiveConfig(kind="wae-mmd", batch_size=a.batch, hidden=a.hidden)])
+    group.start()
+    time.sleep(1.0)
+    s0, t0 = group.step_count, time.perf_counter()
+    time.sleep(a.seconds)
+    pair_rate = (group.step_count - s0) / (time.perf_counter() - t0)
+    print(f"  background thread, GAN + WAE-MMD in lockstep: {pair_rate:.1f} steps/s per model")
+
+    # One refresh of the page while training runs: snapshot, figures, JSON (what Streamlit sends).
+    import streamlit.logger
+
+    streamlit.logger.set_log_level("error")  # app.lab imports streamlit outside a running app
+    from app import lab
+
+    modes = src.modes.numpy()
+    times, n_figs = [], 0
+    for _ in range(15):
+        t = time.perf_counter()
+        snap = group.snapshot()
+        figs = lab.toy_view_figures(snap, modes, 3.0)
+        n_figs = len(figs)
+        for f in figs:
+            f.to_json()
+        times.append(time.perf_counter() - t)
+    curves = []
+    for _ in range(5):
+        t = time.perf_counter()
+        snap = group.snapshot()
+        figs = [lab.losses_figure(r.history) for r in snap.runs] + [lab.metrics_figure(snap.runs)]
+        for f in figs:
+            f.to_json()
+        curves.append(time.perf_counter() - t)
+    group.close()
+    med = sorted(times)[len(times) // 2]
+    print(f"  refresh of the points view ({n_figs} figures, while training): "
+          f"{1000 * med:.0f} ms median -> {1 / med:.1f} fps possible")
+    print(f"  refresh of the curves (3 figures, every 1 s): {1000 * sorted(curves)[2]:.0f} ms median")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

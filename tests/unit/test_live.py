@@ -1,0 +1,329 @@
+"""wae_core.live: the toy engine (step / start / pause / reset / snapshots / caps), background image
+training, uploads (points CSV, image zips), and divergences.optimal_transport."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import stat
+import time
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from wae_core import checkpoint, live
+from wae_core import divergences as D
+from wae_core.config import ModelConfig, TrainConfig
+from wae_core.data import TensorData, sample_toy
+from wae_core.metrics import toy_quality
+from wae_core.train import TrainingDiverged
+
+
+def wait_for(cond, timeout: float = 30.0) -> bool:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture(scope="module")
+def ring() -> live.ToySource:
+    return live.ToySource.builtin("ring", n=5000)
+
+
+def small(kind: str, **kw) -> live.LiveConfig:
+    return live.LiveConfig(kind=kind, batch_size=64, hidden=32, depth=2, disc_hidden=32, **kw)
+
+
+# --- optimal transport -------------------------------------------------------------------------
+@pytest.mark.parametrize("squared", [True, False])
+def test_optimal_transport_equals_brute_force(squared):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(6, 3, generator=g).double(), torch.randn(6, 3, generator=g).double()
+    c = ((x[:, None] - y[None]) ** 2).sum(-1)
+    if not squared:
+        c = c.sqrt()
+    best = min(sum(float(c[i, p[i]]) for i in range(6)) / 6 for p in itertools.permutations(range(6)))
+    cost, sigma = D.optimal_transport(x, y, scale=0.5, squared=squared)
+    assert cost == pytest.approx(0.5 * best, rel=1e-9)
+    assert sorted(sigma.tolist()) == list(range(6))
+    assert float(c[torch.arange(6), sigma].mean()) * 0.5 == pytest.approx(cost)
+
+
+def test_optimal_transport_identity_and_images():
+    x = torch.rand(5, 1, 28, 28)
+    cost, sigma = D.optimal_transport(x, x[[3, 1, 4, 0, 2]])
+    assert cost == pytest.approx(0.0, abs=1e-9) and sigma.tolist() == [3, 1, 4, 0, 2]
+    with pytest.raises(ValueError):
+        D.optimal_transport(torch.rand(3, 2), torch.rand(4, 2))
+    assert len(D.latex_of(D.optimal_transport)) == 3
+
+
+# --- one run -----------------------------------------------------------------------------------
+def test_live_run_steps_history_metrics_snapshot(ring):
+    run = live.LiveRun(ring, small("wae-mmd"), view_points=100, metrics_every=20, log_every=5)
+    assert run.step_count == 0 and run.metrics["step"] == [0.0]
+    for _ in range(40):
+        logs = run.step()
+    assert set(logs) == {"recon", "mmd", "total"}
+    assert run.step_count == 40
+    assert run.history["step"] == [5.0 * i for i in range(1, 9)]
+    assert len(run.history["mmd"]) == 8
+    assert run.metrics["step"] == [0.0, 20.0, 40.0]
+    assert all(0 <= v <= 8 for v in run.metrics["modes_covered"])
+    snap = run.snapshot()
+    assert snap.step == 40 and snap.real.shape == (100, 2) and snap.fake.shape == (100, 2)
+    assert snap.codes.shape == (100, 2) and snap.prior.shape == (100, 2) and snap.n_modes == 8
+    gan = live.LiveRun(ring, small("gan"), view_points=50)
+    gan.step()
+    assert gan.snapshot().codes is None
+
+
+def test_live_run_update_and_reset(ring):
+    run = live.LiveRun(ring, small("wae-gan"))
+    run.update(lam=3.0, lr=1e-4, lr_adv=1e-5, kernel="rbf", kernel_scale=0.5)
+    assert run.model.cfg.lam == 3.0 and run.model.cfg.kernel_scales == (0.5,)
+    assert run.trainer.opt.param_groups[0]["lr"] == 1e-4
+    assert run.trainer.opt_adv.param_groups[0]["lr"] == 1e-5
+    with pytest.raises(ValueError, match="reset"):
+        run.update(z_dim=4)
+    run.step()
+    run.reset(small("wae-gan", z_dim=4))
+    assert run.step_count == 0 and run.model.cfg.z_dim == 4 and run.history == {"step": []}
+
+
+def test_history_is_bounded(ring, monkeypatch):
+    monkeypatch.setattr(live, "MAX_HISTORY_POINTS", 10)
+    run = live.LiveRun(ring, small("gan"), log_every=1, metrics_every=10**6)
+    for _ in range(60):
+        run.step()
+    assert len(run.history["step"]) <= 10 and run.log_every > 1
+    assert run.history["step"][-1] > 40  # the recent end is kept, the span thinned
+
+
+# --- a group and its thread --------------------------------------------------------------------
+def test_group_step_start_pause_reset(ring):
+    g = live.LiveGroup(ring, [small("gan"), small("wae-mmd")], labels=["GAN", "WAE"], view_points=50)
+    assert g.step(5) == 5 and [r.step_count for r in g.runs] == [5, 5]
+    g.start()
+    assert g.running and g.worker_alive
+    assert wait_for(lambda: g.step_count >= 30)
+    g.pause()
+    assert wait_for(lambda: not g.worker_alive, 5)  # the worker exits when paused
+    n = g.step_count
+    time.sleep(0.2)
+    assert g.step_count == n and abs(g.runs[0].step_count - g.runs[1].step_count) == 0
+    snap = g.snapshot()
+    assert snap.step == n and not snap.running and [r.label for r in snap.runs] == ["GAN", "WAE"]
+    g.start()
+    assert wait_for(lambda: g.step_count >= n + 5)
+    g.reset()
+    assert not g.running and g.step_count == 0
+    g.close()
+    with pytest.raises(RuntimeError):
+        g.start()
+
+
+def test_group_speed_limit(ring):
+    g = live.LiveGroup(ring, [small("gan")], steps_per_tick=2, tick_seconds=0.1)
+    g.start()
+    time.sleep(1.0)
+    g.close()
+    assert 1 <= g.step_count <= 24  # 2 steps per 0.1 s tick at most (fewer on a busy CPU)
+
+
+def test_running_runs_cap(ring):
+    a = live.LiveGroup(ring, [small("gan"), small("gan")], max_running=3)
+    b = live.LiveGroup(ring, [small("gan"), small("gan")], max_running=3)
+    a.start()
+    try:
+        assert live.running_runs() >= 2
+        with pytest.raises(live.TooManyRunsError, match="at most 3"):
+            b.start()
+        a.pause()
+        b.start()
+        assert b.running
+    finally:
+        a.close()
+        b.close()
+    assert live.running_runs() == 0
+
+
+def test_idle_group_pauses_itself(ring):
+    g = live.LiveGroup(ring, [small("gan")], idle_pause=0.3)
+    g.start()
+    assert wait_for(lambda: not g.running, 10)
+    assert "without a viewer" in g.status
+    g.close()
+
+
+def test_divergence_pauses_with_message(ring, monkeypatch):
+    g = live.LiveGroup(ring, [small("gan"), small("wae-mmd")])
+
+    def boom(x):
+        raise TrainingDiverged("loss is not finite at step 3")
+
+    monkeypatch.setattr(g.runs[1].trainer, "train_step", boom)
+    assert g.step(5) == 0
+    assert "diverged" in g.status and g.runs[1].error
+    assert g.snapshot().runs[1].error
+    with pytest.raises(RuntimeError, match="reset"):
+        g.start()
+    g.close()
+
+
+# --- toy sources and uploads -------------------------------------------------------------------
+def test_toy_source_from_points():
+    few = live.ToySource.from_points([[0, 0], [10, 0], [0, 10]], n=1000)
+    assert few.modes is not None and len(few.modes) == 3 and few.points.shape == (1000, 2)
+    assert float(few.modes.norm(dim=1).max()) == pytest.approx(2.0)
+    many = live.ToySource.from_points(np.random.rand(500, 2) * 100)
+    assert many.modes is None and many.points.shape == (500, 2) and many.jitter > 0
+    with pytest.raises(live.BadPointsError):
+        live.ToySource.from_points(np.zeros((0, 2)))
+    with pytest.raises(live.BadPointsError):
+        live.ToySource.from_points([[0, math.nan], [1, 1]])
+
+
+def test_parse_points_csv():
+    pts = live.parse_points_csv(b"x,y\n0,1\n2.5,-3\n")
+    assert pts.tolist() == [[0.0, 1.0], [2.5, -3.0]]
+    assert live.parse_points_csv("1;2;9\n3;4;9\n").tolist() == [[1, 2], [3, 4]]
+    for bad in (b"x,y\n1,a\n2,3\n", b"1\n2\n", b"0,0\n", b"0,nan\n1,1\n", b"\xff\xfe\x00"):
+        with pytest.raises(live.BadPointsError):
+            live.parse_points_csv(bad)
+    with pytest.raises(live.BadPointsError, match="more than"):
+        live.parse_points_csv("\n".join(f"{i},{i}" for i in range(20)), max_points=10)
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray((np.random.rand(28, 28) * 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _zip(entries: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def test_extract_image_zip(tmp_path):
+    data = _zip({"digits/3/a.png": _png(), "digits/7/b.PNG": _png(), "readme.txt": b"hi",
+                 "__MACOSX/digits/._a.png": b"junk", "top.png": _png()})
+    assert live.extract_image_zip(data, tmp_path / "ok") == 3
+    files = sorted(p.relative_to(tmp_path / "ok").parts[0] for p in (tmp_path / "ok").rglob("*.png"))
+    assert files == ["3", "7", "images"]
+    cases = {
+        "traversal": _zip({"../evil.png": _png()}),
+        "absolute": _zip({"/tmp/evil.png": _png()}),
+        "link": _zip({"a.png": _png()}, links=("b.png",)),
+        "no images": _zip({"a.txt": b"x"}),
+        "not a zip": b"PK\x03\x04garbage",
+    }
+    for name, blob in cases.items():
+        with pytest.raises(live.BadArchiveError):
+            live.extract_image_zip(blob, tmp_path / name.replace(" ", "_"))
+    assert not (tmp_path.parent / "evil.png").exists()
+    with pytest.raises(live.BadArchiveError, match="limit"):
+        live.extract_image_zip(_zip({f"{i}.png": _png() for i in range(5)}), tmp_path / "n", max_files=4)
+    with pytest.raises(live.BadArchiveError):
+        live.extract_image_zip(_zip({"big.png": b"\0" * 5000}), tmp_path / "b", max_file_bytes=1000)
+    assert not (tmp_path / "b").exists()  # a partial extraction is removed
+
+
+def test_safe_run_name():
+    assert live.safe_run_name(" my run/../x ") == "my-run-..-x"
+    assert live.safe_run_name("../../") == "run"
+    assert "/" not in live.safe_run_name("a/b\\c") and len(live.safe_run_name("x" * 500)) == 60
+
+
+# --- background training of image-style models -------------------------------------------------
+def _toy_job(tmp_path, name: str, epochs: int = 2, data=None, **kw) -> live.BackgroundTraining:
+    data = data if data is not None else sample_toy("ring", 2000, torch.Generator().manual_seed(0))
+    mcfg = ModelConfig(kind="wae-mmd", arch="mlp", z_dim=2, hidden=32, depth=2, recon_scale=1.0)
+    tcfg = TrainConfig(epochs=epochs, batch_size=100, lr_milestones=(), lr_factors=(), device="cpu")
+    return live.BackgroundTraining(mcfg, tcfg, data, tmp_path / f"{name}.safetensors",
+                                   {"dataset": "ring"}, **kw)
+
+
+def test_background_training_finishes(tmp_path):
+    job = _toy_job(tmp_path, "done")
+    job.start()
+    job.join(60)
+    p = job.progress()
+    assert p.state == "finished" and p.done and p.error == ""
+    assert p.step == p.total_steps == 40 and p.fraction == 1.0 and p.epoch == 2
+    assert p.history["step"] and "mmd" in p.history and p.last_logs
+    assert checkpoint.load(p.out).meta["dataset"] == "ring"
+    assert live.active_trainings() == 0
+
+
+def test_background_training_cancel_saves(tmp_path):
+    job = _toy_job(tmp_path, "cancel", epochs=10_000)
+    job.start()
+    assert wait_for(lambda: job.progress().step >= 5)
+    assert job.progress().eta is not None
+    job.cancel()
+    job.join(30)
+    p = job.progress()
+    assert p.state == "cancelled" and 5 <= p.step < p.total_steps
+    assert checkpoint.load(p.out).meta["step"] == p.step
+
+
+def test_background_training_errors(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    job = _toy_job(blocker, "x")  # the output folder would have to be inside a file
+    job.start()
+    job.join(30)
+    assert job.progress().state == "failed" and "cannot write checkpoints" in job.progress().error
+    bad = TensorData(torch.full((300, 2), math.nan), torch.zeros(300, dtype=torch.long), "nan")
+    job = _toy_job(tmp_path, "nan", data=bad)
+    job.start()
+    job.join(30)
+    p = job.progress()
+    assert p.state == "failed" and "not finite at step 1" in p.error
+    with pytest.raises(live.TooManyRunsError):
+        _toy_job(tmp_path, "capped", max_active=0).start()
+
+
+# --- the qualitative result on the ring --------------------------------------------------------
+RING_STEPS = 600  # measured: WAE-MMD (these settings) covered 8/8 on 6/6 seeds from 500 steps on
+
+
+def _train_and_score(ring_src, cfg, steps, seed) -> tuple[int, float]:
+    run = live.LiveRun(ring_src, cfg, metrics_every=10**9)
+    for _ in range(steps):
+        run.step()
+    z = torch.randn(10_000, cfg.z_dim, generator=torch.Generator().manual_seed(100 + seed))
+    with torch.no_grad():
+        q = toy_quality(run.model.decode(z), ring_src.modes, ring_src.std)
+    return q.modes_covered, q.high_quality_share
+
+
+@pytest.mark.slow
+def test_wae_covers_the_ring_gan_is_measured():
+    """WAE-MMD (z = 2, λ = 10, IMQ, MLPs 4 × 64, batch 128) covers >= 7 of the 8 modes on 3 seeds
+    after RING_STEPS steps (10,000 samples scored). The GAN's coverage is printed, not asserted:
+    it wanders between modes (mode collapse) and needs thousands of steps to spread."""
+    src = live.ToySource.builtin("ring", n=20_000)
+    wae = [_train_and_score(src, live.LiveConfig(kind="wae-mmd", batch_size=128, hidden=64, seed=seed),
+                            RING_STEPS, seed) for seed in range(3)]
+    gan = _train_and_score(src, live.LiveConfig(kind="gan", batch_size=128, hidden=64, lr=2e-4,
+                                                lr_adv=2e-4, seed=0), RING_STEPS, 0)
+    print(f"\nring after {RING_STEPS} steps, (modes covered, high-quality share): "
+          f"WAE-MMD seeds 0-2 {wae}; GAN seed 0 {gan}")
+    assert all(m >= 7 for m, _ in wae), wae

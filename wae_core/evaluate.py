@@ -1,0 +1,164 @@
+"""Evaluate the shipped checkpoints: the seed's results table, measured on MNIST.
+
+    python -m wae_core.evaluate                      # -> results/results.json + results/results.md
+
+One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID (LeNet
+features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z) and reconstruction MSE; and
+the 2-D toys' modes covered / high-quality share over several seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import metrics as M
+from .checkpoint import atomic_write_bytes, load
+from .classifier import load_classifier
+from .data import REPO_ROOT, TOY_STD, load_mnist, toy_modes
+
+CKPT_DIR = REPO_ROOT / "checkpoints"
+MNIST_MODELS = (("VAE", "mnist-vae"), ("WAE-MMD", "mnist-wae-mmd"), ("WAE-GAN", "mnist-wae-gan"),
+                ("GAN", "mnist-gan"))
+TOY_MODELS = (("VAE", "vae"), ("WAE-MMD", "wae-mmd"), ("WAE-GAN", "wae-gan"), ("GAN", "gan"))
+
+
+def _clean(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def image_row(name: str, kind: str, samples: torch.Tensor, ref_feats: torch.Tensor,
+              classifier: Any) -> dict[str, Any]:
+    feats, probs = classifier.embed(samples)
+    cov = M.mode_coverage(probs)
+    return {"model": name, "kind": kind, "fid_lenet": M.fid_from_features(feats, ref_feats),
+            "sharpness": M.sharpness(samples), "classes_covered": cov.classes_covered,
+            "kl_uniform": cov.kl_to_uniform, "confident_share": cov.confident_share,
+            "class_counts": cov.counts}
+
+
+def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
+                   log: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows for the MNIST models found in ``ckpt_dir`` plus real data (train images vs test)."""
+    clf = load_classifier(classifier_path)
+    test = load_mnist("test")
+    x_test = test.x[:n]
+    ref_feats = clf.embed(x_test)[0]
+    # "True data": n training images scored against the test reference, like a generator would be.
+    train = load_mnist("train")
+    g = torch.Generator().manual_seed(seed)
+    x_real = train.x[torch.randperm(len(train), generator=g)[:n]]
+    rows = [{**image_row("True data (MNIST train vs test)", "data", x_real, ref_feats, clf),
+             "mmd_qz_pz": None, "recon_mse": None, "checkpoint": None}]
+    for name, stem in MNIST_MODELS:
+        path = ckpt_dir / f"{stem}.safetensors"
+        if not path.exists():
+            if log:
+                print(f"skipping {name}: {path} not found", file=sys.stderr)
+            continue
+        t0 = time.time()
+        model = load(path)
+        with torch.inference_mode():
+            samples = M.generate(model, n, seed)
+            row = image_row(name, model.kind, samples, ref_feats, clf)
+            row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
+            row["recon_mse"] = _clean(M.reconstruction_mse(model, x_test))
+        row.update(checkpoint=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
+                                  else path),
+                   epochs=model.meta.get("epochs_done"), train_command=model.meta.get("command"))
+        rows.append(row)
+        if log:
+            print(f"{name}: FID(LeNet) {row['fid_lenet']:.2f}, sharpness {row['sharpness']:.4f} "
+                  f"({time.time() - t0:.1f} s)", file=sys.stderr)
+    info = {"test_accuracy": clf.meta.get("test_accuracy"), "checkpoint": str(classifier_path.name)}
+    return rows, info
+
+
+def evaluate_toys(ckpt_dir: Path, n: int = 2500, seeds: int = 5) -> list[dict[str, Any]]:
+    """Modes covered and high-quality share (3 sigma) of 2-D toy models, over sampling seeds."""
+    rows = []
+    for toy in ("ring", "grid"):
+        modes = toy_modes(toy)
+        for name, kind in TOY_MODELS:
+            path = ckpt_dir / f"{toy}-{kind}.safetensors"
+            if not path.exists():
+                continue
+            model = load(path)
+            qs = [M.toy_quality(M.generate(model, n, s), modes, TOY_STD[toy]) for s in range(seeds)]
+            cov = np.array([q.modes_covered for q in qs], dtype=float)
+            hq = np.array([q.high_quality_share for q in qs])
+            rows.append({"toy": toy, "model": name, "kind": kind, "seeds": seeds, "n": n,
+                         "n_modes": len(modes), "modes_covered_mean": float(cov.mean()),
+                         "modes_covered_std": float(cov.std()), "hq_share_mean": float(hq.mean()),
+                         "hq_share_std": float(hq.std())})
+    return rows
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    lines = [f"Measured by `{res['command']}` on {res['generated']} ({res['n_samples']} samples; "
+             f"classifier test accuracy {_fmt(res['classifier'].get('test_accuracy'), '.4f')}).",
+             "FID is computed on the 128-d features of our MNIST LeNet, **not** Inception features.",
+             "",
+             "| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
+             "| MMD(Q_Z, P_Z) | Recon. MSE | Epochs |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        lines.append(f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
+                     f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
+                     f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
+                     f"| {_fmt(r.get('epochs'), 'd')} |")
+    if res.get("toys"):
+        lines += ["", "2-D toys (z = 2): modes covered and share of samples within 3σ of a mode, "
+                  f"{res['toys'][0]['n']} samples, mean ± std over {res['toys'][0]['seeds']} seeds.",
+                  "", "| Toy | Model | Modes covered | High-quality share |", "|---|---|---|---|"]
+        for t in res["toys"]:
+            lines.append(f"| {t['toy']} | {t['model']} | {t['modes_covered_mean']:.1f} ± "
+                         f"{t['modes_covered_std']:.1f} / {t['n_modes']} | "
+                         f"{100 * t['hq_share_mean']:.1f} ± {100 * t['hq_share_std']:.1f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: int = 10_000,
+             seed: int = 0, toys: bool = True, command: str = "python -m wae_core.evaluate",
+             log: bool = True) -> dict[str, Any]:
+    rows, info = evaluate_mnist(ckpt_dir, classifier_path or ckpt_dir / "lenet-mnist.safetensors",
+                                n, seed, log)
+    return {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
+            "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
+            "toys": evaluate_toys(ckpt_dir) if toys else []}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m wae_core.evaluate", description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoints", type=Path, default=CKPT_DIR)
+    p.add_argument("--n", type=int, default=10_000, help="samples per model (and test images)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "results")
+    p.add_argument("--no-toys", action="store_true")
+    a = p.parse_args(argv)
+    cmd = " ".join(["python -m wae_core.evaluate", shlex.join(argv)]).strip()
+    res = evaluate(a.checkpoints, None, a.n, a.seed, not a.no_toys, cmd)
+    atomic_write_bytes(a.out / "results.json", json.dumps(res, indent=1).encode())
+    md = to_markdown(res)
+    atomic_write_bytes(a.out / "results.md", md.encode())
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
