@@ -27,7 +27,6 @@ import hashlib
 import json
 import math
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,6 @@ KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": 
 SHIPPED_MNIST = ("mnist-vae", "mnist-wae-mmd", "mnist-wae-gan", "mnist-gan")
 UPLOAD_PREFIX = "upload:"
 UPLOADS_STATE_KEY = "wae_uploads"
-_MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,20 +113,11 @@ class CheckpointInfo:
 
 
 def _read_header(path: Path) -> dict[str, Any] | None:
-    """The WAE Lab metadata from a safetensors header, reading only the header (fast)."""
+    """The WAE Lab metadata from a file's header only (fast), or None for any unreadable file."""
     try:
-        with path.open("rb") as f:
-            raw = f.read(8)
-            if len(raw) < 8:
-                return None
-            n = struct.unpack("<Q", raw)[0]
-            if n <= 0 or n > _MAX_HEADER_BYTES:
-                return None
-            header = json.loads(f.read(n))
-        meta = json.loads((header.get("__metadata__") or {})[ckpt.META_KEY])
-    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return ckpt.peek_meta(path)
+    except ckpt.CheckpointError:
         return None
-    return meta if isinstance(meta, dict) else None
 
 
 def _info_from_meta(meta: dict[str, Any], *, key: str, id_: str, name: str, source: str,

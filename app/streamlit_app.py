@@ -19,12 +19,11 @@ import torch  # noqa: E402
 
 from app import components as C  # noqa: E402
 
-# Page scripts. NB: a folder named "pages" next to the entry also switches Streamlit into its v1
-# "pages directory" mode until the entry's first st.navigation call, so a server whose very first
-# request is a deep link (/samples) runs that page without this entry (no sys.path, no sidebar:
-# ModuleNotFoundError: app). Renaming the folder to app/views fixes that; both names work here.
-_HERE = Path(__file__).resolve().parent
-PAGES_DIR = _HERE / "views" if (_HERE / "views").is_dir() else _HERE / "pages"
+# Page scripts live in app/views. NB: never name that folder "pages": a "pages" folder next to the
+# entry switches Streamlit into its v1 "pages directory" mode until the entry's first st.navigation
+# call, so a server whose very first request is a deep link (/samples) would run that page without
+# this entry (no sys.path, no sidebar: ModuleNotFoundError: app).
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 # (file, title, icon, url path); pages whose file does not exist (yet) are skipped.
 PAGE_SPECS = (
     ("idea.py", "The idea", ":material/lightbulb:", "idea"),

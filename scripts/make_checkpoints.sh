@@ -39,3 +39,6 @@ if [[ $what == toys || $what == all ]]; then
     $PY -m wae_core.train --model gan --lr 2e-4 --lr-adv 2e-4 "${TOY[@]}" --out "checkpoints/$toy-gan.safetensors"
   done
 fi
+
+# Ship weights only: drop optimiser / RNG state (resume needs it, the app does not).
+$PY -m wae_core.checkpoint strip checkpoints/*.safetensors

@@ -189,3 +189,44 @@ def load_bytes(data: bytes, name: str = "upload", device: str | torch.device = "
 def read_meta(path: Path | str) -> dict[str, Any]:
     """Only the metadata (still validates the whole file)."""
     return read(path)[0]
+
+
+def strip_training_state(path: Path | str) -> int:
+    """Rewrite a checkpoint without its optimiser/RNG state (for shipping); returns bytes saved."""
+    path = Path(path)
+    meta, weights, state = read(path, fmt=peek_meta(path).get("format", FORMAT))
+    if not state:
+        return 0
+    before = path.stat().st_size
+    write_tensors(path, {MODEL_PREFIX + k: v for k, v in weights.items()}, meta)
+    return before - path.stat().st_size
+
+
+def peek_meta(path: Path | str, max_header: int = 16 * 2**20) -> dict[str, Any]:
+    """The WAE Lab metadata of a file, reading only its header (fast: for listing many files).
+    Unlike :func:`read` it does not validate the tensors."""
+    name = Path(path).name
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n <= max_header:
+                raise CorruptCheckpointError(f"{name} is not a safetensors file")
+            raw = json.loads(f.read(n)).get("__metadata__") or {}
+    except (OSError, ValueError, AttributeError) as e:
+        raise CorruptCheckpointError(f"{name} cannot be read: {e}") from e
+    try:
+        meta = json.loads(raw[META_KEY])
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ForeignCheckpointError(f"{name} is not a WAE Lab file") from e
+    if not isinstance(meta, dict):
+        raise ForeignCheckpointError(f"{name} is not a WAE Lab file")
+    return meta
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) < 3 or sys.argv[1] != "strip":
+        sys.exit("usage: python -m wae_core.checkpoint strip FILE...")
+    for p in sys.argv[2:]:
+        print(f"{p}: {strip_training_state(p) / 2**20:.1f} MiB of training state removed")

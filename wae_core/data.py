@@ -93,10 +93,11 @@ def load_fashion_mnist(split: str = "train", root: Path = DEBIAN_FASHION_MNIST) 
     return _from_uint8(_read_idx_gz(xi), _read_idx_gz(yi), "fashion-mnist")
 
 
-def load_torchvision(name: str, split: str = "train",
-                     root: Path = Path.home() / ".cache" / "wae_lab") -> TensorData:
-    """MNIST / FashionMNIST through torchvision's downloader (needs the internet once)."""
+def load_torchvision(name: str, split: str = "train", root: Path | None = None) -> TensorData:
+    """MNIST / FashionMNIST through torchvision's downloader (needs the internet once); cached in
+    ``root`` (default ~/.cache/wae_lab)."""
     _check_split(split)
+    root = root if root is not None else Path.home() / ".cache" / "wae_lab"
     from torchvision import datasets  # imported lazily: only online users need it
 
     cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[name]

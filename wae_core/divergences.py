@@ -96,7 +96,8 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def adversary_loss(logits_prior: torch.Tensor, logits_codes: torch.Tensor) -> torch.Tensor:
     r"""The latent discriminator's loss: tell samples of P_Z (label 1) from codes of Q_Z (label 0).
 
-    $$\mathcal L_D = -\mathbb E_{z \sim P_Z}\log D(z) - \mathbb E_{\tilde z \sim Q_Z}\log\big(1 - D(\tilde z)\big)$$
+    $$\mathcal L_D = -\mathbb E_{z \sim P_Z}\log D(z)
+    - \mathbb E_{\tilde z \sim Q_Z}\log\big(1 - D(\tilde z)\big)$$
 
     Computed on logits with softplus (log-sum-exp), never sigmoid-then-log, so it cannot overflow:
     $-\log \sigma(t) = \mathrm{softplus}(-t)$ and $-\log(1-\sigma(t)) = \mathrm{softplus}(t)$.

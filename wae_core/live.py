@@ -198,8 +198,8 @@ class LiveConfig:
     kernel_scale: float = 1.0
     lr: float = 1e-3
     lr_adv: float = 5e-4
-    batch_size: int = 256
-    hidden: int = 128
+    batch_size: int = 128  # 256 costs ~2x per step; coverage on the ring is the same (measured)
+    hidden: int = 64  # 4 x 64 MLPs: ~2x the steps/s of 4 x 128 on one core
     depth: int = 4
     disc_hidden: int = 128  # the WAE-GAN's latent adversary (512 in the paper: 10x slower here)
     seed: int = 0

@@ -334,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", choices=KERNELS, default="imq")
     p.add_argument("--kernel-scales", type=float, nargs="+", help="s values, C = 2 d_z sigma^2 s")
     p.add_argument("--recon-scale", type=float, help="gamma in c(x,y) = gamma ||x-y||^2")
-    p.add_argument("--channels", type=int, nargs="+", help="conv widths, e.g. 32 64 128")
+    p.add_argument("--channels", type=int, nargs="+", help="encoder conv widths, e.g. 32 64 128")
+    p.add_argument("--dec-channels", type=int, nargs="+", help="decoder widths, e.g. 64 32")
     p.add_argument("--hidden", type=int, help="MLP width (toys)")
     p.add_argument("--depth", type=int, help="MLP depth (toys)")
     p.add_argument("--stochastic-encoder", action="store_true")
@@ -361,7 +362,7 @@ def model_config_from_args(a: argparse.Namespace) -> ModelConfig:
     kw: dict[str, Any] = {"kind": a.model, "arch": a.arch or ("mlp" if toy else "small"),
                           "z_dim": a.z_dim, "lam": a.lam, "kernel": a.kernel,
                           "stochastic_encoder": a.stochastic_encoder}
-    for name in ("kernel_scales", "recon_scale", "channels", "hidden", "depth"):
+    for name in ("kernel_scales", "recon_scale", "channels", "dec_channels", "hidden", "depth"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
     if toy and a.recon_scale is None:

@@ -102,7 +102,8 @@ def _source(choice: str) -> tuple[live.ToySource | None, str]:
 
 def _configs(wae_kind: str) -> list[live.LiveConfig]:
     s = st.session_state
-    common = {"z_dim": int(s.get("toy_z_dim", 2)), "batch_size": int(s.get("toy_batch", 256))}
+    common = {"z_dim": int(s.get("toy_z_dim", 2)),
+              "batch_size": int(s.get("toy_batch", live.LiveConfig.batch_size))}
     lr_gan, lr_wae = float(s.get("toy_lr_gan", 2e-4)), float(s.get("toy_lr_wae", 1e-3))
     gan = live.LiveConfig(kind="gan", lr=lr_gan, lr_adv=lr_gan, **common)
     wae = live.LiveConfig(kind=wae_kind, lam=float(s.get("toy_lam", 10.0)),
@@ -132,7 +133,7 @@ def settings() -> None:
                          format_func=lambda v: "max" if v == 0 else str(v),
                          help=f"The view refreshes every {REFRESH_S:g} s; 'max' trains as fast as "
                               "the CPU allows.")
-        c4.select_slider("Batch size", [64, 128, 256], value=256, key="toy_batch",
+        c4.select_slider("Batch size", [64, 128, 256], value=live.LiveConfig.batch_size, key="toy_batch",
                          help="Smaller batches train faster per step; changing it resets the runs.")
         st.caption("Both models are MLPs of 4 × 128 units (the WAE-GAN's latent adversary too), "
                    "Adam with β₁ = 0.5. λ, kernel, scale and learning rates apply live; the data, "
@@ -266,7 +267,8 @@ def main() -> None:
             g.pause()
         return
     s = st.session_state
-    sig = (data_sig, wae_kind, int(s.get("toy_z_dim", 2)), int(s.get("toy_batch", 256)))
+    sig = (data_sig, wae_kind, int(s.get("toy_z_dim", 2)),
+           int(s.get("toy_batch", live.LiveConfig.batch_size)))
     try:
         g = sync_group(src, sig, wae_kind)
     except Exception as e:  # noqa: BLE001 - never a traceback on the projector

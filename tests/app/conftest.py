@@ -47,25 +47,6 @@ RESULTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _navigation_only() -> None:
-    """The app keeps its pages in ``app/pages/`` next to the entry, which Streamlit also reads as
-    a v1 "pages directory". A running server leaves v1 mode for good at the entry's first
-    ``st.navigation`` call, but ``AppTest`` resets that flag before every run and would then run a
-    switched-to page without the entry (no sidebar). Pin the flag to the server's steady state."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(PagesManager, "__init__", init)
-        yield
-
-
 @pytest.fixture(scope="session")
 def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Temp checkpoints (untrained: fast), classifier and results; env vars set for the session."""

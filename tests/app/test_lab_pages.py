@@ -19,7 +19,7 @@ from wae_core import checkpoint
 from wae_core.config import ModelConfig
 from wae_core.models import build_model
 
-PAGES = Path(__file__).resolve().parents[2] / "app" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "app" / "views"
 EXTRA = {"mnist-vae-z2": {"kind": "vae", "z_dim": 2}, "ring-gan": {"kind": "gan", "arch": "mlp", "z_dim": 2}}
 
 

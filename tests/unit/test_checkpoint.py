@@ -122,3 +122,25 @@ def test_size_limit(model, tmp_path):
         C.read(p, max_bytes=1000)
     with pytest.raises(C.CheckpointError, match="not found"):
         C.load(tmp_path / "missing.safetensors")
+
+
+def test_strip_training_state_keeps_a_loadable_model(model, tmp_path):
+    from wae_core import TrainConfig, Trainer
+    from wae_core.data import load_mnist
+
+    p = tmp_path / "run.safetensors"
+    t = Trainer(model, load_mnist("test").subset(100), TrainConfig(epochs=1, batch_size=50), p)
+    t.fit()
+    assert C.read(p)[2]  # optimiser / RNG state present
+    assert C.strip_training_state(p) > 0
+    meta, _, state = C.read(p)
+    assert not state and meta["epochs_done"] == 1
+    assert C.peek_meta(p)["kind"] == "wae-gan"
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        # the trainer keeps the model channels-last on the CPU: same weights, other summation order
+        assert torch.allclose(C.load(p).encode(x), t.model.eval().encode(x), atol=1e-6)
+    with pytest.raises(C.ForeignCheckpointError):
+        foreign = tmp_path / "f.safetensors"
+        foreign.write_bytes(st_save({"w": torch.zeros(1)}))
+        C.peek_meta(foreign)

@@ -5,8 +5,16 @@ import pytest
 import torch
 from PIL import Image
 
-from wae_core.data import (TOY_STD, DatasetUnavailableError, load_dataset, load_image_folder,
-                           load_mnist, load_torchvision, sample_toy, toy_modes)
+from wae_core.data import (
+    TOY_STD,
+    DatasetUnavailableError,
+    load_dataset,
+    load_image_folder,
+    load_mnist,
+    load_torchvision,
+    sample_toy,
+    toy_modes,
+)
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

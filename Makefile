@@ -1,0 +1,47 @@
+# WAE Lab — two commands on a fresh machine: `make demo` and `make test`.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+PORT    ?= 8501
+HOST    ?= 127.0.0.1
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-fast lint bench evaluate checkpoints chromium clean
+
+# Create .venv and install requirements.txt (again only when it changes).
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip check
+	touch $(STAMP)
+
+# Debian's chromium for the browser tests (never `playwright install`: it downloads).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+demo: $(STAMP)
+	WAE_LAB_THREADS=$${WAE_LAB_THREADS:-1} $(PY) -m streamlit run app/streamlit_app.py \
+	  --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	  --browser.gatherUsageStats false
+
+test: $(STAMP) chromium
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q --durations=15
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP)
+	$(PY) -m wae_core.bench
+
+evaluate: $(STAMP)
+	$(PY) -m wae_core.evaluate
+
+checkpoints: $(STAMP)
+	scripts/make_checkpoints.sh all
+
+clean:
+	rm -rf .pytest_cache .ruff_cache test-artifacts

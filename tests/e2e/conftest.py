@@ -1,0 +1,60 @@
+"""Browser tests: a real ``streamlit run`` server on a free loopback port, driven by Debian's
+chromium through Playwright (pytest-playwright's ``page`` fixture; never ``playwright install``).
+
+* ``app_server`` (session): the app on the shipped ``checkpoints/``; "Train your own" writes
+  into a temp runs folder (``WAE_LAB_RUNS_DIR``, also listed as a checkpoint folder). Every
+  ``WAE_LAB_*`` variable of the outer environment is dropped first (the AppTest fixtures set some
+  for the whole pytest session). The server log is copied to ``test-artifacts/e2e-server.log``.
+* ``ui``: a :class:`UI` around the test's ``page`` (open a page, wait for the app to settle,
+  find widgets by key, take a screenshot into ``test-artifacts/screenshots/``).
+
+Every test here is skipped, with the reason, when ``/usr/bin/chromium`` is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, UI, StreamlitServer
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """No base URL: each test goes to the full URL of the server it uses (this also replaces
+    pytest-playwright's own fixture, whose definition pytest 9 warns about)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright launches Debian's chromium (skip everything when it is missing)."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install it with `make chromium` (apt-get install chromium); "
+                    "the browser tests never download a browser")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install it with `make chromium`")
+    server = StreamlitServer(tmp_path_factory.mktemp("e2e_server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(server.log_path, ARTIFACTS / "e2e-server.log")
+
+
+@pytest.fixture
+def ui(page, app_server: StreamlitServer) -> UI:  # noqa: ANN001
+    return UI(page, app_server)

@@ -1,0 +1,124 @@
+"""The pages with background work, in a browser: the live toy training (Start: the step counter
+and the plot move; Pause: they stop) and "Train your own" (a tiny MNIST run, cancelled: a usable
+checkpoint is saved in the runs folder)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import torch
+
+from tests.e2e.support import UI, StreamlitServer
+from wae_core import checkpoint
+
+pytestmark = pytest.mark.browser
+
+STEP_RE = re.compile(r"^Step ([\d,]+)$")
+
+
+def toy_step(ui: UI) -> int:
+    """The "**Step N**" counter of the toy lab (the current one, not a stale copy)."""
+    strong = ui.page.locator("[data-testid='stMain'] [data-testid='stElementContainer']"
+                             ":not([data-stale='true']) [data-testid='stMarkdownContainer'] strong",
+                             has_text=STEP_RE)
+    text = strong.first.inner_text().strip()
+    m = STEP_RE.match(text)
+    assert m, text
+    return int(m.group(1).replace(",", ""))
+
+
+def toy_points(ui: UI) -> str:
+    """The generated points of the GAN's plot (Plotly's data on the chart's div)."""
+    return ui.key("toy_points_0").locator(".js-plotly-plot").first.evaluate(
+        "el => JSON.stringify((el.data || []).map(t => Array.from(t.x || []).slice(0, 16)))")
+
+
+def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def test_toy_lab_start_and_pause(ui: UI) -> None:
+    ui.open("toy-lab", "Live toy training")
+    ui.page.get_by_text("Modes covered").first.wait_for()
+    assert toy_step(ui) == 0
+    before = toy_points(ui)
+    ui.key("toy_start").locator("button").click()
+    first = wait_until(lambda: toy_step(ui) or None, 60, "the step counter to leave 0")
+    wait_until(lambda: toy_step(ui) >= first + 5 and toy_points(ui) != before, 60,
+               "the step counter to advance and the points plot to update")
+    # No screenshot / full-text checks while running: the 5 Hz redraws keep a slow browser busy,
+    # and the buttons are redrawn too (force: skip waiting for a "stable" button).
+    ui.key("toy_pause").locator("button").first.click(force=True)
+    wait_until(lambda: ui.key("toy_start").locator("button").first.is_enabled(), 30,
+               "Start to be enabled again (paused)")
+    ui.settle()
+    paused_at, points = toy_step(ui), toy_points(ui)
+    ui.page.wait_for_timeout(2000)
+    assert toy_step(ui) == paused_at, "the counter moved after Pause"
+    assert toy_points(ui) == points, "the plot changed after Pause"
+    assert paused_at > first
+    ui.assert_clean()
+    assert not ui.errors(), ui.errors()
+    ui.screenshot("toy-lab-paused")
+
+
+def _choose(ui: UI, key: str, option: str) -> None:
+    ui.key(key).locator("[role='combobox']").first.click()
+    ui.page.get_by_role("option", name=option, exact=True).click()
+    ui.settle()
+
+
+def _number(ui: UI, key: str, value: int) -> None:
+    box = ui.key(key).locator("input").first
+    box.fill(str(value))
+    box.press("Enter")
+    ui.settle()
+    assert box.input_value().replace(",", "") == str(value)
+
+
+def test_train_start_and_cancel_saves_a_checkpoint(ui: UI, app_server: StreamlitServer) -> None:
+    ui.open("train", "Train your own")
+    assert not list(app_server.runs_dir.glob("*.safetensors"))
+    _choose(ui, "train_kind", "VAE")
+    _choose(ui, "train_data", "MNIST")
+    # 20,000 images, 1 epoch = 200 steps: long enough (≈ 20-40 s here) to cancel half-way
+    _number(ui, "train_subset", 20_000)
+    _number(ui, "train_epochs", 1)
+    ui.key("train_start").locator("button").click()
+    ui.page.get_by_text(re.compile(r"Step [\d,]+ / 200")).first.wait_for()
+    cancel = ui.key("train_cancel").locator("button")
+    cancelled = ui.page.get_by_text("Cancelled after")
+    # The progress fragment redraws every 0.5 s: a click can land on a copy being replaced.
+    for _ in range(10):
+        if cancelled.count():
+            break
+        if cancel.count():
+            cancel.first.click()
+        try:
+            cancelled.first.wait_for(timeout=5000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: click again
+            continue
+    cancelled.first.wait_for(timeout=30_000)
+    ui.settle()
+    ui.assert_clean()
+    text = ui.main_text()
+    assert "Finished after" not in text
+    assert "Train another model" in text
+    ui.screenshot("train-cancelled")
+
+    saved = list(app_server.runs_dir.glob("*.safetensors"))
+    assert len(saved) == 1, saved
+    assert saved[0].name in text
+    model = checkpoint.load(saved[0], expect_kind="vae")
+    assert model.meta.get("dataset") == "mnist"
+    with torch.no_grad():
+        x = model.sample(4)
+    assert x.shape == (4, 1, 28, 28) and torch.isfinite(x).all()

@@ -1,0 +1,81 @@
+"""The shipped checkpoints, evaluated fast: the seed's claims must keep holding.
+
+Targets from the evaluation issue that the shipped models meet are asserted; the ones they miss
+(see README "Results") are strict xfails, so meeting them later is noticed as well.
+"""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from wae_core import checkpoint as C
+from wae_core.classifier import load_classifier
+from wae_core.evaluate import CKPT_DIR, MNIST_MODELS, evaluate_mnist
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def rows():
+    torch.manual_seed(0)
+    found, _ = evaluate_mnist(CKPT_DIR, CKPT_DIR / "lenet-mnist.safetensors", N, log=False)
+    return {r["model"]: r for r in found}
+
+
+def test_all_shipped_checkpoints_load_and_are_small():
+    files = sorted(CKPT_DIR.glob("*.safetensors"))
+    assert {f"{stem}.safetensors" for _, stem in MNIST_MODELS} <= {f.name for f in files}
+    for f in files:
+        assert f.stat().st_size < 8 * 2**20, f"{f.name} is over 8 MiB"
+        meta = C.read_meta(f) if not f.name.startswith("lenet") else None
+        if meta is not None:
+            assert meta["command"].startswith("python -m wae_core.train"), f.name
+            C.load(f)
+    assert load_classifier(CKPT_DIR / "lenet-mnist.safetensors").meta["test_accuracy"] >= 0.99
+
+
+def test_wae_beats_vae_on_fid_and_sharpness(rows):
+    vae, mmd, gan_wae = rows["VAE"], rows["WAE-MMD"], rows["WAE-GAN"]
+    assert mmd["fid_lenet"] <= 0.87 * vae["fid_lenet"]
+    assert gan_wae["fid_lenet"] < vae["fid_lenet"]
+    assert mmd["sharpness"] > vae["sharpness"] and gan_wae["sharpness"] > vae["sharpness"]
+    real = next(r for name, r in rows.items() if name.startswith("True data"))
+    assert real["fid_lenet"] < 0.1 * min(r["fid_lenet"] for r in (vae, mmd, gan_wae))
+    assert real["sharpness"] > max(r["sharpness"] for r in (vae, mmd, gan_wae))
+
+
+def test_waes_cover_every_digit(rows):
+    for name in ("WAE-MMD", "WAE-GAN"):
+        assert rows[name]["classes_covered"] == 10 and rows[name]["kl_uniform"] < 0.05, name
+
+
+def test_latent_match_and_reconstruction(rows):
+    assert rows["GAN"]["mmd_qz_pz"] is None and rows["GAN"]["recon_mse"] is None
+    for name in ("VAE", "WAE-MMD", "WAE-GAN"):
+        assert 0 < rows[name]["recon_mse"] < 0.05
+        assert rows[name]["mmd_qz_pz"] < 0.2
+
+
+@pytest.mark.xfail(strict=True, reason="missed by the shipped small nets: see README, Results")
+def test_paper_margin_wae_gan_fid(rows):
+    assert rows["WAE-GAN"]["fid_lenet"] <= 0.67 * rows["VAE"]["fid_lenet"]
+
+
+@pytest.mark.xfail(strict=True, reason="missed by the shipped small nets: see README, Results")
+def test_paper_margin_sharpness(rows):
+    for name in ("WAE-MMD", "WAE-GAN"):
+        assert rows[name]["sharpness"] >= 2 * rows["VAE"]["sharpness"]
+
+
+def test_results_file_matches_shipped_checkpoints():
+    """The committed results table was made from the committed checkpoints."""
+    import json
+
+    res = json.loads((Path(CKPT_DIR).parent / "results" / "results.json").read_text())
+    names = {r["model"] for r in res["rows"]}
+    assert {"VAE", "WAE-MMD", "WAE-GAN", "GAN"} <= names
+    for r in res["rows"]:
+        if r.get("checkpoint"):
+            meta = C.read_meta(Path(CKPT_DIR).parent / r["checkpoint"])
+            assert meta["epochs_done"] == r["epochs"]
