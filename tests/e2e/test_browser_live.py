@@ -56,9 +56,15 @@ def test_toy_lab_start_and_pause(ui: UI) -> None:
                "the step counter to advance and the points plot to update")
     # No screenshot / full-text checks while running: the 5 Hz redraws keep a slow browser busy,
     # and the buttons are redrawn too (force: skip waiting for a "stable" button).
-    ui.key("toy_pause").locator("button").first.click(force=True)
-    wait_until(lambda: ui.key("toy_start").locator("button").first.is_enabled(), 30,
-               "Start to be enabled again (paused)")
+    start = ui.key("toy_start").locator("button").first
+    for _ in range(6):  # a click can land on a copy being redrawn: click again if need be
+        ui.key("toy_pause").locator("button").first.click(force=True)
+        try:
+            wait_until(start.is_enabled, 5, "Start to be enabled again (paused)")
+            break
+        except AssertionError:
+            continue
+    wait_until(start.is_enabled, 30, "Start to be enabled again (paused)")
     ui.settle()
     paused_at, points = toy_step(ui), toy_points(ui)
     ui.page.wait_for_timeout(2000)
