@@ -20,7 +20,7 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 demo: $(STAMP)
-	WAE_LAB_THREADS=$${WAE_LAB_THREADS:-1} $(PY) -m streamlit run app/streamlit_app.py \
+	$(PY) -m streamlit run app/streamlit_app.py \
 	  --server.address $(HOST) --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 

@@ -37,7 +37,9 @@ PAGE_SPECS = (
     ("results.py", "Results", ":material/table_chart:", "results"),
 )
 
-torch.set_num_threads(max(1, int(os.environ.get("WAE_LAB_THREADS", "2"))))
+# One torch thread per process by default: Streamlit runs sessions and the live-training workers
+# as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
+torch.set_num_threads(max(1, int(os.environ.get("WAE_LAB_THREADS", "1"))))
 st.set_page_config(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
 # Crisp pixels when the browser scales digit images (projector).
 st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
