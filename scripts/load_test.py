@@ -11,10 +11,11 @@ Clients. A session is what one browser tab gets: its own websocket to ``/_stcore
 users are protocol-level clients that speak the browser's protocol (protobuf ``BackMsg`` /
 ``ForwardMsg`` over the websocket, uploads over HTTP with the XSRF cookie, the ``/media/`` images
 fetched like a browser does): on a 2-core machine 20 real chromium tabs saturate both cores on
-their own (measured: the browser took 1.9 of 2 cores, the server 0.3; most tabs never finished
-loading), so they would measure the client, not the app. ``--browser-users`` of the users (default
-1) are real headless Debian chromium tabs (``/usr/bin/chromium``; never ``playwright install``)
-that run the same scenario, so rendering is checked under the load too.
+their own (measured: chromium took ≈ 1.7 of 2 cores, the server 0.3; 18 of 20 tabs never showed
+the samples page within 120 s; ``--browser-users 20`` repeats that), so they would measure the
+client, not the app. ``--browser-users`` of the users (default 1) are real headless Debian
+chromium tabs (``/usr/bin/chromium``; never ``playwright install``) that run the same scenario,
+so rendering is checked under the load too.
 
 Scenario of every user, started ``--stagger`` s after the previous one, ``--rounds`` times:
 
@@ -66,9 +67,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 MAX_SESSIONS = 50
-# Measured on the 2-core, 24 GiB box: server RSS ≈ 0.8-1.0 GB after the warm-up (torch, streamlit,
-# the shipped models, MNIST test set), ≈ +10 MB per concurrent session at most. 2.5 GB leaves room
-# for a noisy run and still catches a per-session leak (models or arrays copied per session).
+# Measured on the 2-core, 24 GiB box: server RSS ≈ 0.85-1.0 GB after the warm-up (torch, streamlit,
+# the shipped models, the MNIST test set), peak ≈ 1.05 GB with 20 sessions (+1-8 MB per session)
+# and the toy job; a `train` job adds ≈ 0.35 GB (the MNIST training set). 2.5 GB leaves room for
+# that and a noisy run, and still catches a per-session leak (models or arrays copied per session).
 DEFAULT_RSS_LIMIT_MB = 2560
 BUSY = ("[data-testid='stStatusWidget'], [data-testid='stSkeleton'], [data-testid='stSpinner'], "
         "[data-testid='stMain'] [data-stale='true']")

@@ -208,9 +208,14 @@ def main() -> None:
         form()
         return
     running = not job.progress().done
-    st.fragment(run_every=REFRESH_S if running else None)(progress)(job, running)
     if not running:
+        # The outcome goes above the progress fragment, not below it: the full rerun that the
+        # fragment requests when the job ends can be merged with a fragment rerun its timer had
+        # already queued; Streamlit then skips the fragment in the full run and redraws it right
+        # after, and an element placed after the fragment was overwritten in the browser (the
+        # "Cancelled after …" message vanished in about 1 of 4 browser runs).
         result(job)
+    st.fragment(run_every=REFRESH_S if running else None)(progress)(job, running)
 
 
 main()

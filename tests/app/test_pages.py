@@ -19,7 +19,7 @@ torch.set_num_threads(1)
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 ENTRY = str(APP_DIR / "streamlit_app.py")
-PAGES = "views" if (APP_DIR / "views").is_dir() else "pages"  # see the note in the entry
+PAGES = "views"  # never "pages": see the note in the entry
 TIMEOUT = 120
 
 
