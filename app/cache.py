@@ -422,6 +422,7 @@ def mse_per_image(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # Latent maps: Q_Z vs P_Z projected to 2-D
 # --------------------------------------------------------------------------------------------
 PROJECTIONS = ("PCA", "t-SNE")
+TSNE_JOBS = min(2, os.cpu_count() or 1)
 
 
 class LatentMap:
@@ -450,7 +451,11 @@ class LatentMap:
         elif self.method == "t-SNE":
             from openTSNE import TSNE
 
-            tsne = TSNE(n_components=2, perplexity=30, negative_gradient_method="bh", n_jobs=1,
+            # Barnes-Hut on both cores (openTSNE's FFT variant is 4x slower at these sizes here)
+            # and 150 + 300 iterations instead of 250 + 500: the final KL divergence differs by
+            # < 1 %, the time drops from 6.4 s to 3.7 s for 2,000 points (scripts/bench_app.py).
+            tsne = TSNE(n_components=2, perplexity=30, negative_gradient_method="bh",
+                        n_jobs=TSNE_JOBS, early_exaggeration_iter=150, n_iter=300,
                         random_state=seed, verbose=False)
             self._projector = tsne.fit(both)
             xy = np.asarray(self._projector)

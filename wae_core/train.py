@@ -111,9 +111,13 @@ class Trainer:
         self.out = Path(out) if out is not None else None
         self.callbacks = list(callbacks)
         self.meta = dict(meta or {})
-        self.opt = torch.optim.Adam(model.main_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        # Fused Adam: one kernel for all parameters instead of ~10 small ops per tensor; the
+        # same update rule, ~1.5x the steps/s of the small toy MLPs (measured, see README).
+        fused = self.device.type in ("cpu", "cuda")
+        self.opt = torch.optim.Adam(model.main_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                    fused=fused)
         self.opt_adv = (torch.optim.Adam(model.adversary_parameters(), lr=cfg.lr_adv,
-                                         betas=(cfg.beta1, cfg.beta2))
+                                         betas=(cfg.beta1, cfg.beta2), fused=fused)
                         if model.has_adversary else None)
         self.net: torch.nn.Module = model
         if self.world > 1:
@@ -165,7 +169,7 @@ class Trainer:
     def _check_finite(self, out: dict[str, torch.Tensor]) -> None:
         vals = torch.stack([v.detach().float() for v in out.values()])
         if not torch.isfinite(vals).all():
-            bad = {k: float(v) for k, v in out.items()}
+            bad = {k: float(v.detach()) for k, v in out.items()}
             kept = (f"the last good checkpoint {self.out} was kept"
                     if self.out is not None and self.out.exists() else "no checkpoint was written")
             raise TrainingDiverged(
@@ -258,11 +262,15 @@ class Trainer:
         for name, opt in (("opt", self.opt), ("opt_adv", self.opt_adv)):
             if opt is None:
                 continue
+            params = [p for g in opt.param_groups for p in g["params"]]
             state: dict[int, dict[str, torch.Tensor]] = defaultdict(dict)
             for key, v in t.items():
                 parts = key.split(".")
                 if parts[0] == name and len(parts) == 3:
-                    state[int(parts[1])][parts[2]] = v.to(self.device) if parts[2] != "step" else v
+                    i, k = int(parts[1]), parts[2]
+                    # Moments in their parameter's memory layout (channels-last convs): the fused
+                    # kernel walks param, grad and moments as flat memory, so the strides must match.
+                    state[i][k] = v if k == "step" else torch.empty_like(params[i]).copy_(v)
             sd = opt.state_dict()
             sd["state"] = dict(state)
             opt.load_state_dict(sd)

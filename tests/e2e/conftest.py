@@ -8,11 +8,13 @@ chromium through Playwright (pytest-playwright's ``page`` fixture; never ``playw
 * ``ui``: a :class:`UI` around the test's ``page`` (open a page, wait for the app to settle,
   find widgets by key, take a screenshot into ``test-artifacts/screenshots/``).
 
-Every test here is skipped, with the reason, when ``/usr/bin/chromium`` is missing.
+Every test here is skipped, with the reason, when ``/usr/bin/chromium`` is missing (it fails
+instead under CI=true).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -28,12 +30,21 @@ def base_url() -> None:
     return None
 
 
+def _need_chromium() -> None:
+    """Skip without chromium, except on CI (CI=true), where a skipped browser suite must fail."""
+    if CHROMIUM.is_file():
+        return
+    msg = (f"{CHROMIUM} not found: install it with `make chromium` (apt-get install chromium); "
+           "the browser tests never download a browser")
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """pytest-playwright launches Debian's chromium (skip everything when it is missing)."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: install it with `make chromium` (apt-get install chromium); "
-                    "the browser tests never download a browser")
+    _need_chromium()
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
@@ -44,8 +55,7 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: install it with `make chromium`")
+    _need_chromium()
     server = StreamlitServer(tmp_path_factory.mktemp("e2e_server"))
     try:
         yield server

@@ -95,17 +95,20 @@ def test_train_start_and_cancel_saves_a_checkpoint(ui: UI, app_server: Streamlit
     assert not list(app_server.runs_dir.glob("*.safetensors"))
     _choose(ui, "train_kind", "VAE")
     _choose(ui, "train_data", "MNIST")
-    # 20,000 images, 1 epoch = 200 steps: long enough (≈ 20-40 s here) to cancel half-way
-    _number(ui, "train_subset", 20_000)
-    _number(ui, "train_epochs", 1)
+    # All 60,000 images, 5 epochs = 3,000 steps: minutes even on a fast CPU, so the run is
+    # surely still going when Cancel is clicked (a 200-step run once finished first on CI).
+    _number(ui, "train_subset", 0)
+    _number(ui, "train_epochs", 5)
     ui.key("train_start").locator("button").click()
-    ui.page.get_by_text(re.compile(r"Step [\d,]+ / 200")).first.wait_for()
+    ui.page.get_by_text(re.compile(r"Step [\d,]+ / 3,000")).first.wait_for()
     cancel = ui.key("train_cancel").locator("button")
     cancelled = ui.page.get_by_text("Cancelled after")
+    finished = ui.page.get_by_text("Finished after")
     # The progress fragment redraws every 0.5 s: a click can land on a copy being replaced.
     for _ in range(10):
         if cancelled.count():
             break
+        assert not finished.count(), "the run finished before Cancel took effect"
         if cancel.count():
             cancel.first.click()
         try:
