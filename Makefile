@@ -20,7 +20,7 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 demo: $(STAMP)
-	$(PY) -m streamlit run app/streamlit_app.py \
+	$(PY) -m app.serve \
 	  --server.address $(HOST) --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 

@@ -6,7 +6,6 @@ upload) and the URL query parameters, then runs the current page (``st.navigatio
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -14,9 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import app  # noqa: E402
+
+app.IMPORTS_READY.wait(120)  # under app.serve: until its warm-up has imported torch & co.
+
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
+from app import cache  # noqa: E402
 from app import components as C  # noqa: E402
 
 # Page scripts live in app/views. NB: never name that folder "pages": a "pages" folder next to the
@@ -37,9 +41,7 @@ PAGE_SPECS = (
     ("results.py", "Results", ":material/table_chart:", "results"),
 )
 
-# One torch thread per process by default: Streamlit runs sessions and the live-training workers
-# as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
-torch.set_num_threads(max(1, int(os.environ.get("WAE_LAB_THREADS", "1"))))
+torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
 st.set_page_config(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
 # Crisp pixels when the browser scales digit images (projector).
 st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "

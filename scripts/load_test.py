@@ -98,7 +98,7 @@ class Server:
         self.log_path = workdir / "streamlit.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.headless", "true",
+            [sys.executable, "-m", "app.serve", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -325,6 +325,7 @@ class RunResult:
 
     elements: list[tuple[str, Any]] = field(default_factory=list)
     status: int = -1
+    first_element_at: float | None = None  # time.perf_counter() when the first element arrived
 
     def widget_id(self, key: str) -> str | None:
         for _, el in self.elements:
@@ -465,6 +466,8 @@ class WsSession:
             kind = msg.WhichOneof("type")
             if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 el_kind = msg.delta.new_element.WhichOneof("type")
+                if res.first_element_at is None:
+                    res.first_element_at = time.perf_counter()
                 res.elements.append((el_kind, getattr(msg.delta.new_element, el_kind)))
             elif kind == "script_finished":
                 if msg.script_finished == 2:  # finished early for a rerun: the rerun follows

@@ -5,20 +5,37 @@ Public API::
     from wae_core import build_model, ModelConfig, TrainConfig, Trainer, load, save
 """
 
-from .checkpoint import (
-                         CheckpointError,
-                         CorruptCheckpointError,
-                         ForeignCheckpointError,
-                         IncompatibleCheckpointError,
-                         load,
-                         load_bytes,
-                         save,
-)
+import importlib
+from typing import Any
+
 from .config import VERSION as __version__  # noqa: F401
 from .config import ModelConfig, TrainConfig
 from .data import DatasetUnavailableError, TensorData, load_dataset
 from .models import GAN, VAE, WAEGAN, WAEMMD, GenerativeModel, NoEncoderError, build_model
-from .train import Callback, Trainer, TrainingDiverged, resolve_device
+
+# The modules with a command line (`python -m wae_core.train`, `python -m wae_core.checkpoint`)
+# are imported on first use, not here: imported by the package first, runpy would warn that the
+# module "found in sys.modules ... may result in unpredictable behaviour".
+_LAZY = {
+    "checkpoint": ("CheckpointError", "CorruptCheckpointError", "ForeignCheckpointError",
+                   "IncompatibleCheckpointError", "load", "load_bytes", "save"),
+    "train": ("Callback", "Trainer", "TrainingDiverged", "resolve_device"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES))
+
 
 __all__ = [
     "GAN", "VAE", "WAEGAN", "WAEMMD", "Callback", "CheckpointError", "CorruptCheckpointError",

@@ -1,4 +1,4 @@
-"""Browser tests: a real ``streamlit run`` server on a free loopback port, driven by Debian's
+"""Browser tests: a real app server (``python -m app.serve``) on a free loopback port, driven by Debian's
 chromium through Playwright (pytest-playwright's ``page`` fixture; never ``playwright install``).
 
 * ``app_server`` (session): the app on the shipped ``checkpoints/``; "Train your own" writes

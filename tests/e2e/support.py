@@ -29,7 +29,8 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """``python -m streamlit run app/streamlit_app.py`` on 127.0.0.1:<free port>; stopped by PID."""
+    """``python -m app.serve`` (``streamlit run`` with the cache warm-up, as ``make demo``) on
+    127.0.0.1:<free port>; stopped by PID."""
 
     def __init__(self, workdir: Path, *, runs_dir: Path | None = None) -> None:
         self.port = free_port()
@@ -46,7 +47,7 @@ class StreamlitServer:
         })
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py",
+            [sys.executable, "-m", "app.serve",
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
