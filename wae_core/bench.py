@@ -1,9 +1,11 @@
 """Training throughput (images/s) per model at batch 100 on the current device.
 
-    python -m wae_core.bench [--archs small paper] [--kinds vae wae-mmd wae-gan gan] [--threads 2]
+    python -m wae_core.bench [--archs small shipped paper] [--kinds vae wae-mmd wae-gan gan] [--threads 2]
 
-Each row times full optimiser steps (adversary step included) through the real Trainer on
-MNIST tensors already on the device, after warm-up steps, and reports images per second.
+"shipped" is the net of the shipped MNIST checkpoint of each kind (its config read from
+``checkpoints/mnist-<kind>.safetensors``: the small family, wider). Each row times full optimiser
+steps (adversary step included) through the real Trainer on MNIST tensors already on the device,
+after warm-up steps, and reports images per second.
 """
 
 from __future__ import annotations
@@ -14,10 +16,21 @@ import time
 
 import torch
 
-from .config import ARCHS, MODEL_KINDS, ModelConfig, TrainConfig
-from .data import load_mnist
+from .checkpoint import read_meta
+from .config import MODEL_KINDS, ModelConfig, TrainConfig
+from .data import REPO_ROOT, load_mnist
 from .models import build_model
 from .train import Trainer, resolve_device
+
+BENCH_ARCHS = ("small", "shipped", "paper")
+
+
+def bench_config(kind: str, arch: str) -> ModelConfig:
+    """The model config for a bench row: a named arch, or "shipped" (the shipped checkpoint's)."""
+    if arch == "shipped":
+        meta = read_meta(REPO_ROOT / "checkpoints" / f"mnist-{kind}.safetensors")
+        return ModelConfig.from_dict(meta["config"])
+    return ModelConfig(kind=kind, arch=arch)
 
 
 def throughput(kind: str, arch: str, device: str = "auto", batch: int = 100, steps: int = 30,
@@ -25,7 +38,7 @@ def throughput(kind: str, arch: str, device: str = "auto", batch: int = 100, ste
     """(images per second, parameter count) of ``kind`` / ``arch`` training steps."""
     data = load_mnist("train").subset(batch * (steps + warmup))
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind=kind, arch=arch))
+    model = build_model(bench_config(kind, arch))
     trainer = Trainer(model, data, TrainConfig(batch_size=batch, device=device))
     batches = list(data.to(trainer.device).batches(batch, 0, 0))
     for x in batches[:warmup]:
@@ -42,8 +55,7 @@ def throughput(kind: str, arch: str, device: str = "auto", batch: int = 100, ste
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m wae_core.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--archs", nargs="+", choices=[a for a in ARCHS if a != "mlp"],
-                   default=["small", "paper"])
+    p.add_argument("--archs", nargs="+", choices=BENCH_ARCHS, default=list(BENCH_ARCHS))
     p.add_argument("--kinds", nargs="+", choices=MODEL_KINDS, default=list(MODEL_KINDS))
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
@@ -56,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| model | arch | parameters | images/s |\n|---|---|---|---|")
     for arch in a.archs:
         for kind in a.kinds:
-            steps = a.steps if arch == "small" or dev.type == "cuda" else max(3, a.steps // 10)
+            steps = a.steps if arch != "paper" or dev.type == "cuda" else max(3, a.steps // 10)
             ips, n = throughput(kind, arch, a.device, steps=steps)
             print(f"| {kind} | {arch} | {n / 1e6:.2f} M | {ips:,.0f} |", flush=True)
     return 0

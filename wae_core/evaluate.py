@@ -3,7 +3,7 @@
     python -m wae_core.evaluate                      # -> results/results.json + results/results.md
 
 One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID (LeNet
-features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z) and reconstruction MSE; and
+features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness; and
 the 2-D toys' modes covered / high-quality share over several seeds.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import shlex
@@ -59,7 +60,7 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
     g = torch.Generator().manual_seed(seed)
     x_real = train.x[torch.randperm(len(train), generator=g)[:n]]
     rows = [{**image_row("True data (MNIST train vs test)", "data", x_real, ref_feats, clf),
-             "mmd_qz_pz": None, "recon_mse": None, "checkpoint": None}]
+             "mmd_qz_pz": None, "recon_mse": None, "recon_sharpness": None, "checkpoint": None}]
     for name, stem in MNIST_MODELS:
         path = ckpt_dir / f"{stem}.safetensors"
         if not path.exists():
@@ -73,8 +74,12 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
             row = image_row(name, model.kind, samples, ref_feats, clf)
             row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
             row["recon_mse"] = _clean(M.reconstruction_mse(model, x_test))
+            # How sharp the decoder can be at all: samples cannot beat their own reconstructions.
+            row["recon_sharpness"] = (M.sharpness(M.reconstructions(model, x_test))
+                                      if model.has_encoder else None)
         row.update(checkpoint=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
                                   else path),
+                   sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                    epochs=model.meta.get("epochs_done"), train_command=model.meta.get("command"))
         rows.append(row)
         if log:
@@ -114,13 +119,13 @@ def to_markdown(res: dict[str, Any]) -> str:
              "FID is computed on the 128-d features of our MNIST LeNet, **not** Inception features.",
              "",
              "| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
-             "| MMD(Q_Z, P_Z) | Recon. MSE | Epochs |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| MMD(Q_Z, P_Z) | Recon. MSE | Recon. sharpness | Epochs |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         lines.append(f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
                      f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
                      f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
-                     f"| {_fmt(r.get('epochs'), 'd')} |")
+                     f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |")
     if res.get("toys"):
         lines += ["", "2-D toys (z = 2): modes covered and share of samples within 3σ of a mode, "
                   f"{res['toys'][0]['n']} samples, mean ± std over {res['toys'][0]['seeds']} seeds.",

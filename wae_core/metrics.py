@@ -153,16 +153,17 @@ def latent_mmd(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000,
 
 
 @torch.no_grad()
+def reconstructions(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """``model.reconstruct(x)`` in batches, on the CPU (the model needs an encoder)."""
+    return torch.cat([model.reconstruct(x[i:i + batch_size].to(model.device)).cpu()
+                      for i in range(0, x.shape[0], batch_size)])
+
+
 def reconstruction_mse(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000) -> float:
     """Mean squared error per pixel (or coordinate) of ``reconstruct`` (NaN without encoder)."""
     if not model.has_encoder:
         return math.nan
-    total, n = 0.0, 0
-    for i in range(0, x.shape[0], batch_size):
-        xb = x[i:i + batch_size].to(model.device)
-        total += float((model.reconstruct(xb) - xb).pow(2).sum())
-        n += xb.numel()
-    return total / n
+    return float((reconstructions(model, x, batch_size) - x.cpu()).pow(2).mean())
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ COLUMNS = (
     ("confident_share", "Confident share", ".1%"),
     ("mmd_qz_pz", "MMD²(Q_Z, P_Z)", ".2e"),
     ("recon_mse", "Recon. MSE", ".4f"),
+    ("recon_sharpness", "Recon. sharpness", ".2e"),
     ("checkpoint", "Checkpoint", None),
 )
 CHARTS = (("fid_lenet", "FID on LeNet features (lower is better)"),
