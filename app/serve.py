@@ -5,9 +5,10 @@
 Plain ``streamlit run`` imports the app only when the first browser tab connects, so that tab
 waits for torch, pandas, scipy, the checkpoints, the MNIST test set and the CPU's first
 convolutions. Here a thread does that work while the server starts: first the imports (the
-entry script waits for them: ``app.IMPORTS_READY``), then :func:`app.cache.warm`; a tab that
-connects before it is done waits on the same cached objects (Streamlit computes a cached value
-once), never on a second copy. Measured by ``scripts/bench_app.py`` (README, Speed).
+entry script waits for them: ``app.IMPORTS_READY``), then one headless run of the first
+page and :func:`app.cache.warm`; a tab that connects before it is done waits on the same cached
+objects (Streamlit computes a cached value once), never on a second copy. Measured by
+``scripts/bench_app.py`` (README, Speed).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "app" / "streamlit_app.py"
-# What the first page needs (seconds to import on a 2-core machine: torch 3.4, pandas 1.4, by
-# plotly figures; scipy.optimize 1.3). scikit-learn / openTSNE (2.4 s) are left to the latent page.
+FIRST_PAGE = ROOT / "app" / "views" / "idea.py"  # the default page (PAGE_SPECS[0] of the entry)
+# What the first page needs (seconds to import on an idle 2-core machine: torch 1.7, pandas 0.4 (by
+# plotly figures), scipy.optimize 0.4). scikit-learn / openTSNE are left to the latent page.
 HEAVY_MODULES = ("torch", "pandas", "scipy.optimize", "plotly.graph_objects")
 
 
@@ -48,6 +50,13 @@ def _warm() -> None:
     # Cached functions called outside a script run log "missing ScriptRunContext": expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     try:
+        # Run the first page once without a browser (outside a session Streamlit draws nothing):
+        # its cached samples, OT costs and figures are then ready for the first tab; first,
+        # because a tab that connects at once needs exactly these. Then the other models.
+        # (exec in a namespace of its own: runpy would swap sys.modules["__main__"] and sys.argv,
+        # which sessions running at the same time rely on.)
+        exec(compile(FIRST_PAGE.read_text(), str(FIRST_PAGE), "exec"),  # noqa: S102
+             {"__name__": "wae_lab_first_page", "__file__": str(FIRST_PAGE)})
         cache.warm()
     except Exception as e:  # noqa: BLE001 - a page shows the same problem with its own message
         print(f"WAE Lab: warm-up stopped ({type(e).__name__}: {e})", file=sys.stderr)

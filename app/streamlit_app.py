@@ -1,4 +1,5 @@
-"""WAE Lab: the seminar app. Run with ``streamlit run app/streamlit_app.py``.
+"""WAE Lab: the seminar app. Run with ``python -m app.serve`` (``make demo``) or
+``streamlit run app/streamlit_app.py``.
 
 The entry is a router: it sets the page config, the shared sidebar (models, seed, checkpoint
 upload) and the URL query parameters, then runs the current page (``st.navigation``).
@@ -13,11 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import streamlit as st  # noqa: E402  (already imported by the server)
+
 import app  # noqa: E402
 
-app.IMPORTS_READY.wait(120)  # under app.serve: until its warm-up has imported torch & co.
+PAGE_CONFIG = dict(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
+if not app.IMPORTS_READY.is_set():
+    # Under app.serve, a tab that connects while the warm-up still imports torch & co. sees the
+    # app start instead of a blank page (importing them here as well could see them half done).
+    st.set_page_config(**PAGE_CONFIG)
+    with st.spinner("Starting WAE Lab: loading PyTorch and the shipped models…", show_time=True):
+        app.IMPORTS_READY.wait(120)
 
-import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
 from app import cache  # noqa: E402
@@ -42,7 +50,7 @@ PAGE_SPECS = (
 )
 
 torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
-st.set_page_config(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
+st.set_page_config(**PAGE_CONFIG)
 # Crisp pixels when the browser scales digit images (projector).
 st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
         "{image-rendering: pixelated;}</style>")

@@ -4,7 +4,7 @@
         [--long-job toy|train|none] [--stagger 0.5] [--timeout 120] [--max-seconds 420]
         [--rss-limit-mb 2560] [--url http://127.0.0.1:8501 --pid PID]
 
-Starts its own server (``streamlit run app/streamlit_app.py`` on a free 127.0.0.1 port, shipped
+Starts its own server (``python -m app.serve``, as ``make demo``, on a free 127.0.0.1 port, shipped
 ``checkpoints/``, runs into a temp folder, ``WAE_LAB_THREADS=1``) unless ``--url`` is given.
 
 Clients. A session is what one browser tab gets: its own websocket to ``/_stcore/stream``. Most
@@ -21,7 +21,7 @@ Scenario of every user, started ``--stagger`` s after the previous one, ``--roun
 
 1. open ``/samples`` (4 models, 8×8 grids); press **Resample** (next seed: new samples);
 2. go to **Reconstructions** (same session) and upload a PNG digit; wait for its reconstructions;
-3. go to **Latent space** (PCA of 2,000 codes + 2,000 prior draws per model).
+3. go to **Latent space** (PCA of the page's default 1,000 codes + 1,000 prior draws per model).
 
 Meanwhile one more session runs a long job, started before the users: the live toy training
 (``toy``: Start, then the page's fragments rerun every 0.2 s / 1 s like a browser's timers do) or
