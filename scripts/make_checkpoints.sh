@@ -3,7 +3,8 @@
 # checkpoint's metadata. MNIST models: the small conv family widened to an encoder 32-64-128 and a
 # decoder 64-32 (the small decoder's own reconstructions were too blurry to show the WAE's
 # sharpness), each <= 15 min on a 2-core CPU: the epochs of each model are what its speed allows
-# in about 12 minutes (two models training side by side, one thread each), --max-minutes caps it.
+# in about 11 minutes on an idle machine (two models side by side, one thread each); --max-minutes
+# caps it on a busier one.
 # Usage: scripts/make_checkpoints.sh [classifier|mnist|mnist2|z2|toys|ring|grid|all]
 # (mnist and mnist2 are the two halves of the MNIST set, so two processes can share the cores;
 # set THREADS=1 for each then.)
@@ -18,12 +19,12 @@ if [[ $what == classifier || $what == all ]]; then
   $PY -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors "${T[@]}"
 fi
 if [[ $what == mnist || $what == all ]]; then
-  $PY -m wae_core.train --model wae-mmd --lam 10 --epochs 12 --lr-milestones 7 10 "${NET[@]}" --out checkpoints/mnist-wae-mmd.safetensors
-  $PY -m wae_core.train --model vae --epochs 10 --lr-milestones 6 8 "${NET[@]}" --out checkpoints/mnist-vae.safetensors
+  $PY -m wae_core.train --model wae-mmd --lam 10 --epochs 26 --lr-milestones 16 21 "${NET[@]}" --out checkpoints/mnist-wae-mmd.safetensors
+  $PY -m wae_core.train --model vae --epochs 26 --lr-milestones 16 21 "${NET[@]}" --out checkpoints/mnist-vae.safetensors
 fi
 if [[ $what == mnist2 || $what == all ]]; then
-  $PY -m wae_core.train --model wae-gan --lam 10 --epochs 8 --lr-milestones 5 7 "${NET[@]}" --out checkpoints/mnist-wae-gan.safetensors
-  $PY -m wae_core.train --model gan --lr 2e-4 --lr-adv 2e-4 --epochs 5 --lr-milestones 3 4 "${NET[@]}" --out checkpoints/mnist-gan.safetensors
+  $PY -m wae_core.train --model wae-gan --lam 10 --epochs 18 --lr-milestones 11 15 "${NET[@]}" --out checkpoints/mnist-wae-gan.safetensors
+  $PY -m wae_core.train --model gan --lr 2e-4 --lr-adv 2e-4 --epochs 16 --lr-milestones 10 13 "${NET[@]}" --out checkpoints/mnist-gan.safetensors
 fi
 if [[ $what == z2 || $what == all ]]; then
   # 2-D latent space, for the deck's figure of per-point posteriors vs the aggregate Q_Z.

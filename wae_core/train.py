@@ -414,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"saved {a.out}: {trainer.epoch} epochs, {trainer.step} steps, "
               f"{time.time() - trainer.started:.0f} s{why}", file=sys.stderr)
     if dist.is_initialized():
+        # A rank that tears gloo down while another still talks to it can abort ("terminate
+        # called without an active exception", seen once in the DDP test): meet first.
+        dist.barrier()
         dist.destroy_process_group()
     return 0
 

@@ -30,6 +30,7 @@ dist.all_gather(out, digest)
 same = torch.equal(out[0], out[1])
 sys.stdout.write(f"rank {dist.get_rank()} steps {t.step} world {t.world} same {same}\n")
 sys.stdout.flush()
+dist.barrier()  # as the CLI does: no rank tears gloo down while the other still talks to it
 dist.destroy_process_group()
 """
 
