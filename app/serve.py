@@ -24,7 +24,7 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "app" / "streamlit_app.py"
-FIRST_PAGE = ROOT / "app" / "views" / "idea.py"  # the default page (PAGE_SPECS[0] of the entry)
+FIRST_PAGE = app.PAGES_DIR / app.PAGE_SPECS[0][0]  # the default page
 # What the first page needs (seconds to import on an idle 2-core machine: torch 1.7, pandas 0.4 (by
 # plotly figures), scipy.optimize 0.4). scikit-learn / openTSNE are left to the latent page.
 HEAVY_MODULES = ("torch", "pandas", "scipy.optimize", "plotly.graph_objects")

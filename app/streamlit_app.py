@@ -17,6 +17,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402  (already imported by the server)
 
 import app  # noqa: E402
+from app import PAGE_SPECS, PAGES_DIR  # noqa: E402
 
 PAGE_CONFIG = dict(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
 if not app.IMPORTS_READY.is_set():
@@ -30,24 +31,6 @@ import torch  # noqa: E402
 
 from app import cache  # noqa: E402
 from app import components as C  # noqa: E402
-
-# Page scripts live in app/views. NB: never name that folder "pages": a "pages" folder next to the
-# entry switches Streamlit into its v1 "pages directory" mode until the entry's first st.navigation
-# call, so a server whose very first request is a deep link (/samples) would run that page without
-# this entry (no sys.path, no sidebar: ModuleNotFoundError: app).
-PAGES_DIR = Path(__file__).resolve().parent / "views"
-# (file, title, icon, url path); pages whose file does not exist (yet) are skipped.
-PAGE_SPECS = (
-    ("idea.py", "The idea", ":material/lightbulb:", "idea"),
-    ("samples.py", "Samples", ":material/grid_view:", "samples"),
-    ("reconstruct.py", "Reconstructions", ":material/compare:", "reconstructions"),
-    ("latent.py", "Latent space", ":material/scatter_plot:", "latent"),
-    ("interpolate.py", "Interpolation", ":material/linear_scale:", "interpolation"),
-    ("mode_collapse.py", "Mode collapse", ":material/bar_chart:", "mode-collapse"),
-    ("toy_lab.py", "Live toy training", ":material/model_training:", "toy-lab"),
-    ("train.py", "Train your own", ":material/fitness_center:", "train"),
-    ("results.py", "Results", ":material/table_chart:", "results"),
-)
 
 torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
 st.set_page_config(**PAGE_CONFIG)

@@ -73,10 +73,12 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
             samples = M.generate(model, n, seed)
             row = image_row(name, model.kind, samples, ref_feats, clf)
             row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
-            row["recon_mse"] = _clean(M.reconstruction_mse(model, x_test))
-            # How sharp the decoder can be at all: samples cannot beat their own reconstructions.
-            row["recon_sharpness"] = (M.sharpness(M.reconstructions(model, x_test))
-                                      if model.has_encoder else None)
+            row["recon_mse"] = row["recon_sharpness"] = None
+            if model.has_encoder:
+                x_hat = M.reconstructions(model, x_test)  # once, for both columns
+                row["recon_mse"] = M.mean_squared_error(x_hat, x_test)
+                # How sharp the decoder can be at all: samples cannot beat their reconstructions.
+                row["recon_sharpness"] = M.sharpness(x_hat)
         row.update(checkpoint=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
                                   else path),
                    sha256=hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -144,11 +144,16 @@ def latent_mmd(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000,
     g = torch.Generator().manual_seed(seed)
     consts = D.kernel_constants(model.cfg.z_dim, model.cfg.sigma_z, model.cfg.kernel_scales)
     vals = []
-    for i in range(0, x.shape[0] - 1, batch_size):
-        xb = x[i:i + batch_size].to(model.device)
-        codes = model.encode_sample(xb)
-        prior = model.sample_prior(codes.shape[0], g)
-        vals.append(float(D.mmd(codes, prior, model.cfg.kernel, consts)))
+    # A stochastic encoder draws its codes from the global RNG: seed it too (then restore it), or
+    # the same seed gives another value on every call.
+    cuda = [model.device.index or 0] if model.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        for i in range(0, x.shape[0] - 1, batch_size):
+            xb = x[i:i + batch_size].to(model.device)
+            codes = model.encode_sample(xb)
+            prior = model.sample_prior(codes.shape[0], g)
+            vals.append(float(D.mmd(codes, prior, model.cfg.kernel, consts)))
     return float(np.mean(vals))
 
 
@@ -159,11 +164,16 @@ def reconstructions(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1
                       for i in range(0, x.shape[0], batch_size)])
 
 
+def mean_squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> float:
+    """Mean squared error per pixel (or coordinate) between reconstructions and their inputs."""
+    return float((x_hat.cpu() - x.cpu()).pow(2).mean())
+
+
 def reconstruction_mse(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000) -> float:
     """Mean squared error per pixel (or coordinate) of ``reconstruct`` (NaN without encoder)."""
     if not model.has_encoder:
         return math.nan
-    return float((reconstructions(model, x, batch_size) - x.cpu()).pow(2).mean())
+    return mean_squared_error(reconstructions(model, x, batch_size), x)
 
 
 @torch.no_grad()

@@ -112,3 +112,16 @@ def test_latent_mmd_and_recon_error_of_models():
         ref = float((wae.reconstruct(x) - x).pow(2).mean())
     assert M.reconstruction_mse(wae, x, batch_size=150) == pytest.approx(ref, rel=1e-5)
     assert np.isfinite(M.latent_mmd(wae, x, batch_size=200))
+
+
+def test_latent_mmd_of_a_stochastic_encoder_is_reproducible():
+    """The seed fixes the encoder's draws too, and the caller's RNG is left as it was."""
+    from wae_core import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    vae = build_model(ModelConfig(kind="vae")).eval()
+    x = load_mnist("test").x[:300]
+    state = torch.get_rng_state()
+    a, b = M.latent_mmd(vae, x, seed=3), M.latent_mmd(vae, x, seed=3)
+    assert a == b and M.latent_mmd(vae, x, seed=4) != a
+    assert torch.equal(torch.get_rng_state(), state)
