@@ -23,6 +23,7 @@ from PIL import Image
 
 from app import cache
 from app.cache import CheckpointInfo, list_checkpoints  # noqa: F401  (re-exported for pages)
+from wae_core.errors import UserFacingError
 
 MODELS_KEY = "sidebar_models"
 SEED_KEY = "sidebar_seed"
@@ -55,8 +56,7 @@ def error_message(exc: BaseException) -> str:
     first = text.splitlines()[0]
     if len(first) > 400:
         first = first[:400] + "…"
-    user_facing = ("CheckpointError", "ImageError", "DatasetUnavailableError", "NoEncoderError")
-    if any(c.__name__.endswith(user_facing) for c in type(exc).__mro__):
+    if isinstance(exc, UserFacingError):
         return first
     return f"{first} ({type(exc).__name__})"
 

@@ -19,6 +19,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .config import MODEL_KINDS, VERSION, ModelConfig
+from .errors import UserFacingError
 from .models import GenerativeModel, build_model
 
 FORMAT = "wae-lab/1"
@@ -29,7 +30,7 @@ MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024
 
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserFacingError, ValueError):
     """Base of every checkpoint problem; its message is meant for users."""
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import UserFacingError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -25,7 +27,7 @@ DATASETS = ("mnist", "fashion-mnist", "mnist-download", "fashion-mnist-download"
             "ring", "grid", "folder:<path>")
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(UserFacingError, RuntimeError):
     """A data set cannot be loaded here (offline, not installed, empty folder...)."""
 
 

@@ -42,6 +42,7 @@ import torch
 from . import divergences as D
 from .config import MODEL_KINDS, ModelConfig, TrainConfig
 from .data import IMAGE_SUFFIXES, TOY_STD, TensorData, sample_toy, toy_modes
+from .errors import UserFacingError
 from .metrics import toy_quality
 from .models import GenerativeModel, build_model
 from .train import Callback, OutputNotWritableError, Trainer, TrainingDiverged
@@ -61,15 +62,15 @@ MAX_MODES_FROM_POINTS = 64  # up to this many points are mode centres; more are 
 WORKER_THREADS = 1
 
 
-class TooManyRunsError(RuntimeError):
+class TooManyRunsError(UserFacingError, RuntimeError):
     """The process already trains as many runs as it allows; the message says so plainly."""
 
 
-class BadPointsError(ValueError):
+class BadPointsError(UserFacingError, ValueError):
     """An uploaded or drawn set of 2-D points cannot be used (message for the user)."""
 
 
-class BadArchiveError(ValueError):
+class BadArchiveError(UserFacingError, ValueError):
     """An uploaded zip of images is unsafe or unusable (message for the user)."""
 
 

@@ -17,12 +17,13 @@ from torch import nn
 
 from . import divergences as D
 from .config import ModelConfig
+from .errors import UserFacingError
 from .nets import build_decoder, build_encoder, build_image_discriminator, build_latent_discriminator
 
 Losses = dict[str, torch.Tensor]
 
 
-class NoEncoderError(RuntimeError):
+class NoEncoderError(UserFacingError, RuntimeError):
     """Raised by ``encode`` on a model that has no encoder (the plain GAN)."""
 
 

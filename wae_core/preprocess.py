@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
+from .errors import UserFacingError
+
 __all__ = [
     "ALLOWED_FORMATS",
     "DEFAULT_MAX_BYTES",
@@ -105,7 +107,7 @@ _DECODE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class ImageError(ValueError):
+class ImageError(UserFacingError, ValueError):
     """An upload that cannot be turned into a digit image.
 
     The message is meant to be shown to users verbatim: plain, specific, without traceback

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from . import checkpoint as ckpt
 from .config import ARCHS, KERNELS, MODEL_KINDS, ModelConfig, TrainConfig
 from .data import DatasetUnavailableError, TensorData, load_dataset
+from .errors import UserFacingError
 from .models import GenerativeModel, build_model
 
 
@@ -35,7 +36,7 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the kept checkpoint."""
 
 
-class OutputNotWritableError(RuntimeError):
+class OutputNotWritableError(UserFacingError, RuntimeError):
     """The output folder cannot hold a checkpoint (missing rights or disk space)."""
 
 
