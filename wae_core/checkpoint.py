@@ -27,6 +27,9 @@ META_KEY = "wae_lab"
 MODEL_PREFIX = "model."
 STATE_PREFIX = "train."
 MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024
+# A WAE Lab header is a few KiB; anything this large is a hostile or foreign file (safetensors
+# itself would accept up to 100 MB of JSON before looking at a single tensor).
+MAX_HEADER_BYTES = 16 * 2**20
 
 
 
@@ -110,9 +113,13 @@ def parse(data: bytes, name: str = "checkpoint", fmt: str = FORMAT
         raise CorruptCheckpointError(
             f"{name} looks like a pickle / torch.save file: WAE Lab only loads safetensors "
             "checkpoints, because unpickling can execute code")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len > MAX_HEADER_BYTES:
+        raise CorruptCheckpointError(
+            f"{name} declares a {header_len / 2**20:,.0f} MiB header, over the "
+            f"{MAX_HEADER_BYTES / 2**20:.0f} MiB limit: not a WAE Lab checkpoint")
     try:
         tensors = st_load(data)
-        header_len = int.from_bytes(data[:8], "little")
         raw_meta = json.loads(data[8:8 + header_len]).get("__metadata__") or {}
     except (SafetensorError, ValueError, OverflowError, UnicodeDecodeError, MemoryError) as e:
         raise CorruptCheckpointError(f"{name} is not a readable safetensors file "
@@ -203,7 +210,7 @@ def strip_training_state(path: Path | str) -> int:
     return before - path.stat().st_size
 
 
-def peek_meta(path: Path | str, max_header: int = 16 * 2**20) -> dict[str, Any]:
+def peek_meta(path: Path | str, max_header: int = MAX_HEADER_BYTES) -> dict[str, Any]:
     """The WAE Lab metadata of a file, reading only its header (fast: for listing many files).
     Unlike :func:`read` it does not validate the tensors."""
     name = Path(path).name
