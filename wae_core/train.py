@@ -130,6 +130,7 @@ class Trainer:
         self.batch_in_epoch = 0  # batches of the current epoch done (mid-epoch checkpoints)
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self.partial_epoch: dict[str, Any] = {"n": 0, "sums": {}}  # the current epoch's loss sums
         self.last_logs: dict[str, float] = {}
         self.stop_requested = False
         self.stop_reason = ""
@@ -207,8 +208,10 @@ class Trainer:
         if self.opt_adv is not None:
             for g in self.opt_adv.param_groups:
                 g["lr"] = cfg.lr_adv * mult
-        sums: dict[str, float] = defaultdict(float)
-        n = 0
+        # The epoch's running loss sums survive a mid-epoch checkpoint (see save / resume), so a
+        # resumed run logs the same epoch averages as an uninterrupted one.
+        sums: dict[str, float] = defaultdict(float, self.partial_epoch["sums"])
+        n = int(self.partial_epoch["n"])
         batches = self.data.batches(cfg.batch_size, self.epoch, cfg.seed, self.rank, self.world)
         for i, x in enumerate(batches):
             if i < self.batch_in_epoch:
@@ -220,6 +223,7 @@ class Trainer:
             for k, v in logs.items():
                 sums[k] += v
             n += 1
+            self.partial_epoch = {"n": n, "sums": dict(sums)}
             for cb in self.callbacks:
                 cb.on_step(self, logs)
             every = cfg.checkpoint_every_steps
@@ -232,6 +236,7 @@ class Trainer:
                 return
         self.epoch += 1
         self.batch_in_epoch = 0
+        self.partial_epoch = {"n": 0, "sums": {}}
         epoch_logs = {k: v / max(n, 1) for k, v in sums.items()}
         self.history.append({"epoch": self.epoch, "step": self.step,
                              "seconds": round(time.time() - self.started, 2), **epoch_logs})
@@ -282,7 +287,7 @@ class Trainer:
         if path is None or self.rank != 0:
             return
         meta = {**self.meta, "train_config": self.cfg.to_dict(), "epochs_done": self.epoch,
-                "step": self.step, "history": self.history,
+                "step": self.step, "history": self.history, "partial_epoch": self.partial_epoch,
                 "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "torch": torch.__version__, "device": str(self.device), "world_size": self.world}
         ckpt.save(self.model, path, meta, self.state_tensors())
@@ -298,10 +303,12 @@ class Trainer:
         model = ckpt.model_from(meta, weights, Path(path).name)
         cfg = TrainConfig.from_dict({**meta["train_config"], **overrides})
         keep = {k: v for k, v in meta.items()
-                if k not in ("format", "version", "kind", "config", "train_config", "history")}
+                if k not in ("format", "version", "kind", "config", "train_config", "history",
+                             "partial_epoch")}
         trainer = cls(model, data, cfg, out if out is not None else path, callbacks, keep)
         trainer.load_state_tensors(state)
         trainer.history = list(meta.get("history", []))
+        trainer.partial_epoch = meta.get("partial_epoch") or {"n": 0, "sums": {}}
         return trainer
 
 

@@ -59,6 +59,8 @@ def test_mid_epoch_resume_is_exact(data, tmp_path):
     resumed.fit()
     a, b = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert full.history == [{**h, "seconds": full.history[i]["seconds"]}
+                            for i, h in enumerate(resumed.history)]  # epoch averages too
 
 
 class ExplodeAt(Callback):
@@ -103,6 +105,52 @@ def test_request_stop_saves_usable_checkpoint(data, tmp_path):
     assert t.step == 3 and C.load(out).meta["step"] == 3
 
 
+def test_lr_schedule_changes_rates_at_the_milestone_steps(data):
+    """Milestones (1, 2) with factors (0.5, 0.1): 6 steps per epoch at lr, then 6 at lr / 2,
+    then 6 at lr / 10; the adversary's rate follows the same factors."""
+    seen = []
+
+    class Record(Callback):
+        def on_step(self, trainer, logs):
+            seen.append((trainer.step, trainer.opt.param_groups[0]["lr"],
+                         trainer.opt_adv.param_groups[0]["lr"]))
+
+    cfg = _cfg(epochs=3, lr=1e-3, lr_adv=4e-4, lr_milestones=(1, 2), lr_factors=(0.5, 0.1))
+    Trainer(_model("wae-gan"), data, cfg, callbacks=[Record()]).fit()
+    expected = [(s, 1e-3 * f, 4e-4 * f) for s, f in
+                zip(range(1, 19), [1.0] * 6 + [0.5] * 6 + [0.1] * 6)]
+    assert [x[0] for x in seen] == [e[0] for e in expected]
+    for got, want in zip(seen, expected):
+        assert got[1:] == pytest.approx(want[1:], rel=1e-12), (got, want)
+
+
+def test_max_seconds_stops_and_saves(data, tmp_path):
+    """A time limit stops the run after the step that crosses it and saves a usable checkpoint."""
+    class Slow(Callback):
+        def on_step(self, trainer, logs):
+            time.sleep(0.1)
+
+    out = tmp_path / "t.safetensors"
+    t = Trainer(_model("wae-mmd"), data, _cfg(epochs=50, max_seconds=0.35), out, [Slow()])
+    t.fit()
+    assert 3 <= t.step < 10 and "time limit" in t.stop_reason
+    meta = C.read_meta(out)
+    assert meta["step"] == t.step and meta["train_config"]["max_seconds"] == 0.35
+    assert C.load(out).kind == "wae-mmd"
+
+
+@pytest.mark.slow
+def test_cli_max_minutes_stops_and_saves(tmp_path):
+    out = tmp_path / "m.safetensors"
+    p = _run_cli(["--model", "vae", "--subset", "20000", "--epochs", "5", "--threads", "1",
+                  "--max-minutes", "0.05", "--out", str(out)])
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    meta = C.read_meta(out)
+    assert meta["train_config"]["max_seconds"] == pytest.approx(3.0)
+    assert 0 < meta["step"] < 5 * 200 and meta["epochs_done"] < 5
+
+
 def _run_cli(args, **kw):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "wae_core.train", *args], cwd=ROOT, env=env,
@@ -132,6 +180,16 @@ def test_kill_9_then_resume(tmp_path):
     assert f"resuming {out} at epoch" in err
     meta = C.read_meta(out)
     assert meta["epochs_done"] == 3 and meta["step"] == 60
+    # "Exact resume": the killed-and-resumed run is the same run as an uninterrupted one.
+    ref = tmp_path / "ref" / "k.safetensors"
+    full = _run_cli([a if a != str(out) else str(ref) for a in args])
+    _, err = full.communicate(timeout=300)
+    assert full.returncode == 0, err
+    resumed_w, full_w = C.read(out)[1], C.read(ref)[1]
+    assert resumed_w.keys() == full_w.keys()
+    assert all(torch.equal(resumed_w[k], full_w[k]) for k in full_w), "resume is not exact"
+    assert [h["total"] for h in C.read_meta(out)["history"]] == \
+        [h["total"] for h in C.read_meta(ref)["history"]]
 
 
 def test_cli_help_and_errors(tmp_path):
