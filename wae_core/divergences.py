@@ -6,6 +6,7 @@ the very text that documents the code: see :func:`latex_of`.
 
 from __future__ import annotations
 
+import math
 import inspect
 import re
 from collections.abc import Sequence
@@ -84,13 +85,15 @@ def mmd(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq",
     return sxx + syy - 2.0 * kxy.mean()
 
 
-def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r"""KL divergence of each diagonal Gaussian posterior to the prior N(0, I), per row.
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor, sigma_z: float = 1.0) -> torch.Tensor:
+    r"""KL divergence of each diagonal Gaussian posterior to the prior N(0, sigma_z^2 I), per row.
 
-    $$\mathrm{KL}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2)\,\Vert\,\mathcal N(0, I)\big)
-    = \tfrac12 \sum_{j} \left(\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1\right)$$
+    $$\mathrm{KL}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2)\,\Vert\,\mathcal N(0, \sigma_z^2 I)\big)
+    = \tfrac12 \sum_{j} \left(\frac{\mu_j^2 + \sigma_j^2}{\sigma_z^2}
+    - \log \frac{\sigma_j^2}{\sigma_z^2} - 1\right)$$
     """
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(1)
+    prior_var = sigma_z**2
+    return 0.5 * ((mu.pow(2) + logvar.exp()) / prior_var - logvar + math.log(prior_var) - 1.0).sum(1)
 
 
 def adversary_loss(logits_prior: torch.Tensor, logits_codes: torch.Tensor) -> torch.Tensor:
@@ -104,6 +107,17 @@ def adversary_loss(logits_prior: torch.Tensor, logits_codes: torch.Tensor) -> to
     At the optimum its value estimates $\log 4 - 2\,D_{JS}(Q_Z, P_Z)$.
     """
     return F.softplus(-logits_prior).mean() + F.softplus(logits_codes).mean()
+
+
+def js_estimate(disc_loss: float) -> float:
+    r"""The Jensen–Shannon divergence that a latent discriminator's loss implies.
+
+    $$\hat D_{JS}(Q_Z, P_Z) = \max\Big(0,\ \tfrac12\big(\log 4 - \mathcal L_D\big)\Big)$$
+
+    Exact at the optimal discriminator (:func:`adversary_loss`); clipped at 0, since a
+    discriminator worse than chance tells nothing more.
+    """
+    return max((math.log(4.0) - float(disc_loss)) / 2.0, 0.0)
 
 
 def fooling_loss(logits_fake: torch.Tensor) -> torch.Tensor:

@@ -199,7 +199,7 @@ class VAE(GenerativeModel):
         mu, logvar = self.encode_dist(x)
         z = self.reparameterize(mu, logvar)
         recon = self.neg_log_likelihood(x, z).mean()
-        kl = D.kl_normal(mu, logvar).mean()
+        kl = D.kl_normal(mu, logvar, self.cfg.sigma_z).mean()
         return {"total": recon + kl, "recon": recon, "kl": kl}
 
 
