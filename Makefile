@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q --durations=15
+	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=15
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not browser"

@@ -10,3 +10,5 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 torch.set_num_threads(1)
+
+pytest_plugins = ["tests.no_skips"]
