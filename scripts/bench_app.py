@@ -15,7 +15,7 @@ Starts the app (``python -m app.serve`` on a free 127.0.0.1 port, shipped checkp
    median of ``--repeats``;
 3. upload -> reconstruction: upload a PNG digit on Reconstructions and run the page (the HTTP PUT
    and the run with 4 models), median; and the library part alone (preprocess + 3 reconstructions);
-4. t-SNE: the latent page's projection (:class:`app.cache.LatentMap`, fitted on codes ∪ prior
+4. t-SNE: the latent page's projection (:class:`wae_core.latent_map.LatentMap`, fitted on codes ∪ prior
    draws) of a shipped WAE's codes, for each ``--tsne-points`` n (n codes + n prior draws), and the
    latent page switched to t-SNE in the app, cold (3 models) and again (cached).
 
@@ -107,9 +107,9 @@ def library_figures(points: list[int], repeats: int) -> dict[str, float]:
     import torch
 
     streamlit.logger.set_log_level("error")  # app.cache imports streamlit outside a running app
-    from app.cache import LatentMap
     from wae_core import checkpoint
     from wae_core.data import load_mnist
+    from wae_core.latent_map import LatentMap
     from wae_core.preprocess import preprocess_bytes
 
     torch.set_num_threads(1)  # as the app (WAE_LAB_THREADS=1)

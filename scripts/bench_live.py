@@ -1,6 +1,6 @@
 """Benchmark of the live toy engine: training steps/s per model and the toy page's refresh cost.
 
-    .venv/bin/python scripts/bench_live.py [--threads 1] [--seconds 5] [--batch 256] [--hidden 128]
+    .venv/bin/python scripts/bench_live.py [--threads 1] [--seconds 5] [--preset "as shipped"] [--batch N]
 
 Prints, for each model kind, steps/s in the calling thread (wall clock and CPU time: the CPU-time
 rate is what an idle core would give), then the rate of a GAN + WAE-MMD pair stepped by the
@@ -19,12 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
 import torch  # noqa: E402
 
-from wae_core import live  # noqa: E402
+from wae_core import live, recipes  # noqa: E402
 
 
-def bench_steps(src: live.ToySource, cfg: live.LiveConfig, seconds: float) -> tuple[float, float]:
+def bench_steps(src: live.ToySource, cfg: recipes.Recipe, seconds: float) -> tuple[float, float]:
     run = live.LiveRun(src, cfg, metrics_every=10**9)
     for _ in range(10):
         run.step()
@@ -39,22 +41,26 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=4.0)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--preset", choices=list(recipes.LIVE_PRESETS), default=recipes.DEFAULT_LIVE_PRESET,
+                   help="the live page's preset (wae_core.recipes)")
+    p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--kinds", nargs="+", default=["gan", "wae-mmd", "wae-gan", "vae"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    def recipe(kind: str) -> recipes.Recipe:
+        r = recipes.live_recipe(a.preset, kind)
+        return replace(r, train=replace(r.train, batch_size=a.batch or r.train.batch_size))
+
+    m, t = recipe("wae-mmd").model, recipe("wae-mmd").train
     print(f"torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} CPUs, "
-          f"load average {load:.2f}; MLPs {4} x {a.hidden}, batch {a.batch}")
+          f"load average {load:.2f}; preset {a.preset!r}: MLPs {m.depth} x {m.hidden}, batch {t.batch_size}")
     src = live.ToySource.builtin("ring")
     for kind in a.kinds:
-        cfg = live.LiveConfig(kind=kind, batch_size=a.batch, hidden=a.hidden)
-        wall, cpu = bench_steps(src, cfg, a.seconds)
+        wall, cpu = bench_steps(src, recipe(kind), a.seconds)
         print(f"  {kind:8s} one model: {wall:7.1f} steps/s (wall)   {cpu:7.1f} steps/s (CPU time)")
 
-    group = live.LiveGroup(src, [live.LiveConfig(kind="gan", batch_size=a.batch, hidden=a.hidden),
-                                 live.LiveConfig(kind="wae-mmd", batch_size=a.batch, hidden=a.hidden)])
+    group = live.LiveGroup(src, [recipe("gan"), recipe("wae-mmd")])
     group.start()
     time.sleep(1.0)
     s0, t0 = group.step_count, time.perf_counter()
@@ -65,15 +71,15 @@ def main() -> int:
     # One refresh of the page while training runs: snapshot, figures, JSON (what Streamlit sends).
     import streamlit.logger
 
-    streamlit.logger.set_log_level("error")  # app.lab imports streamlit outside a running app
-    from app import lab
+    streamlit.logger.set_log_level("error")  # app.figures imports streamlit's app outside a running app
+    from app import figures
 
     modes = src.modes.numpy()
     times, n_figs = [], 0
     for _ in range(15):
         t = time.perf_counter()
         snap = group.snapshot()
-        figs = lab.toy_view_figures(snap, modes, 3.0)
+        figs = figures.toy_view_figures(snap, modes, 3.0)
         n_figs = len(figs)
         for f in figs:
             f.to_json()
@@ -82,7 +88,7 @@ def main() -> int:
     for _ in range(5):
         t = time.perf_counter()
         snap = group.snapshot()
-        figs = [lab.losses_figure(r.history) for r in snap.runs] + [lab.metrics_figure(snap.runs)]
+        figs = [figures.losses_figure(r.history) for r in snap.runs] + [figures.metrics_figure(snap.runs)]
         for f in figs:
             f.to_json()
         curves.append(time.perf_counter() - t)

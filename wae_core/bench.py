@@ -2,8 +2,8 @@
 
     python -m wae_core.bench [--archs small shipped paper] [--kinds vae wae-mmd wae-gan gan] [--threads 2]
 
-"shipped" is the net of the shipped MNIST checkpoint of each kind (its config read from
-``checkpoints/mnist-<kind>.safetensors``: the small family, wider). Each row times full optimiser
+"shipped" is the net of the shipped MNIST checkpoint of each kind (its recipe
+``mnist-<kind>`` in :mod:`wae_core.recipes`: the small family, wider). Each row times full optimiser
 steps (adversary step included) through the real Trainer on MNIST tensors already on the device,
 after warm-up steps, and reports images per second.
 """
@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from .checkpoint import read_meta
+from . import recipes
 from .config import MODEL_KINDS, ModelConfig, TrainConfig
-from .data import REPO_ROOT, load_mnist
+from .data import load_mnist
 from .models import build_model
 from .train import Trainer, resolve_device
 
@@ -26,10 +26,9 @@ BENCH_ARCHS = ("small", "shipped", "paper")
 
 
 def bench_config(kind: str, arch: str) -> ModelConfig:
-    """The model config for a bench row: a named arch, or "shipped" (the shipped checkpoint's)."""
+    """The model config for a bench row: a named arch, or "shipped" (the shipped recipe's)."""
     if arch == "shipped":
-        meta = read_meta(REPO_ROOT / "checkpoints" / f"mnist-{kind}.safetensors")
-        return ModelConfig.from_dict(meta["config"])
+        return recipes.get(f"mnist-{kind}").model
     return ModelConfig(kind=kind, arch=arch)
 
 

@@ -9,19 +9,29 @@ cost c(x, y) = 0.05 * ||x - y||^2 per image.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 VERSION = "0.1.0"
-MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")
+MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")  # also the deck's order
+# How every page, table and log names a kind (the one copy of this map).
+KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
 ARCHS = ("small", "paper", "mlp")
 KERNELS = ("imq", "rbf")
-# Conv widths. "small" is sized for ~2,500 img/s training on 2 CPU cores; "paper" is the paper's
-# MNIST net (encoder 128-256-512-1024, decoder from a 7x7x1024 map), ~22 M parameters.
+# Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
+# sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
+# (decoder from a 7x7x1024 map), ~22 M parameters.
 SMALL_CHANNELS, SMALL_DEC_CHANNELS = (16, 32, 64), (32, 16)
 PAPER_CHANNELS, PAPER_DEC_CHANNELS = (128, 256, 512, 1024), (1024, 512, 256)
+ARCH_CHANNELS = {"small": (SMALL_CHANNELS, SMALL_DEC_CHANNELS), "mlp": (SMALL_CHANNELS, SMALL_DEC_CHANNELS),
+                 "paper": (PAPER_CHANNELS, PAPER_DEC_CHANNELS)}
 # The paper's multi-scale kernel: C = 2 * d_z * sigma_z^2 * s for each s below (official code).
 PAPER_KERNEL_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def is_image_arch(arch: str) -> bool:
+    """Conv nets for images; the "mlp" arch is for 2-D points."""
+    return arch != "mlp"
 
 
 @dataclass
@@ -34,8 +44,10 @@ class ModelConfig:
     # images
     img_channels: int = 1
     img_size: int = 28
-    channels: tuple[int, ...] = SMALL_CHANNELS  # encoder / discriminator conv widths
-    dec_channels: tuple[int, ...] = SMALL_DEC_CHANNELS  # decoder widths at 7x7, 14x14 (, 28x28)
+    # Encoder / discriminator conv widths and decoder widths at 7x7, 14x14 (, 28x28); None: the
+    # arch's own (ARCH_CHANNELS). Widths given explicitly are kept as given, for every arch.
+    channels: tuple[int, ...] | None = None
+    dec_channels: tuple[int, ...] | None = None
     batchnorm: bool = True
     # 2-D points
     x_dim: int = 2
@@ -62,17 +74,14 @@ class ModelConfig:
             raise ValueError(f"unknown kernel {self.kernel!r}; choose from {KERNELS}")
         if self.z_dim < 1:
             raise ValueError("z_dim must be >= 1")
-        self.channels = tuple(int(c) for c in self.channels)
-        self.dec_channels = tuple(int(c) for c in self.dec_channels)
+        enc, dec = ARCH_CHANNELS[self.arch]
+        self.channels = tuple(int(c) for c in (enc if self.channels is None else self.channels))
+        self.dec_channels = tuple(int(c) for c in (dec if self.dec_channels is None else self.dec_channels))
         self.kernel_scales = tuple(float(s) for s in self.kernel_scales)
-        if self.arch == "paper" and self.channels == SMALL_CHANNELS:
-            self.channels = PAPER_CHANNELS
-        if self.arch == "paper" and self.dec_channels == SMALL_DEC_CHANNELS:
-            self.dec_channels = PAPER_DEC_CHANNELS
 
     @property
     def is_image(self) -> bool:
-        return self.arch != "mlp"
+        return is_image_arch(self.arch)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_jsonable(dataclasses.asdict(self))
@@ -101,7 +110,6 @@ class TrainConfig:
     max_steps: int = 0  # 0: no limit (stop after ``epochs``)
     max_seconds: float = 0.0  # 0: no time limit; else stop (and save) once exceeded
     threads: int = 0  # torch CPU threads, 0: all cores
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def lr_multiplier(self, epoch: int) -> float:
         """Piecewise-constant schedule: the factor of the last milestone reached."""
@@ -123,8 +131,13 @@ def _to_jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
+# Fields that older checkpoints record but that no longer exist (never used): ignored on reading.
+_RETIRED_FIELDS = {"extra"}
+
+
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
+    d = {k: v for k, v in d.items() if k not in _RETIRED_FIELDS}
     unknown = set(d) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")

@@ -6,8 +6,8 @@ the very text that documents the code: see :func:`latex_of`.
 
 from __future__ import annotations
 
-import math
 import inspect
+import math
 import re
 from collections.abc import Sequence
 

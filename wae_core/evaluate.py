@@ -26,12 +26,12 @@ import torch
 from . import metrics as M
 from .checkpoint import atomic_write_bytes, load
 from .classifier import load_classifier
+from .config import KIND_LABELS, MODEL_KINDS
 from .data import REPO_ROOT, TOY_STD, load_mnist, toy_modes
 
 CKPT_DIR = REPO_ROOT / "checkpoints"
-MNIST_MODELS = (("VAE", "mnist-vae"), ("WAE-MMD", "mnist-wae-mmd"), ("WAE-GAN", "mnist-wae-gan"),
-                ("GAN", "mnist-gan"))
-TOY_MODELS = (("VAE", "vae"), ("WAE-MMD", "wae-mmd"), ("WAE-GAN", "wae-gan"), ("GAN", "gan"))
+MNIST_MODELS = tuple((KIND_LABELS[k], f"mnist-{k}") for k in MODEL_KINDS)  # (label, file stem)
+TOY_MODELS = tuple((KIND_LABELS[k], k) for k in MODEL_KINDS)  # (label, kind)
 
 
 def _clean(v: float) -> float | None:

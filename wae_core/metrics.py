@@ -164,6 +164,12 @@ def reconstructions(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1
                       for i in range(0, x.shape[0], batch_size)])
 
 
+def squared_error_per_item(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of each image (or point) over its pixels (coordinates), in float64:
+    one number per item, whose mean is :func:`mean_squared_error`."""
+    return (x_hat.detach().cpu().double() - x.detach().cpu().double()).pow(2).flatten(1).mean(1)
+
+
 def mean_squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> float:
     """Mean squared error per pixel (or coordinate) between reconstructions and their inputs."""
     return float((x_hat.cpu() - x.cpu()).pow(2).mean())

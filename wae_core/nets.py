@@ -1,9 +1,9 @@
 """Network builders: conv nets for 28x28 images, MLPs for 2-D points and latent codes.
 
 The image nets follow the paper's MNIST architecture (4x4 convolutions with stride 2, batch norm,
-ReLU; a linear layer to/from the code) at a width set by ``ModelConfig.channels``: the "paper"
-arch is 128-256-512-1024 (~22 M parameters, ~40 img/s on 2 CPU cores), the "small" default is
-32-64-128 (~0.3 M parameters, thousands of img/s) so that a model trains in minutes on a laptop.
+ReLU; a linear layer to/from the code) at a width set by ``ModelConfig.channels``: the widths of
+the "paper" and "small" archs are ``config.ARCH_CHANNELS`` (their sizes and speeds: README, Speed);
+the small one trains in minutes on a laptop.
 """
 
 from __future__ import annotations

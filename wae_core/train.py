@@ -1,6 +1,7 @@
 """The trainer (callbacks, checkpoints, exact resume, NaN stop, DDP) and its command line.
 
     python -m wae_core.train --model wae-mmd --dataset mnist --epochs 10 --out runs/wae.safetensors
+    python -m wae_core.train --recipe mnist-wae-mmd --out checkpoints/mnist-wae-mmd.safetensors
 
 Multi-process (CPU gloo or CUDA nccl) with torchrun:
 
@@ -26,7 +27,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
-from .config import ARCHS, KERNELS, MODEL_KINDS, ModelConfig, TrainConfig
+from . import cli, recipes
+from .config import ModelConfig, TrainConfig
 from .data import DatasetUnavailableError, TensorData, load_dataset
 from .errors import UserFacingError
 from .models import GenerativeModel, build_model
@@ -150,8 +152,25 @@ class Trainer:
         total = self.cfg.epochs * self.steps_per_epoch
         return min(total, self.cfg.max_steps) if self.cfg.max_steps else total
 
+    def set_learning_rates(self, lr: float, lr_adv: float | None = None) -> None:
+        """Set the main optimiser's learning rate (and the adversary's, if it has one)."""
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        if self.opt_adv is not None and lr_adv is not None:
+            for g in self.opt_adv.param_groups:
+                g["lr"] = lr_adv
+
     # --- one step -----------------------------------------------------------------------
+    def train_batch(self, x: torch.Tensor) -> dict[str, float]:
+        """One optimiser step on the batch ``x`` outside :meth:`fit` (the live toy runs): counts
+        it in ``step``; no callbacks, no checkpoint, no epoch bookkeeping."""
+        logs = self.train_step(x)
+        self.step += 1
+        self.last_logs = logs
+        return logs
+
     def train_step(self, x: torch.Tensor) -> dict[str, float]:
+        """The optimisation of one batch (adversary first); raises TrainingDiverged."""
         logs: dict[str, torch.Tensor] = {}
         if self.opt_adv is not None:
             self.opt_adv.zero_grad(set_to_none=True)
@@ -203,11 +222,7 @@ class Trainer:
     def _run_epoch(self) -> None:
         cfg = self.cfg
         mult = cfg.lr_multiplier(self.epoch)
-        for g in self.opt.param_groups:
-            g["lr"] = cfg.lr * mult
-        if self.opt_adv is not None:
-            for g in self.opt_adv.param_groups:
-                g["lr"] = cfg.lr_adv * mult
+        self.set_learning_rates(cfg.lr * mult, cfg.lr_adv * mult)
         # The epoch's running loss sums survive a mid-epoch checkpoint (see save / resume), so a
         # resumed run logs the same epoch averages as an uninterrupted one.
         sums: dict[str, float] = defaultdict(float, self.partial_epoch["sums"])
@@ -216,10 +231,8 @@ class Trainer:
         for i, x in enumerate(batches):
             if i < self.batch_in_epoch:
                 continue  # resuming mid-epoch: these batches were already trained on
-            logs = self.train_step(x)
-            self.step += 1
+            logs = self.train_batch(x)
             self.batch_in_epoch = i + 1
-            self.last_logs = logs
             for k, v in logs.items():
                 sums[k] += v
             n += 1
@@ -334,63 +347,68 @@ class TqdmCallback(Callback):
 
 
 # --- command line ---------------------------------------------------------------------------
+# Flags are derived from the config dataclasses (wae_core.cli), so a default lives in config.py or
+# in a recipe only. Help text for the fields whose name does not say enough:
+HELP = {
+    "kind": "the objective (required without --recipe)", "arch": "small for images, mlp for toys",
+    "lam": "lambda, the weight of D_Z", "kernel_scales": "s values, C = 2 d_z sigma^2 s",
+    "recon_scale": "gamma in c(x,y) = gamma ||x-y||^2 (toys: 1)",
+    "channels": "encoder conv widths, e.g. 32 64 128", "dec_channels": "decoder widths, e.g. 64 32",
+    "hidden": "MLP width (toys)", "depth": "MLP depth (toys)",
+    "device": "auto (cuda, mps, cpu), cpu, cuda, cuda:1...", "threads": "CPU threads (0: torch's default)",
+    "max_seconds": "stop (and save) after this many minutes",
+    "checkpoint_every_steps": "also save every N steps",
+}
+FLAGS = {"kind": "--model", "max_seconds": "--max-minutes", "checkpoint_every_steps": "--checkpoint-every"}
+MODEL_FLAGS_SKIPPED = ("img_channels", "img_size", "x_dim", "batchnorm")
+TOY_DATASETS = ("ring", "grid")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m wae_core.train",
-        description="Train a VAE, WAE-MMD, WAE-GAN or GAN and save a safetensors checkpoint.")
-    p.add_argument("--model", choices=MODEL_KINDS, required=True)
-    p.add_argument("--dataset", default="mnist",
-                   help="mnist (embedded, offline), fashion-mnist (Debian package), "
-                        "mnist-download / fashion-mnist-download (torchvision, online), "
-                        "ring, grid (2-D toys), folder:PATH (images)")
+        description="Train a VAE, WAE-MMD, WAE-GAN or GAN and save a safetensors checkpoint. "
+                    "Start from a named recipe (--recipe) or from the defaults; flags override.")
+    p.add_argument("--recipe", choices=recipes.names(), metavar="NAME",
+                   help="a named recipe of wae_core.recipes: " + ", ".join(recipes.names()))
+    p.add_argument("--dataset", help="mnist (embedded, offline; the default without a recipe), "
+                   "fashion-mnist (Debian package), mnist-download / fashion-mnist-download "
+                   "(torchvision, online), ring, grid (2-D toys), folder:PATH (images)")
     p.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
-    p.add_argument("--arch", choices=ARCHS, help="default: small for images, mlp for toys")
-    p.add_argument("--z-dim", type=int, default=8)
-    p.add_argument("--lam", type=float, default=10.0, help="lambda, the weight of D_Z")
-    p.add_argument("--kernel", choices=KERNELS, default="imq")
-    p.add_argument("--kernel-scales", type=float, nargs="+", help="s values, C = 2 d_z sigma^2 s")
-    p.add_argument("--recon-scale", type=float, help="gamma in c(x,y) = gamma ||x-y||^2")
-    p.add_argument("--channels", type=int, nargs="+", help="encoder conv widths, e.g. 32 64 128")
-    p.add_argument("--dec-channels", type=int, nargs="+", help="decoder widths, e.g. 64 32")
-    p.add_argument("--hidden", type=int, help="MLP width (toys)")
-    p.add_argument("--depth", type=int, help="MLP depth (toys)")
-    p.add_argument("--stochastic-encoder", action="store_true")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--lr-adv", type=float, default=5e-4)
-    p.add_argument("--beta1", type=float, default=0.5)
-    p.add_argument("--lr-milestones", type=int, nargs="*", default=[30, 50])
-    p.add_argument("--lr-factors", type=float, nargs="*", default=[0.5, 0.1])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1...")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    cli.add_config_arguments(p, ModelConfig, HELP, FLAGS, skip=MODEL_FLAGS_SKIPPED,
+                             hide_default=("kind", "arch"))
+    cli.add_config_arguments(p, TrainConfig, HELP, FLAGS)
     p.add_argument("--subset", type=int, default=0, help="train on the first N items only")
-    p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop (and save) after this")
-    p.add_argument("--checkpoint-every", type=int, default=0, help="also save every N steps")
     p.add_argument("--resume", action="store_true", help="continue the run saved at --out")
     return p
 
 
-def model_config_from_args(a: argparse.Namespace) -> ModelConfig:
-    toy = a.dataset in ("ring", "grid")
-    kw: dict[str, Any] = {"kind": a.model, "arch": a.arch or ("mlp" if toy else "small"),
-                          "z_dim": a.z_dim, "lam": a.lam, "kernel": a.kernel,
-                          "stochastic_encoder": a.stochastic_encoder}
-    for name in ("kernel_scales", "recon_scale", "channels", "dec_channels", "hidden", "depth"):
-        if getattr(a, name) is not None:
-            kw[name] = getattr(a, name)
-    if toy and a.recon_scale is None:
-        kw["recon_scale"] = 1.0  # points: the plain squared distance
-    return ModelConfig(**kw)
+def configs_from_args(a: argparse.Namespace) -> tuple[str, ModelConfig, TrainConfig]:
+    """(data set, model config, train config): the recipe's (or the defaults), then the flags."""
+    given = {k: v for k, v in vars(a).items() if v is not None}
+    if "max_seconds" in given:
+        given["max_seconds"] *= 60  # the flag is in minutes
+    if a.recipe:
+        r = recipes.get(a.recipe)
+        dataset, model_kw, train_kw = r.dataset, r.model.to_dict(), r.train.to_dict()
+    else:
+        if a.kind is None:
+            raise SystemExit("python -m wae_core.train: error: give --recipe NAME or --model KIND")
+        dataset, model_kw, train_kw = a.dataset or "mnist", {}, {}
+        if dataset in TOY_DATASETS:
+            model_kw = {"arch": "mlp", "recon_scale": 1.0}  # points: the plain squared distance
+    dataset = a.dataset or dataset
+    model_kw.update(cli.fields_of(ModelConfig, given))
+    train_kw.update(cli.fields_of(TrainConfig, given))
+    return dataset, ModelConfig.from_dict(model_kw), TrainConfig.from_dict(train_kw)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     a = build_parser().parse_args(argv)
+    dataset, mcfg, tcfg = configs_from_args(a)
     try:
-        data = load_dataset(a.dataset, "train", a.seed)
+        data = load_dataset(dataset, "train", tcfg.seed)
     except DatasetUnavailableError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -398,20 +416,16 @@ def main(argv: list[str] | None = None) -> int:
         data = data.subset(a.subset)
     cbs = [TqdmCallback()]
     if a.resume and a.out.exists():
-        trainer = Trainer.resume(a.out, data, cbs, epochs=a.epochs, max_steps=a.max_steps,
-                                 max_seconds=a.max_minutes * 60, device=a.device)
+        trainer = Trainer.resume(a.out, data, cbs, epochs=tcfg.epochs, max_steps=tcfg.max_steps,
+                                 max_seconds=tcfg.max_seconds, device=tcfg.device)
         print(f"resuming {a.out} at epoch {trainer.epoch}, step {trainer.step}", file=sys.stderr)
     else:
-        tcfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_adv=a.lr_adv,
-                           beta1=a.beta1, lr_milestones=tuple(a.lr_milestones),
-                           lr_factors=tuple(a.lr_factors), seed=a.seed, device=a.device,
-                           threads=a.threads, max_steps=a.max_steps,
-                           max_seconds=a.max_minutes * 60,
-                           checkpoint_every_steps=a.checkpoint_every)
-        meta = {"dataset": a.dataset, "subset": a.subset,
+        meta = {"dataset": dataset, "subset": a.subset,
                 "command": "python -m wae_core.train " + shlex.join(argv)}
-        torch.manual_seed(a.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
-        trainer = Trainer(build_model(model_config_from_args(a)), data, tcfg, a.out, cbs, meta)
+        if a.recipe:
+            meta["recipe"] = a.recipe
+        torch.manual_seed(tcfg.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
+        trainer = Trainer(build_model(mcfg), data, tcfg, a.out, cbs, meta)
     try:
         trainer.fit()
     except (TrainingDiverged, OutputNotWritableError) as e:

@@ -99,7 +99,7 @@ def test_live_run_update_and_reset(ring):
 
 
 def test_history_is_bounded(ring, monkeypatch):
-    monkeypatch.setattr(live, "MAX_HISTORY_POINTS", 10)
+    monkeypatch.setattr(live.curves, "MAX_HISTORY_POINTS", 10)
     run = live.LiveRun(ring, small("gan"), log_every=1, metrics_every=10**6)
     for _ in range(60):
         run.step()
