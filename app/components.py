@@ -1,12 +1,9 @@
-"""Shared Streamlit building blocks: the sidebar (model picker, seed, checkpoint upload), image
-grids as PNG (nearest-neighbour upscaled for a projector), model columns, safe calls.
+"""The small UI pieces every page uses: formatting and safe calls, formulas, image grids as PNG
+(nearest-neighbour upscaled for a projector), model columns and notes, and the user's digits
+(uploads, a drawing canvas).
 
-Shared state (set by :func:`render_sidebar` in the entry script, read by every page):
-
-* ``st.session_state["sidebar_models"]``: the selected model keys (see :mod:`app.cache`);
-* ``st.session_state["sidebar_seed"]``: the seed.
-
-Pages use :func:`selected_models` and :func:`current_seed` rather than the raw keys.
+The sidebar (:mod:`app.sidebar`) sets the shared state that :func:`selected_models` and
+:func:`current_seed` read.
 """
 
 from __future__ import annotations
@@ -21,28 +18,34 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app import cache
-from app.cache import CheckpointInfo, list_checkpoints  # noqa: F401  (re-exported for pages)
+from app import cache, catalog
+from app.catalog import CheckpointInfo, list_checkpoints
+from wae_core.divergences import latex_of
 from wae_core.errors import UserFacingError
+from wae_core.preprocess import DEFAULT_MAX_BYTES
 
 MODELS_KEY = "sidebar_models"
 SEED_KEY = "sidebar_seed"
-UPLOAD_KEY = "sidebar_upload"
-_UPLOAD_MSG_KEY = "wae_upload_message"
-_QP_READ_KEY = "wae_query_params_read"
 DEFAULT_SEED = 0
 MAX_SEED = 2**31 - 1
 DASH = "—"
-CHECKPOINT_UPLOAD_MB = 64  # must not exceed server.maxUploadSize (.streamlit/config.toml)
-IMAGE_UPLOAD_MB = 10  # = wae_core.preprocess.DEFAULT_MAX_BYTES
+IMAGE_UPLOAD_MB = DEFAULT_MAX_BYTES // 2**20
+MAKE_CHECKPOINTS = "make checkpoints"
 
 
 # --------------------------------------------------------------------------------------------
 # Formatting and errors
 # --------------------------------------------------------------------------------------------
+def is_missing(v: Any) -> bool:
+    """True for None and for NaN / inf floats: shown as "—"."""
+    if v is None:
+        return True
+    return isinstance(v, float) and not math.isfinite(v)
+
+
 def fmt(value: Any, spec: str = ".3g") -> str:
     """Format a number; "—" for None / NaN / inf / non-numbers."""
-    if cache.is_missing(value) or not isinstance(value, int | float):
+    if is_missing(value) or not isinstance(value, int | float):
         return DASH
     try:
         return format(value, spec)
@@ -84,6 +87,14 @@ def guarded(what: str = "") -> Iterator[None]:
         yield
     except Exception as e:  # noqa: BLE001
         show_error(e, what)
+
+
+def latex(fn: object, index: int | None = None) -> None:
+    """``st.latex`` every formula of a wae_core docstring (or only the one at ``index``): the one
+    source of every formula shown."""
+    blocks = latex_of(fn)
+    for f in blocks if index is None else blocks[index:index + 1]:
+        st.latex(f)
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,6 +157,13 @@ def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, p
     return data
 
 
+def sorted_by_class(images: np.ndarray, pred: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` images reordered by predicted class (stable): a collapse shows as long
+    runs of one digit."""
+    order = np.argsort(pred[:k], kind="stable")
+    return images[:k][order], pred[:k][order]
+
+
 def digit_image(image: np.ndarray, *, scale: int = 6, caption: str | None = None,
                 width: int | str = "content") -> None:
     """Show one 28×28 image (float in [0, 1]) upscaled."""
@@ -161,7 +179,7 @@ def selected_models(image_only: bool = True) -> list[CheckpointInfo]:
     infos = {i.key: i for i in list_checkpoints(image=True if image_only else None)}
     keys = st.session_state.get(MODELS_KEY)
     if keys is None:
-        keys = cache.default_model_keys(list(infos.values()))
+        keys = catalog.default_model_keys(list(infos.values()))
     return [infos[k] for k in keys if k in infos]
 
 
@@ -204,6 +222,14 @@ def no_encoder_note(info: CheckpointInfo, what: str = "cannot reconstruct") -> N
     st.info(f"{info.kind_label}: no encoder: {what}", icon="ℹ️")
 
 
+def missing_note(stems: Sequence[str], what: str = "this part") -> None:
+    """The st.info shown instead of a live number when shipped checkpoints are missing."""
+    names = ", ".join(f"`{s}.safetensors`" for s in stems)
+    dirs = ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
+    st.info(f"{what[:1].upper() + what[1:]} needs {names} (looked in {dirs}). Create the shipped "
+            f"checkpoints with `{MAKE_CHECKPOINTS}` (or `scripts/make_checkpoints.sh`).", icon="ℹ️")
+
+
 def require_models(infos: Sequence[CheckpointInfo]) -> bool:
     """Show a hint and return False when no model is selected / available."""
     if infos:
@@ -211,7 +237,7 @@ def require_models(infos: Sequence[CheckpointInfo]) -> bool:
     if list_checkpoints(image=True):
         st.info("Choose one or more models in the sidebar (**Models to compare**).")
     else:
-        dirs = ", ".join(f"`{d}`" for d in cache.checkpoint_dirs())
+        dirs = ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
         st.warning(f"No image checkpoints found in {dirs}. Train one with "
                    "`python -m wae_core.train --model wae-mmd --out checkpoints/mnist-wae-mmd.safetensors` "
                    "or upload a `.safetensors` checkpoint in the sidebar.")
@@ -226,92 +252,10 @@ def classifier_or_info() -> Any | None:
         show_error(e, "Classifier")
         return None
     if net is None:
-        st.info(f"No classifier at `{cache.classifier_path()}`: class-based metrics are off. Train it "
+        st.info(f"No classifier at `{catalog.classifier_path()}`: class-based metrics are off. Train it "
                 "with `python -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors` "
                 "(about a minute).", icon="ℹ️")
     return net
-
-
-def _on_checkpoint_upload() -> None:
-    f = st.session_state.get(UPLOAD_KEY)
-    if f is None:
-        return
-    try:
-        info = cache.add_upload(f.name, f.getvalue())
-    except Exception as e:  # noqa: BLE001
-        st.session_state[_UPLOAD_MSG_KEY] = ("error", error_message(e))
-        return
-    if not info.is_image:
-        st.session_state[_UPLOAD_MSG_KEY] = (
-            "info", f"{f.name}: a 2-D toy model ({info.dataset}); it appears on the toy pages only")
-        return
-    sel = list(st.session_state.get(MODELS_KEY) or [])
-    if info.key not in sel:
-        st.session_state[MODELS_KEY] = [*sel, info.key]
-    st.session_state[_UPLOAD_MSG_KEY] = ("success", f"Loaded {f.name}: {info.kind_label}, "
-                                                    f"z_dim {info.z_dim}; added to the comparison")
-
-
-def _init_from_query_params(infos: list[CheckpointInfo]) -> None:
-    """On a session's first run, take ``?models=id,id&seed=N`` from the URL."""
-    if st.session_state.get(_QP_READ_KEY):
-        return
-    st.session_state[_QP_READ_KEY] = True
-    qp = st.query_params
-    by_id = {i.id: i.key for i in infos}
-    if MODELS_KEY not in st.session_state:
-        ids = [s for s in qp.get("models", "").split(",") if s]
-        keys = [by_id[s] for s in ids if s in by_id]
-        st.session_state[MODELS_KEY] = keys if ids and keys else cache.default_model_keys(infos)
-    if SEED_KEY not in st.session_state:
-        try:
-            st.session_state[SEED_KEY] = min(max(int(qp.get("seed", DEFAULT_SEED)), 0), MAX_SEED)
-        except ValueError:
-            st.session_state[SEED_KEY] = DEFAULT_SEED
-
-
-def sync_query_params(page_id: str | None = None) -> None:
-    """Write the page, the selected models (ids) and the seed into the URL (bookmarkable)."""
-    infos = {i.key: i for i in list_checkpoints(image=True)}
-    ids = [infos[k].id for k in st.session_state.get(MODELS_KEY) or []
-           if k in infos and infos[k].source != "upload"]
-    want = {"models": ",".join(ids), "seed": str(current_seed())}
-    if page_id:
-        want["page"] = page_id
-    for k, v in want.items():
-        if st.query_params.get(k) != v:
-            st.query_params[k] = v
-
-
-def render_sidebar() -> None:
-    """The shared sidebar: **Models to compare** (multiselect, key ``sidebar_models``),
-    **Seed** (key ``sidebar_seed``) and **Upload a checkpoint** (key ``sidebar_upload``)."""
-    infos = list_checkpoints(image=True)
-    _init_from_query_params(infos)
-    options = [i.key for i in infos]
-    labels = {i.key: i.label for i in infos}
-    current = [k for k in st.session_state.get(MODELS_KEY) or [] if k in labels]
-    if current != st.session_state.get(MODELS_KEY):
-        st.session_state[MODELS_KEY] = current
-    with st.sidebar:
-        st.multiselect("Models to compare", options, key=MODELS_KEY,
-                       format_func=lambda k: labels.get(k, k),
-                       placeholder="Choose image models",
-                       help="MNIST image checkpoints found in "
-                            + ", ".join(f"`{d}`" for d in cache.checkpoint_dirs())
-                            + ", plus checkpoints uploaded below.")
-        st.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY,
-                        help="Same seed, same z: every model with the same z_dim decodes the same "
-                             "prior draws.")
-        st.file_uploader("Upload a checkpoint (.safetensors)", type=["safetensors"], key=UPLOAD_KEY,
-                         on_change=_on_checkpoint_upload, max_upload_size=CHECKPOINT_UPLOAD_MB,
-                         help="A WAE Lab checkpoint written by `python -m wae_core.train` or the "
-                              "Train your own page. Only safetensors files are accepted "
-                              "(pickle files can run code).")
-        msg = st.session_state.get(_UPLOAD_MSG_KEY)
-        if msg:
-            level, text = msg
-            {"error": st.error, "success": st.success}.get(level, st.info)(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,7 +331,8 @@ def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
         digits.extend(ok)
     if draw:
         with tabs[1]:
-            from streamlit_drawable_canvas import st_canvas  # needs a running app (see NOTES)
+            # Imported here: the component registers itself with a running app only.
+            from streamlit_drawable_canvas import st_canvas
 
             st.caption("Draw one digit, large, in the middle of the black square.")
             res = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF",
@@ -404,3 +349,40 @@ def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
                 for note in d.notes:
                     st.caption(note)
     return digits
+
+
+_ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
+
+
+def canvas_points(json_data: dict[str, Any] | None, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(dots, stroke points) of a drawable-canvas drawing, in x-right / y-up coordinates.
+
+    Dots are the centres of ``point``-mode circles; stroke points are the vertices of freehand
+    paths, densified so that long straight segments weigh as much as curly ones.
+    """
+    dots: list[tuple[float, float]] = []
+    strokes: list[tuple[float, float]] = []
+    for obj in (json_data or {}).get("objects", []) or []:
+        kind = str(obj.get("type", "")).lower()
+        if kind == "circle":
+            r = float(obj.get("radius", 0)) + float(obj.get("strokeWidth", 0)) / 2
+            w, h = 2 * r * float(obj.get("scaleX", 1)), 2 * r * float(obj.get("scaleY", 1))
+            cx = float(obj.get("left", 0)) + (0.5 - _ORIGIN.get(obj.get("originX", "left"), 0)) * w
+            cy = float(obj.get("top", 0)) + (0.5 - _ORIGIN.get(obj.get("originY", "top"), 0)) * h
+            dots.append((cx, height - cy))
+        elif kind == "path":
+            prev: tuple[float, float] | None = None
+            for cmd in obj.get("path") or []:
+                if not isinstance(cmd, list | tuple) or len(cmd) < 3:
+                    continue
+                try:
+                    x, y = float(cmd[-2]), float(cmd[-1])
+                except (TypeError, ValueError):
+                    continue
+                if prev is not None:
+                    d = math.hypot(x - prev[0], y - prev[1])
+                    for t in np.linspace(0, 1, max(int(d / 4), 1), endpoint=False)[1:]:
+                        strokes.append((prev[0] + t * (x - prev[0]), height - (prev[1] + t * (y - prev[1]))))
+                strokes.append((x, height - y))
+                prev = (x, y)
+    return np.asarray(dots, dtype=np.float32).reshape(-1, 2), np.asarray(strokes, np.float32).reshape(-1, 2)

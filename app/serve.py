@@ -40,13 +40,15 @@ def _warm() -> None:
         # The app's cached functions must be created under the server's Runtime, not before it.
         while not Runtime.exists():
             time.sleep(0.05)
-        from app import cache, components, lab  # noqa: F401
+        from app import cache, components, figures, sidebar  # noqa: F401
+        from wae_core.live import warm_up
     except Exception as e:  # noqa: BLE001 - the entry script then imports (and reports) itself
         print(f"WAE Lab: warm-up imports failed ({type(e).__name__}: {e})", file=sys.stderr)
         return
     finally:
         app.IMPORTS_READY.set()
     t1 = time.perf_counter()
+    warm_up()  # the first optimiser imports torch._dynamo (~5 s): do it while the idea page is read
     # Cached functions called outside a script run log "missing ScriptRunContext": expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     try:

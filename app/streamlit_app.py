@@ -29,8 +29,7 @@ if not app.IMPORTS_READY.is_set():
 
 import torch  # noqa: E402
 
-from app import cache  # noqa: E402
-from app import components as C  # noqa: E402
+from app import cache, sidebar  # noqa: E402
 
 torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
 st.set_page_config(**PAGE_CONFIG)
@@ -46,7 +45,7 @@ for file, title, icon, url in PAGE_SPECS:
 by_url = {p.url_path: p for p in pages}
 
 current = st.navigation(pages)
-C.render_sidebar()
+sidebar.render_sidebar()
 
 # ?page=<url path> on a session's first run opens that page (bookmarks of the root URL).
 if not st.session_state.get("wae_page_param_read"):
@@ -55,5 +54,5 @@ if not st.session_state.get("wae_page_param_read"):
     if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
         st.switch_page(by_url[wanted])
 
-C.sync_query_params(current.url_path or (pages[0].url_path if pages else None))
+sidebar.sync_query_params(current.url_path or (pages[0].url_path if pages else None))
 current.run()

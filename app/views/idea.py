@@ -7,10 +7,11 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app import cache, lab
+from app import cache, catalog, figures
 from app import components as C
-from wae_core import divergences as D
+from wae_core import divergences as div
 from wae_core import metrics
+from wae_core.config import MODEL_KINDS
 from wae_core.models import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
 
 N_STATS = 500  # test images behind the live KL / MMD / JS numbers
@@ -31,25 +32,25 @@ def vae_blur(seed: int) -> None:
         "A VAE maximises a lower bound on the likelihood: a reconstruction term plus a KL term that "
         "pulls **every** posterior Q(Z|X=x) towards the prior P_Z.")
     with left:
-        lab.latex(VAE)
+        C.latex(VAE)
         st.markdown("with the KL of each Gaussian posterior in closed form:")
-        lab.latex(D.kl_normal)
+        C.latex(div.kl_normal)
     with right:
-        vae, wae = lab.shipped("mnist-vae"), lab.shipped("mnist-wae-mmd")
+        vae, wae = catalog.shipped("mnist-vae"), catalog.shipped("mnist-wae-mmd")
         if vae is None or wae is None:
-            lab.missing_note(["mnist-vae", "mnist-wae-mmd"], "the sample comparison")
+            C.missing_note(["mnist-vae", "mnist-wae-mmd"], "the sample comparison")
             return
         with C.guarded("VAE vs WAE samples"):
             cols = st.columns(2)
             for col, info in zip(cols, (vae, wae)):
                 with col:
-                    imgs = cache.samples(info.key, 36, seed)
+                    imgs = cache.samples(info.ref, 36, seed)
                     st.markdown(f"**{info.kind_label}** samples")
                     C.image_grid(imgs, ncol=6, scale=3)
                     st.metric("Sharpness", C.fmt(cache.sharpness(imgs), ".2e"),
                               help="Variance of the Laplace-filtered image (metrics.sharpness): "
                                    "higher is sharper.")
-            post = lab.vae_posteriors(vae.key, N_STATS, seed)
+            post = cache.vae_posteriors(vae.ref, N_STATS, seed)
             st.markdown(f"KL term of the VAE on {N_STATS} test images: **{post['kl'].mean():.2f} nats** "
                         f"per image; mean posterior std **{post['sigma'].mean():.2f}** (the prior's "
                         "is 1). The decoder must explain every draw of these noisy codes, so it "
@@ -63,27 +64,27 @@ def gan(seed: int) -> None:
         "**no encoder** (no latent code for a given image), hard training and **mode collapse**: "
         "the generator keeps producing *the same digit again and again*.")
     with left:
-        lab.latex(GAN)
+        C.latex(GAN)
     with right:
-        info = lab.shipped("mnist-gan")
+        info = catalog.shipped("mnist-gan")
         if info is None:
-            lab.missing_note(["mnist-gan"], "the GAN demo")
+            C.missing_note(["mnist-gan"], "the GAN demo")
             return
         with C.guarded("GAN"):
-            model = cache.get_model(info.key)
+            model = cache.get_model(info.ref)
             x, _ = cache.test_images(cache.random_test_indices(1, seed))
             try:
                 model.encode(torch.as_tensor(x))
             except NoEncoderError as e:  # the point: show the library's own refusal
                 st.code(f">>> gan.encode(x)\nNoEncoderError: {e}", language="text", wrap_lines=True)
-            net = cache.load_classifier() if cache.classifier_path().is_file() else None
+            net = cache.load_classifier()
             if net is None:
-                C.image_grid(cache.samples(info.key, 60, seed), ncol=10, scale=2)
+                C.image_grid(cache.samples(info.ref, 60, seed), ncol=10, scale=2)
                 st.caption("GAN samples (no classifier found, so unsorted).")
                 return
-            res = lab.coverage(info.key, 1000, seed)
+            res = cache.coverage(info.ref, 1000, seed, catalog.classifier_ref())
             cov = res["coverage"]
-            imgs, _ = lab.sorted_by_class(cache.samples(info.key, 1000, seed), res["pred"], 60)
+            imgs, _ = C.sorted_by_class(cache.samples(info.ref, 1000, seed), res["pred"], 60)
             C.image_grid(imgs, ncol=10, scale=2)
             st.markdown(f"60 GAN samples sorted by predicted digit. Of 1,000 samples: "
                         f"**{cov['classes_covered']}/10** digits covered, largest digit "
@@ -97,36 +98,37 @@ def optimal_transport(seed: int) -> None:
         "Measure the distance between the data distribution P_X and the model P_G by the cheapest "
         "way to move one onto the other: the optimal transport cost, over all couplings Γ.")
     with left:
-        lab.latex(D.optimal_transport, 0)
+        C.latex(div.optimal_transport, 0)
         st.markdown("When the decoder G is **deterministic**, a coupling is the same as an encoder "
                     "Q(Z|X) whose aggregate Q_Z equals the prior (Theorem 1):")
-        lab.latex(D.optimal_transport, 1)
+        C.latex(div.optimal_transport, 1)
         st.markdown("Between two samples of n points the optimal coupling is a permutation:")
-        lab.latex(D.optimal_transport, 2)
+        C.latex(div.optimal_transport, 2)
     with right:
-        ring = lab.shipped("ring-wae-mmd") or lab.shipped("ring-gan")
+        ring = catalog.shipped("ring-wae-mmd") or catalog.shipped("ring-gan")
         if ring is not None:
             with C.guarded("Optimal coupling on the ring"):
                 from wae_core.data import sample_toy
 
                 g = torch.Generator().manual_seed(seed)
                 real = sample_toy("ring", 40, g).x
-                fake = torch.as_tensor(cache.samples(ring.key, 40, seed))
-                cost, sigma = D.optimal_transport(real, fake)
-                st.plotly_chart(lab.ot_matching_figure(real.numpy(), fake.numpy(), sigma.numpy()),
+                fake = torch.as_tensor(cache.samples(ring.ref, 40, seed))
+                cost, sigma = div.optimal_transport(real, fake)
+                st.plotly_chart(figures.ot_matching_figure(real.numpy(), fake.numpy(), sigma.numpy()),
                                 key="idea_ot_ring", config={"displayModeBar": False})
                 st.caption(f"40 points of the ring and 40 samples of {ring.kind_label} "
                            f"({ring.id}), matched optimally: mean cost ‖x − y‖² = **{cost:.3f}**.")
-        infos = [i for i in (lab.shipped(f"mnist-{k}") for k in cache.KIND_ORDER) if i is not None]
+        infos = [i for i in (catalog.shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
         if not infos:
-            lab.missing_note([f"mnist-{k}" for k in cache.KIND_ORDER], "the OT costs on MNIST")
+            C.missing_note([f"mnist-{k}" for k in MODEL_KINDS], "the OT costs on MNIST")
             return
         with C.guarded("OT costs on MNIST"), st.spinner("Solving the assignment problems…"):
-            costs = lab.ot_costs([i.key for i in infos], N_OT, seed)
+            costs = cache.ot_costs(tuple(i.ref for i in infos), N_OT, seed)
             cols = st.columns(len(infos))
             for col, info, c in zip(cols, infos, costs):
                 col.metric(info.kind_label, f"{c:.2f}")
-            st.caption(f"Exact OT cost c(x, y) = 0.05‖x − y‖² between {N_OT} MNIST test images and "
+            scale = cache.get_model(infos[0].ref).cfg.recon_scale
+            st.caption(f"Exact OT cost c(x, y) = {scale:g}‖x − y‖² between {N_OT} MNIST test images and "
                        f"{N_OT} samples of each model (lower: closer to the data).")
 
 
@@ -136,27 +138,27 @@ def wae_objective(seed: int) -> None:
     st.markdown("Relax the constraint Q_Z = P_Z into a penalty: a reconstruction cost plus λ times a "
                 "divergence D_Z between the **aggregate** posterior Q_Z and the prior. Each Q(Z|X=x) "
                 "may stay small and apart; only their mixture has to look like P_Z.")
-    lab.latex(_WAE)
+    C.latex(_WAE)
     st.markdown("(a) The VAE pushes every Q(Z|X=x) towards P_Z; (b) the WAE pushes only "
                 "Q_Z = E[Q(Z|X)] towards P_Z, so codes of different images may stay apart and the "
                 "decoder has no reason to blur.")
-    vae, wae = lab.shipped("mnist-vae-z2"), lab.shipped("mnist-wae-mmd-z2")
+    vae, wae = catalog.shipped("mnist-vae-z2"), catalog.shipped("mnist-wae-mmd-z2")
     if vae is None and wae is None:
-        lab.missing_note(["mnist-vae-z2", "mnist-wae-mmd-z2"], "the figure")
+        C.missing_note(["mnist-vae-z2", "mnist-wae-mmd-z2"], "the figure")
         return
     with C.guarded("The posterior figure"):
-        post = lab.vae_posteriors(vae.key, N_FIGURE, seed) if vae is not None else None
+        post = cache.vae_posteriors(vae.ref, N_FIGURE, seed) if vae is not None else None
         codes = labels = None
         if wae is not None:
             x, labels = cache.test_images(cache.random_test_indices(N_FIGURE, seed))
-            codes = cache.encode(wae.key, x)
-        st.plotly_chart(lab.posterior_figure(post, codes, labels), key="idea_posteriors",
+            codes = cache.encode(wae.ref, x)
+        st.plotly_chart(figures.posterior_figure(post, codes, labels), key="idea_posteriors",
                         config={"displayModeBar": False})
         st.caption(f"{N_FIGURE} MNIST test images, coloured by digit, over the density of "
                    "P_Z = N(0, I). (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
                    "(b) mnist-wae-mmd-z2: the (deterministic) codes.")
         if vae is None or wae is None:
-            lab.missing_note(["mnist-vae-z2" if vae is None else "mnist-wae-mmd-z2"],
+            C.missing_note(["mnist-vae-z2" if vae is None else "mnist-wae-mmd-z2"],
                              "the other half of the figure")
 
 
@@ -169,14 +171,14 @@ def penalties(seed: int) -> None:
         st.subheader("WAE-GAN: a latent adversary (JS)")
         st.markdown("A discriminator **in the latent space Z** tells prior samples from codes; its "
                     "optimum estimates the Jensen–Shannon divergence D_JS(Q_Z, P_Z).")
-        lab.latex(D.adversary_loss)
-        lab.latex(WAEGAN)
-        info = lab.shipped("mnist-wae-gan")
+        C.latex(div.adversary_loss)
+        C.latex(WAEGAN)
+        info = catalog.shipped("mnist-wae-gan")
         if info is None:
-            lab.missing_note(["mnist-wae-gan"], "the live JS estimate")
+            C.missing_note(["mnist-wae-gan"], "the live JS estimate")
         else:
             with C.guarded("Latent adversary"):
-                js = lab.latent_js(info.key, N_STATS, seed)
+                js = cache.latent_js(info.ref, N_STATS, seed)
                 c = st.columns(2)
                 c[0].metric("Discriminator loss L_D", f"{js['disc_loss']:.3f}",
                             help="log 4 ≈ 1.386 when it cannot tell codes from prior samples")
@@ -187,20 +189,20 @@ def penalties(seed: int) -> None:
         st.subheader("WAE-MMD: a kernel (MMD)")
         st.markdown("With a positive-definite reproducing kernel k, the maximum mean discrepancy "
                     "compares the mean embeddings of the two distributions.")
-        lab.latex(D.mmd, 0)
-        lab.latex(D.imq_kernel)
+        C.latex(div.mmd, 0)
+        C.latex(div.imq_kernel)
         with st.expander("The estimator used in training"):
-            lab.latex(D.mmd, 1)
-            lab.latex(WAEMMD)
-        infos = [i for i in (lab.shipped("mnist-wae-mmd"), lab.shipped("mnist-vae")) if i is not None]
+            C.latex(div.mmd, 1)
+            C.latex(WAEMMD)
+        infos = [i for i in (catalog.shipped("mnist-wae-mmd"), catalog.shipped("mnist-vae")) if i is not None]
         if not infos:
-            lab.missing_note(["mnist-wae-mmd", "mnist-vae"], "the live MMD")
+            C.missing_note(["mnist-wae-mmd", "mnist-vae"], "the live MMD")
         else:
             with C.guarded("Latent MMD"):
                 cols = st.columns(len(infos))
                 for col, info in zip(cols, infos):
                     col.metric(f"MMD(Q_Z, P_Z) · {info.kind_label}",
-                               C.fmt(cache.latent_mmd(info.key, N_STATS, seed), ".2e"))
+                               C.fmt(cache.latent_mmd(info.ref, N_STATS, seed), ".2e"))
                 st.caption(f"Unbiased MMD² of {N_STATS} test codes (drawn from Q(Z|X)) against "
                            f"{N_STATS} prior draws (metrics.latent_mmd); ≈ 0 or below: "
                            "indistinguishable at this sample size.")
@@ -216,7 +218,7 @@ def paper_table() -> None:
                 "| VAE | 63 | 3e-3 |\n| WAE-MMD | 55 | 6e-3 |\n| WAE-GAN | 42 | 6e-3 |\n"
                 "| True data | 2 | 2e-2 |")
     with st.expander("Sharpness, as defined in the paper"):
-        lab.latex(metrics.sharpness)
+        C.latex(metrics.sharpness)
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache
+from app import cache, catalog
 from app import components as C
-from app.cache import CheckpointInfo
+from app.catalog import CheckpointInfo
 from wae_core.divergences import latex_of
 from wae_core.models import interpolate_codes
 
@@ -21,11 +21,11 @@ def ends(info: CheckpointInfo, source: str, xa: np.ndarray | None, xb: np.ndarra
          seed: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The two end codes for one model (None: this model cannot do this source)."""
     if source == "random":
-        z = cache.prior_codes(info.z_dim, 2, seed)
+        z = cache.prior_draws(info.ref, 2, seed)
         return z[0], z[1]
     if not info.has_encoder or xa is None or xb is None:
         return None
-    return cache.encode(info.key, xa)[0], cache.encode(info.key, xb)[0]
+    return cache.encode(info.ref, xa)[0], cache.encode(info.ref, xb)[0]
 
 
 @st.fragment
@@ -45,7 +45,7 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
                 C.no_encoder_note(info, "only the random-z mode")
                 continue
             for mode, title in PATHS:
-                imgs_ = cache.interpolate(info.key, e[0], e[1], steps, mode)
+                imgs_ = cache.interpolate(info.ref, e[0], e[1], steps, mode)
                 st.markdown(f"**{title}**")
                 C.image_grid(imgs_, ncol=steps, scale=4, width=width, key=f"interp_download_{mode}_{i}",
                              download_name=f"interpolation-{mode}-{info.id}.png")
@@ -55,18 +55,18 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
 def grid_walk() -> None:
     """Decode a grid over [-3, 3]² for a model with a 2-D latent space."""
     st.subheader("Walking the 2-D latent plane")
-    z2 = [i for i in cache.list_checkpoints(image=True) if i.z_dim == 2]
+    z2 = [i for i in catalog.list_checkpoints(image=True) if i.z_dim == 2]
     if not z2:
         st.info("No image model with z_dim = 2 found (e.g. `mnist-wae-mmd-z2.safetensors`): train one "
                 "with `python -m wae_core.train --model wae-mmd --z-dim 2 ...` to see its latent plane.")
         return
     c1, c2 = st.columns([2, 1])
-    labels = {i.key: i.label for i in z2}
+    labels = {i.id: i.label for i in z2}
     key = c1.selectbox("Model (z_dim = 2)", list(labels), format_func=labels.get, key="interp_grid_model")
     n = c2.slider("Grid size", 5, 25, 15, key="interp_grid_n")
-    info = next(i for i in z2 if i.key == key)
+    info = next(i for i in z2 if i.id == key)
     with C.guarded(f"{info.kind_label} grid walk"):
-        imgs = cache.grid_walk(key, n)
+        imgs = cache.grid_walk(info.ref, n)
         C.image_grid(imgs, ncol=n, scale=2, pad=1, key="interp_grid_download",
                      download_name=f"latent-grid-{info.id}.png", width=min(900, n * 30 * 2))
         st.caption("z₁ from −3 (left) to 3 (right), z₂ from 3 (top) to −3 (bottom): "

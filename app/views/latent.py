@@ -6,53 +6,16 @@ import math
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.colors import qualitative
 
-from app import cache
+from app import cache, figures
 from app import components as C
-from app.cache import CheckpointInfo, LatentMap
+from app.catalog import CheckpointInfo
 from wae_core import divergences
+from wae_core.latent_map import PROJECTIONS, LatentMap
 
 CODE_MODES = {"draw": "a draw of Q(Z|X) (the aggregate Q_Z)", "mean": "posterior mean"}
-CLASS_COLOURS = qualitative.T10
-PRIOR_COLOUR = "rgba(128, 128, 128, 0.45)"  # grey reads on light and dark backgrounds
 MAX_SELECTED = 40
-
-
-def figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str]) -> go.Figure:
-    """Prior samples in grey, codes coloured by digit (customdata: test index, label),
-    the user's digits as stars."""
-    fig = go.Figure()
-    fig.add_trace(go.Scattergl(
-        x=m.prior_xy[:, 0], y=m.prior_xy[:, 1], mode="markers", name="P_Z",
-        marker={"size": 4, "color": PRIOR_COLOUR}, hoverinfo="skip"))
-    for d in range(10):
-        sel = m.labels == d
-        if not sel.any():
-            continue
-        fig.add_trace(go.Scattergl(
-            x=m.codes_xy[sel, 0], y=m.codes_xy[sel, 1], mode="markers", name=str(d),
-            marker={"size": 5, "color": CLASS_COLOURS[d % len(CLASS_COLOURS)], "opacity": 0.6},
-            customdata=np.stack([m.indices[sel], m.labels[sel]], 1),
-            hovertemplate="digit %{customdata[1]} · test #%{customdata[0]}<extra></extra>"))
-    if user_xy is not None and len(user_xy):
-        fig.add_trace(go.Scatter(
-            x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name="your digit",
-            text=user_names, textposition="top center",
-            marker={"symbol": "star", "size": 20, "color": "gold",
-                    "line": {"width": 1.5, "color": "black"}},
-            hovertemplate="%{text}<extra></extra>"))
-    ax1, ax2 = m.axis_names
-    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0,
-                              "itemsizing": "constant", "entrywidth": 0.16, "entrywidthmode": "fraction",
-                              "title": {"text": ""}},
-                      xaxis_title=ax1, yaxis_title=ax2, dragmode="lasso")
-    if m.method in ("raw", "PCA"):
-        fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
 
 
 def selected_indices(event: object) -> list[int]:
@@ -80,6 +43,35 @@ def csv_rows(info: CheckpointInfo, m: LatentMap) -> pd.DataFrame:
     return pd.concat([codes, prior], ignore_index=True)
 
 
+def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw: bool,
+              digits: list) -> LatentMap:
+    """One model's column: its map of Q_Z vs P_Z, MMD, the user's digits and the selection."""
+    proj = "raw plane" if info.z_dim == 2 else method
+    msg = (f"Fitting t-SNE on {2 * n:,} points (seconds per model; cached afterwards)…"
+           if proj == "t-SNE" else f"{proj}: {2 * n:,} points…")
+    with st.spinner(msg, show_time=True):
+        m = cache.latent_map(info.ref, n, seed, method, draw)
+        mmd = cache.latent_mmd(info.ref, n, seed)
+    st.metric("MMD²(Q_Z, P_Z)", C.fmt(mmd, ".2e"),
+              help="Unbiased estimate with the model's kernel on these test images; "
+                   "≈ 0 means Q_Z and P_Z are indistinguishable at this sample size.")
+    user_xy = None
+    if digits:
+        xb = np.concatenate([d.batch for d in digits])
+        user_xy = m.place(cache.encode(info.ref, xb))
+    st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
+               "select points (lasso / box) to see their digits")
+    fig = figures.latent_map_figure(m, user_xy, [d.name for d in digits])
+    event = st.plotly_chart(fig, width="stretch", on_select="rerun", key=f"latent_plot_{i}",
+                            selection_mode=("points", "box", "lasso"))
+    picked = selected_indices(event)
+    if picked:
+        x, _ = cache.test_images(picked[:MAX_SELECTED])
+        C.image_grid(x, ncol=8, caption=f"{len(picked)} selected"
+                     + (f" (first {MAX_SELECTED})" if len(picked) > MAX_SELECTED else ""))
+    return m
+
+
 def main() -> None:
     st.title("Latent space")
     st.markdown(
@@ -90,7 +82,7 @@ def main() -> None:
         "fills the prior.")
     infos = C.selected_models()
     c1, c2, c3 = st.columns([1.2, 1, 2])
-    method = c1.radio("Projection", cache.PROJECTIONS, horizontal=True, key="latent_method",
+    method = c1.radio("Projection", PROJECTIONS, horizontal=True, key="latent_method",
                       help="For z_dim = 8 the codes are projected to 2-D, fitted on codes ∪ prior "
                            "samples. Models with z_dim = 2 show their raw latent plane.")
     # 1,000 by default: a t-SNE of 1,000 codes + 1,000 prior draws takes ~2 s per model here,
@@ -113,29 +105,7 @@ def main() -> None:
                 C.no_encoder_note(info, "no Q_Z to show (it cannot map data to z)")
                 continue
             with C.guarded(f"{info.kind_label} latent map"):
-                proj = "raw plane" if info.z_dim == 2 else method
-                msg = (f"Fitting t-SNE on {2 * n:,} points (seconds per model; cached afterwards)…"
-                       if proj == "t-SNE" else f"{proj}: {2 * n:,} points…")
-                with st.spinner(msg, show_time=True):
-                    m = cache.latent_map(info.key, n, seed, method, mode == "draw")
-                    mmd = cache.latent_mmd(info.key, n, seed)
-                st.metric("MMD²(Q_Z, P_Z)", C.fmt(mmd, ".2e"),
-                          help="Unbiased estimate with the model's kernel on these test images; "
-                               "≈ 0 means Q_Z and P_Z are indistinguishable at this sample size.")
-                user_xy = None
-                if digits:
-                    xb = np.concatenate([d.batch for d in digits])
-                    user_xy = m.place(cache.encode(info.key, xb))
-                st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
-                           "select points (lasso / box) to see their digits")
-                event = st.plotly_chart(figure(m, user_xy, [d.name for d in digits]), width="stretch",
-                                        on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                        key=f"latent_plot_{i}")
-                picked = selected_indices(event)
-                if picked:
-                    x, _ = cache.test_images(picked[:MAX_SELECTED])
-                    C.image_grid(x, ncol=8, caption=f"{len(picked)} selected"
-                                 + (f" (first {MAX_SELECTED})" if len(picked) > MAX_SELECTED else ""))
+                m = model_map(info, i, n, seed, method, mode == "draw", digits)
                 frames.append(csv_rows(info, m))
     if frames:
         csv = pd.concat(frames, ignore_index=True).to_csv(index=False).encode()

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, lab
+from app import cache, catalog, figures
 from app import components as C
+from app.catalog import CheckpointInfo
 from wae_core import metrics
 
 N_CHOICES = [1000, 2000, 5000, 10000]
 GRID_CHOICES = [50, 100, 200]
 
 
-def column(info: cache.CheckpointInfo, n: int, seed: int, k: int, i: int) -> dict | None:
-    res = lab.coverage(info.key, n, seed)
+def column(info: CheckpointInfo, n: int, seed: int, k: int, i: int) -> dict | None:
+    res = cache.coverage(info.ref, n, seed, catalog.classifier_ref())
     cov = res["coverage"]
     total = sum(cov["counts"])
     m = st.columns(2)
     m[0].metric("Classes covered", f"{cov['classes_covered']}/10",
                 help="A class counts when it gets ≥ 2 % of the samples (a fifth of uniform).")
     m[1].metric("KL to uniform", f"{cov['kl_to_uniform']:.3f}", help="0 = every digit equally often")
-    st.plotly_chart(lab.class_histogram(cov["counts"]), key=f"mc_hist_{i}",
+    st.plotly_chart(figures.class_histogram(cov["counts"]), key=f"mc_hist_{i}",
                     config={"displayModeBar": False})
     st.caption(f"{total:,} samples classified · {cov['confident_share']:.0%} with confidence ≥ 0.9")
-    imgs, _ = lab.sorted_by_class(cache.samples(info.key, n, seed), res["pred"], k)
+    imgs, _ = C.sorted_by_class(cache.samples(info.ref, n, seed), res["pred"], k)
     C.image_grid(imgs, ncol=10, scale=2, key=f"mc_download_{i}",
                  download_name=f"samples-by-class-{info.id}-seed{seed}.png")
     st.caption(f"The first {len(imgs)} samples, sorted by predicted class (rows read 0 → 9).")
@@ -67,7 +68,7 @@ def main() -> None:
     with st.expander("How coverage is measured", icon=":material/functions:"):
         st.markdown("Each sample gets the classifier's most probable class. KL to the uniform "
                     "distribution over the 10 digits:")
-        lab.latex(metrics.mode_coverage)
+        C.latex(metrics.mode_coverage)
         st.caption(f"Seed {seed}. The same seed gives the same z for every model with the same "
                    "latent size.")
 

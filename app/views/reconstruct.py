@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import cache
 from app import components as C
-from app.cache import CheckpointInfo
+from app.catalog import CheckpointInfo
 
 DRAW_KEY = "recon_draw"
 
@@ -37,10 +37,10 @@ def comparison(x: np.ndarray, infos: Sequence[CheckpointInfo], *, key: str, ncol
                 C.no_encoder_note(info)
                 continue
             with C.guarded(f"{info.kind_label} reconstruction"):
-                rec = cache.reconstruct(info.key, x)
+                rec = cache.reconstruct(info.ref, x)
                 C.image_grid(rec, ncol=ncol, scale=4, width=width, key=f"{key}_download_{i}",
                              download_name=f"reconstructions-{info.id}.png")
-                mse = cache.mse_per_image(x, rec)
+                mse = cache.reconstruction_errors(x, rec)
                 label.markdown(f"Mean MSE: **{C.fmt(float(mse.mean()), '.4f')}**")
                 st.caption("MSE per image: " + " · ".join(C.fmt(float(v), ".3f") for v in mse))
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import cache
+from app import cache, catalog
 from app import components as C
 
 # (key in results.json, column title, format)
@@ -36,7 +36,7 @@ PAPER = pd.DataFrame({"Algorithm": ["VAE", "WAE-MMD", "WAE-GAN", "True data"],
 def cell(value: Any, spec: str | None) -> str:
     if spec is None:
         return C.DASH if value is None or value == "" else str(value)
-    if spec == "d" and isinstance(value, int | float) and not cache.is_missing(value):
+    if spec == "d" and isinstance(value, int | float) and not C.is_missing(value):
         return str(int(value))
     return C.fmt(value, spec)
 
@@ -50,7 +50,7 @@ def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
     out = []
     for r in rows:
         v = r.get(key)
-        if isinstance(v, int | float) and not cache.is_missing(v):
+        if isinstance(v, int | float) and not C.is_missing(v):
             out.append({"model": str(r.get("model", "?")), "value": float(v),
                         "group": "real data" if r.get("kind") == "data" else "model"})
     return pd.DataFrame(out)
@@ -59,7 +59,7 @@ def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
 def toy_table(toys: list[dict[str, Any]]) -> pd.DataFrame:
     def pm(r: dict[str, Any], k: str, spec: str) -> str:
         m, s = r.get(f"{k}_mean"), r.get(f"{k}_std")
-        return C.fmt(m, spec) + ("" if cache.is_missing(s) else f" ± {C.fmt(s, spec)}")
+        return C.fmt(m, spec) + ("" if C.is_missing(s) else f" ± {C.fmt(s, spec)}")
 
     return pd.DataFrame([{
         "Toy": cell(r.get("toy"), None), "Model": cell(r.get("model"), None),
@@ -77,7 +77,7 @@ def main() -> None:
         C.show_error(e, "results.json")
         return
     if res is None:
-        st.info(f"No results yet: `{cache.results_path()}` does not exist. Make it with "
+        st.info(f"No results yet: `{catalog.results_path()}` does not exist. Make it with "
                 "`python -m wae_core.evaluate` (it scores every checkpoint and writes "
                 "`results/results.json` and `results/results.md`).", icon="ℹ️")
         return

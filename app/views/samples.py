@@ -29,7 +29,7 @@ def main() -> None:
     with st.spinner("Sampling…"):
         for i, (col, info) in enumerate(C.model_columns(infos)):
             with col, C.guarded(f"{info.kind_label} sampling"):
-                imgs = cache.samples(info.key, n, seed)
+                imgs = cache.samples(info.ref, n, seed)
                 C.image_grid(imgs, ncol=side, key=f"samples_download_{i}", width=width,
                              download_name=f"samples-{info.id}-seed{seed}.png")
                 st.markdown(f"Sharpness: **{C.fmt(cache.sharpness(imgs), '.2e')}**")

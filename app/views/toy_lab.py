@@ -7,13 +7,16 @@ lockstep); this page only sets it up, sends the controls and redraws snapshots i
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from app import components as C
-from app import lab
-from wae_core import live, metrics
+from app import figures
+from wae_core import live, metrics, recipes
+from wae_core.config import KERNELS, KIND_LABELS, PAPER_KERNEL_SCALES
+from wae_core.divergences import optimal_transport
 from wae_core.models import GAN, WAEGAN, WAEMMD
 
 GROUP_KEY = "toy_group"
@@ -26,7 +29,15 @@ CANVAS = 360
 DATA_LABELS = {"ring": "Ring of 8 Gaussians", "grid": "Grid of 25 Gaussians",
                "draw": "Draw your own", "csv": "Upload a CSV of x,y"}
 WAE_LABELS = {"wae-mmd": "WAE-MMD (kernel MMD)", "wae-gan": "WAE-GAN (latent adversary)"}
+WAE_KINDS = list(WAE_LABELS)
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 0]  # steps per refresh; 0 = as fast as the CPU allows
+# The values the settings offer (a preset's own value is always added, see _options).
+LAMBDAS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+SCALES = [(s,) for s in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)] + [PAPER_KERNEL_SCALES]
+Z_DIMS = [1, 2, 4, 8]
+GAN_LRS = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3]
+WAE_LRS = [1e-4, 3e-4, 1e-3, 3e-3]
+BATCHES = [64, 128, 256]
 
 
 def _group() -> live.LiveGroup | None:
@@ -40,7 +51,10 @@ def _start() -> None:
     try:
         g.start()
         st.session_state[MSG_KEY] = None
-    except (live.TooManyRunsError, RuntimeError) as e:
+    except live.TooManyRunsError as e:
+        st.session_state[MSG_KEY] = (f"{e} on this server. Pause a run in another tab or try again "
+                                     "in a minute.")
+    except RuntimeError as e:
         st.session_state[MSG_KEY] = str(e)
 
 
@@ -72,13 +86,14 @@ def _source(choice: str) -> tuple[live.ToySource | None, str]:
         mode = st.radio("Drawing", ["dots", "strokes"], horizontal=True, key="toy_draw_mode",
                         format_func={"dots": "Dots: each dot is a mode",
                                      "strokes": "Strokes: the strokes are the data"}.get)
-        from streamlit_drawable_canvas import st_canvas  # needs a running app (see NOTES)
+        # Imported here: the component registers itself with a running app only.
+        from streamlit_drawable_canvas import st_canvas
 
         res = st_canvas(stroke_width=2 if mode == "dots" else 6, stroke_color="#d62728",
                         fill_color="#d62728", background_color="#ffffff", height=CANVAS,
                         width=CANVAS, drawing_mode="point" if mode == "dots" else "freedraw",
                         point_display_radius=5, key="toy_canvas")
-        dots, strokes = lab.canvas_points(getattr(res, "json_data", None), CANVAS)
+        dots, strokes = C.canvas_points(getattr(res, "json_data", None), CANVAS)
         pts = np.concatenate([dots, strokes]) if len(dots) + len(strokes) else dots
         if len(pts) < 2:
             st.info("Click at least two dots (or draw a stroke) on the canvas: they become the data.")
@@ -100,62 +115,105 @@ def _source(choice: str) -> tuple[live.ToySource | None, str]:
     return src, "csv-" + hashlib.sha1(data).hexdigest()[:12]
 
 
-def _configs(wae_kind: str) -> list[live.LiveConfig]:
+def _preset_recipes(wae_kind: str) -> tuple[recipes.Recipe, recipes.Recipe]:
+    preset = st.session_state.get("toy_preset", recipes.DEFAULT_LIVE_PRESET)
+    return recipes.live_recipe(preset, "gan"), recipes.live_recipe(preset, wae_kind)
+
+
+def _apply_preset() -> None:
+    """Callback of the preset and WAE choices: set the settings' widgets to the preset's values."""
     s = st.session_state
-    common = {"z_dim": int(s.get("toy_z_dim", 2)),
-              "batch_size": int(s.get("toy_batch", live.LiveConfig.batch_size))}
-    lr_gan, lr_wae = float(s.get("toy_lr_gan", 2e-4)), float(s.get("toy_lr_wae", 1e-3))
-    gan = live.LiveConfig(kind="gan", lr=lr_gan, lr_adv=lr_gan, **common)
-    wae = live.LiveConfig(kind=wae_kind, lam=float(s.get("toy_lam", 10.0)),
-                          kernel=s.get("toy_kernel", "imq"),
-                          kernel_scale=float(s.get("toy_kernel_scale", 1.0)),
-                          lr=lr_wae, lr_adv=lr_wae / 2, **common)
-    return [gan, wae]
+    gan, wae = _preset_recipes(s.get("toy_wae_kind", WAE_KINDS[0]))
+    s["toy_lam"], s["toy_kernel"] = wae.model.lam, wae.model.kernel
+    s["toy_kernel_scales"] = _scales_label(wae.model.kernel_scales)
+    s["toy_lr_gan"], s["toy_lr_wae"] = gan.train.lr, wae.train.lr
+    s["toy_z_dim"], s["toy_batch"] = wae.model.z_dim, wae.train.batch_size
 
 
-def settings() -> None:
+def _with(r: recipes.Recipe, lr: float, **model: object) -> recipes.Recipe:
+    """The recipe with the page's settings; the adversary keeps the preset's ratio of rates."""
+    s = st.session_state
+    train = replace(r.train, batch_size=int(s["toy_batch"]), lr=lr, lr_adv=lr * r.train.lr_adv / r.train.lr)
+    return replace(r, model=replace(r.model, z_dim=int(s["toy_z_dim"]), **model), train=train)
+
+
+def _recipes(wae_kind: str) -> list[recipes.Recipe]:
+    s = st.session_state
+    gan, wae = _preset_recipes(wae_kind)
+    return [_with(gan, float(s["toy_lr_gan"])),
+            _with(wae, float(s["toy_lr_wae"]), lam=float(s["toy_lam"]), kernel=s["toy_kernel"],
+                  kernel_scales=_scales_of(s["toy_kernel_scales"]))]
+
+
+def _options(values: list, current: object) -> list:
+    """A slider's values, with the preset's own value among them."""
+    return values if current in values else sorted([*values, current])
+
+
+def _describe(r: recipes.Recipe) -> str:
+    m = r.model
+    encoder = "a Gaussian encoder" if m.stochastic_encoder else "a deterministic encoder"
+    adversary = f", latent adversary {m.disc_depth} × {m.disc_hidden}" if m.kind == "wae-gan" else ""
+    return f"MLPs of {m.depth} × {m.hidden} units, {encoder}{adversary} (`{r.name}`)"
+
+
+def settings(wae_kind: str) -> None:
+    s = st.session_state
+    if "toy_lam" not in s:
+        _apply_preset()
+    gan, wae = _preset_recipes(wae_kind)
     with st.expander("Settings", expanded=False, icon=":material/tune:"):
         c1, c2, c3, c4 = st.columns(4)
-        c1.select_slider("λ (weight of D_Z)", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], value=10.0,
-                         key="toy_lam", help="WAE only; changes apply while training.")
-        c1.radio("Kernel", ["imq", "rbf"], horizontal=True, key="toy_kernel",
+        c1.select_slider("λ (weight of D_Z)", _options(LAMBDAS, s["toy_lam"]), key="toy_lam",
+                         help="WAE only; changes apply while training.")
+        c1.radio("Kernel", KERNELS, horizontal=True, key="toy_kernel",
                  help="WAE-MMD only: inverse multiquadratics or Gaussian.")
-        c2.select_slider("Kernel scale s (C = 2·d_z·s)", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0],
-                         value=1.0, key="toy_kernel_scale")
-        c2.select_slider("Latent size d_z", [1, 2, 4, 8], value=2, key="toy_z_dim",
+        labels = [_scales_label(v) for v in SCALES]
+        c2.select_slider("Kernel scales s (C = 2·d_z·s)", _options(labels, s["toy_kernel_scales"]),
+                         key="toy_kernel_scales",
+                         help="One scale, or the sum over the paper's scales.")
+        c2.select_slider("Latent size d_z", _options(Z_DIMS, s["toy_z_dim"]), key="toy_z_dim",
                          help="Both models; changing it resets the runs.")
-        c3.select_slider("GAN learning rate", [5e-5, 1e-4, 2e-4, 5e-4, 1e-3], value=2e-4,
-                         key="toy_lr_gan", format_func=lambda v: f"{v:g}")
-        c3.select_slider("WAE learning rate", [1e-4, 3e-4, 1e-3, 3e-3], value=1e-3,
-                         key="toy_lr_wae", format_func=lambda v: f"{v:g}",
-                         help="Its latent adversary (WAE-GAN) learns at half this rate.")
+        c3.select_slider("GAN learning rate", _options(GAN_LRS, s["toy_lr_gan"]), key="toy_lr_gan",
+                         format_func=lambda v: f"{v:g}")
+        c3.select_slider("WAE learning rate", _options(WAE_LRS, s["toy_lr_wae"]), key="toy_lr_wae",
+                         format_func=lambda v: f"{v:g}",
+                         help="Its latent adversary (WAE-GAN) learns at "
+                              f"{wae.train.lr_adv / wae.train.lr:g}× this rate.")
         c4.select_slider("Speed (steps per refresh)", SPEEDS, value=0, key="toy_speed",
                          format_func=lambda v: "max" if v == 0 else str(v),
                          help=f"The view refreshes every {REFRESH_S:g} s; 'max' trains as fast as "
                               "the CPU allows.")
-        c4.select_slider("Batch size", [64, 128, 256], value=live.LiveConfig.batch_size, key="toy_batch",
+        c4.select_slider("Batch size", _options(BATCHES, s["toy_batch"]), key="toy_batch",
                          help="Smaller batches train faster per step; changing it resets the runs.")
-        st.caption("Both models are MLPs of 4 × 128 units (the WAE-GAN's latent adversary too), "
-                   "Adam with β₁ = 0.5. λ, kernel, scale and learning rates apply live; the data, "
-                   "latent size, batch size and WAE penalty reset the runs.")
+        st.caption(f"GAN: {_describe(gan)}. WAE: {_describe(wae)}. Adam with β₁ = {wae.train.beta1:g}. "
+                   "λ, kernel, scales and learning rates apply live; the preset, data, latent size, "
+                   "batch size and WAE penalty reset the runs.")
+
+
+def _scales_label(scales: tuple[float, ...]) -> str:
+    """A slider label that names a kernel's scales (a tuple cannot be a select_slider value: it
+    would be read as a range)."""
+    return " + ".join(f"{v:g}" for v in scales)
+
+
+def _scales_of(label: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in label.split(" + "))
 
 
 def sync_group(src: live.ToySource, sig: tuple, wae_kind: str) -> live.LiveGroup:
     """Create the group (or a new one when the data / structure changed); push live settings."""
     g = _group()
-    cfgs = _configs(wae_kind)
+    gan, wae = _recipes(wae_kind)
     if g is None or st.session_state.get(SIG_KEY) != sig:
         if g is not None:
             g.close()
-        g = live.LiveGroup(src, cfgs, labels=["GAN", "WAE-MMD" if wae_kind == "wae-mmd" else "WAE-GAN"])
+        g = live.LiveGroup(src, [gan, wae], labels=["GAN", KIND_LABELS[wae_kind]])
         st.session_state[GROUP_KEY], st.session_state[SIG_KEY] = g, sig
     else:
-        g.update(0, lr=cfgs[0].lr, lr_adv=cfgs[0].lr_adv)
-        w = cfgs[1]
-        g.update(1, lam=w.lam, kernel=w.kernel, kernel_scale=w.kernel_scale, lr=w.lr, lr_adv=w.lr_adv)
-        # Reset uses the current settings for everything, so keep the runs' configs in sync.
-        for run, c in zip(g.runs, cfgs):
-            run.cfg = c
+        g.update(0, lr=gan.train.lr, lr_adv=gan.train.lr_adv)
+        g.update(1, lam=wae.model.lam, kernel=wae.model.kernel, kernel_scales=wae.model.kernel_scales,
+                 lr=wae.train.lr, lr_adv=wae.train.lr_adv)
     g.steps_per_tick = int(st.session_state.get("toy_speed", 0))
     g.tick_seconds = REFRESH_S
     return g
@@ -199,11 +257,11 @@ def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
             mc[2].metric("OT cost to real", f"{m['ot'][-1]:.3f}",
                          help="Exact W₂² between 256 real points and 256 samples "
                               "(divergences.optimal_transport)")
-            st.plotly_chart(lab.points_figure(r.real, r.fake, None, ext, modes=modes),
+            st.plotly_chart(figures.points_figure(r.real, r.fake, None, ext, modes=modes),
                             key=f"toy_points_{i}", config={"displayModeBar": False})
             if r.codes is not None:
                 st.caption("Latent space: codes of real points (Q_Z) vs prior draws (P_Z)")
-                st.plotly_chart(lab.latent_figure(r.codes, r.prior), key=f"toy_latent_{i}",
+                st.plotly_chart(figures.latent_figure(r.codes, r.prior), key=f"toy_latent_{i}",
                                 config={"displayModeBar": False})
             else:
                 st.caption("A GAN has no encoder: there is no Q_Z to compare with P_Z.")
@@ -217,15 +275,15 @@ def curves(g: live.LiveGroup) -> None:
     for i, (col, r) in enumerate(zip(cols, snap.runs)):
         with col:
             st.caption(f"{r.label} losses (averaged over the logging interval)")
-            st.plotly_chart(lab.losses_figure(r.history), key=f"toy_loss_{i}",
+            st.plotly_chart(figures.losses_figure(r.history), key=f"toy_loss_{i}",
                             config={"displayModeBar": False})
     with cols[-1]:
         st.caption("Scores over training")
         if any(r.n_modes for r in snap.runs):
-            st.plotly_chart(lab.metrics_figure(snap.runs), key="toy_metrics",
+            st.plotly_chart(figures.metrics_figure(snap.runs), key="toy_metrics",
                             config={"displayModeBar": False})
         else:
-            st.plotly_chart(lab.ot_figure(snap.runs), key="toy_ot", config={"displayModeBar": False})
+            st.plotly_chart(figures.ot_figure(snap.runs), key="toy_ot", config={"displayModeBar": False})
 
 
 def explain() -> None:
@@ -233,20 +291,18 @@ def explain() -> None:
         c1, c2 = st.columns(2)
         with c1:
             st.markdown("**GAN** (generator and discriminator on the data plane)")
-            lab.latex(GAN)
+            C.latex(GAN)
             st.markdown("**WAE-MMD**")
-            lab.latex(WAEMMD)
+            C.latex(WAEMMD)
             st.markdown("**WAE-GAN** (the adversary lives in the latent space)")
-            lab.latex(WAEGAN)
+            C.latex(WAEGAN)
         with c2:
             st.markdown("**Scores** (mixtures only): a sample is *high quality* within 3σ of a mode; "
                         "a mode is *covered* when it gets one high-quality sample.")
-            lab.latex(metrics.toy_quality)
+            C.latex(metrics.toy_quality)
             st.markdown("**OT cost to real**: the exact optimal transport cost between a real batch "
                         "and a generated batch.")
-            from wae_core.divergences import optimal_transport
-
-            lab.latex(optimal_transport, 2)
+            C.latex(optimal_transport, 2)
 
 
 def main() -> None:
@@ -254,12 +310,15 @@ def main() -> None:
     st.markdown("A **GAN** and a **WAE** learn the same 2-D distribution **at the same time**. Watch "
                 "the GAN's points gather on a few modes (mode collapse: *the same digit again and "
                 "again*) while the WAE, which must encode every point, spreads over all of them.")
-    c1, c2 = st.columns([3, 2])
+    c1, c2, c3 = st.columns([3, 2, 2])
     choice = c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, horizontal=True,
                       key="toy_data")
-    wae_kind = c2.radio("WAE penalty D_Z", list(WAE_LABELS), format_func=WAE_LABELS.get,
-                        horizontal=True, key="toy_wae_kind")
-    settings()
+    wae_kind = c2.radio("WAE penalty D_Z", WAE_KINDS, format_func=WAE_LABELS.get,
+                        horizontal=True, key="toy_wae_kind", on_change=_apply_preset)
+    preset = c3.selectbox("Preset", list(recipes.LIVE_PRESETS), key="toy_preset", on_change=_apply_preset,
+                          help="Where the settings start: the recipe of the shipped toy checkpoints, "
+                               "the paper's settings, or a fast deterministic encoder for contrast.")
+    settings(wae_kind)
     src, data_sig = _source(choice)
     if src is None:
         g = _group()
@@ -267,13 +326,14 @@ def main() -> None:
             g.pause()
         return
     s = st.session_state
-    sig = (data_sig, wae_kind, int(s.get("toy_z_dim", 2)),
-           int(s.get("toy_batch", live.LiveConfig.batch_size)))
+    sig = (data_sig, preset, wae_kind, int(s["toy_z_dim"]), int(s["toy_batch"]))
     try:
         g = sync_group(src, sig, wae_kind)
     except Exception as e:  # noqa: BLE001 - never a traceback on the projector
         C.show_error(e, "Setting up the runs")
         return
+    st.caption(f"Running the preset **{preset}**: " + ", ".join(f"`{r.recipe.name}`" for r in g.runs)
+               + " (with the settings above).")
     controls(g)
     running = g.running
     st.fragment(run_every=REFRESH_S if running else None)(view)(g, src, running)

@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
+from app import catalog, figures
 from app import components as C
-from app import lab
-from wae_core import live
-from wae_core.config import ModelConfig, TrainConfig
+from wae_core import live, recipes
+from wae_core.config import KIND_LABELS
 from wae_core.data import (
     DatasetUnavailableError,
     TensorData,
@@ -26,9 +27,10 @@ from wae_core.data import (
 
 JOB_KEY = "train_job"
 MSG_KEY = "train_message"
-KINDS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "zip": "Upload a zip of images"}
 ZIP_MB = 100
+LAMBDAS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+KERNELS = ["imq", "rbf"]
 REFRESH_S = 0.5
 
 
@@ -72,7 +74,8 @@ def _default_name(kind: str, dataset: str) -> str:
 def form() -> None:
     s = st.session_state
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox("Model", list(KINDS), format_func=KINDS.get, key="train_kind", index=1)
+    kind = c1.selectbox("Model", list(KIND_LABELS), format_func=KIND_LABELS.get, key="train_kind", index=1)
+    r = recipes.get(f"own-{kind}")
     dataset = c2.selectbox("Data", list(DATASETS), format_func=DATASETS.get, key="train_data")
     c3.text_input("Run name", key="train_name", placeholder="(automatic)",
                   help="The checkpoint is saved as runs/<name>.safetensors")
@@ -83,17 +86,21 @@ def form() -> None:
                                     help="PNG / JPEG / ... images; each becomes a 28×28 greyscale "
                                          "MNIST-style image. Up to 20,000 images.")
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Epochs", 1, 50, 3, key="train_epochs")
+    c1.number_input("Epochs", 1, 50, r.train.epochs, key="train_epochs")
     c2.number_input("Subset (images, 0 = all)", 0, 60_000, 10_000, step=1000, key="train_subset",
                     help="Train on the first N images only: much faster on a CPU.")
-    c3.selectbox("Latent size z", [2, 4, 8, 16, 32], index=2, key="train_z")
+    sizes = [2, 4, 8, 16, 32]
+    c3.selectbox("Latent size z", sizes, index=sizes.index(r.model.z_dim), key="train_z")
     if kind in ("wae-mmd", "wae-gan"):
-        c4.select_slider("λ", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
-                         value=10.0 if kind == "wae-mmd" else 1.0, key="train_lam")
+        c4.select_slider("λ", LAMBDAS, value=r.model.lam, key="train_lam")
     if kind == "wae-mmd":
-        c4.radio("Kernel", ["imq", "rbf"], horizontal=True, key="train_kernel")
-    st.caption("The small conv net (≈ 0.1 M parameters), batch 100, Adam (β₁ = 0.5), "
-               "lr 1e-3 (GAN 2e-4). About 15–30 s per 10,000 images on 2 CPU cores.")
+        c4.radio("Kernel", KERNELS, index=KERNELS.index(r.model.kernel), horizontal=True,
+                 key="train_kernel")
+    m, t = r.model, r.train
+    st.caption(f"Recipe `{r.name}`: conv widths {'-'.join(map(str, m.channels))} / "
+               f"{'-'.join(map(str, m.dec_channels))}, batch {t.batch_size}, Adam (β₁ = {t.beta1:g}), "
+               f"lr {t.lr:g}" + (f", adversary {t.lr_adv:g}" if kind in ("wae-gan", "gan") else "")
+               + ". About 15–30 s per 10,000 images on 2 CPU cores.")
     if st.button("Start training", key="train_start", type="primary", icon=":material/play_arrow:"):
         start(kind, dataset, zip_file, s)
     msg = s.get(MSG_KEY)
@@ -123,23 +130,21 @@ def start(kind: str, dataset: str, zip_file, s) -> None:  # noqa: ANN001
         s[MSG_KEY] = f"Only {len(data)} images: a training batch needs 100."
         return
     name = live.safe_run_name(s.get("train_name") or _default_name(kind, ds_name.split(":")[0]))
-    out = lab.runs_dir() / f"{name}.safetensors"
+    out = catalog.runs_dir() / f"{name}.safetensors"
     if out.exists():
         s[MSG_KEY] = f"{out.name} already exists in {out.parent}: choose another run name."
         return
-    mcfg = ModelConfig(kind=kind, z_dim=int(s.get("train_z", 8)), lam=float(s.get("train_lam", 10.0)),
-                       kernel=s.get("train_kernel", "imq"))
-    lr = 2e-4 if kind == "gan" else 1e-3
-    tcfg = TrainConfig(epochs=int(s.get("train_epochs", 3)), batch_size=100, lr=lr,
-                       lr_adv=2e-4 if kind == "gan" else 5e-4, lr_milestones=(), lr_factors=(),
-                       seed=C.current_seed())
+    r = recipes.get(f"own-{kind}")
+    mcfg = replace(r.model, z_dim=int(s.get("train_z", r.model.z_dim)),
+                   lam=float(s.get("train_lam", r.model.lam)), kernel=s.get("train_kernel", r.model.kernel))
+    tcfg = replace(r.train, epochs=int(s.get("train_epochs", r.train.epochs)), seed=C.current_seed())
     meta = {"dataset": ds_name, "subset": subset, "command": "WAE Lab app: Train your own",
-            "run_name": name}
+            "run_name": name, "recipe": r.name}
     job = live.BackgroundTraining(mcfg, tcfg, data, out, meta)
     try:
         job.start()
     except live.TooManyRunsError as e:
-        s[MSG_KEY] = str(e)
+        s[MSG_KEY] = f"{e} on this server. Wait for one to finish."
         return
     s[JOB_KEY] = job
     st.rerun()
@@ -157,7 +162,7 @@ def describe(job: live.BackgroundTraining) -> str:
     n = len(job.data)
     extra = f", λ {m.lam:g}" if m.kind in ("wae-mmd", "wae-gan") else ""
     extra += f", {m.kernel} kernel" if m.kind == "wae-mmd" else ""
-    return (f"{KINDS.get(m.kind, m.kind)} (z = {m.z_dim}{extra}) on {meta.get('dataset', '?')}, "
+    return (f"{KIND_LABELS[m.kind]} (z = {m.z_dim}{extra}) on {meta.get('dataset', '?')}, "
             f"{n:,} images, {t.epochs} epoch(s) → `{job.out}`")
 
 
@@ -175,7 +180,7 @@ def progress(job: live.BackgroundTraining, was_running: bool) -> None:
         st.progress(p.fraction, text=text)
     if len(p.history.get("step", [])) > 1:
         st.caption("Training losses (averaged over the logging interval)")
-        st.plotly_chart(lab.losses_figure(p.history), key="train_losses",
+        st.plotly_chart(figures.losses_figure(p.history), key="train_losses",
                         config={"displayModeBar": False})
     if not p.done:
         st.button("Cancel", key="train_cancel", on_click=_cancel, icon=":material/stop:",

@@ -231,7 +231,7 @@ def test_toy_lab_draw_mode_renders(env):
 
 
 def test_canvas_points_parses_dots_and_strokes():
-    from app.lab import canvas_points
+    from app.components import canvas_points
 
     drawing = {"objects": [
         # point mode: originX left at x - (r + sw/2), originY center at y

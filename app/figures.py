@@ -1,0 +1,246 @@
+"""Every Plotly figure of the app, and its one palette. The builders are plain functions of numpy
+arrays (no Streamlit call), so ``scripts/bench_live.py`` can time them outside the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from wae_core.latent_map import LatentMap
+from wae_core.live import GroupSnapshot, RunSnapshot
+
+# --- the palette ---------------------------------------------------------------------------------
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # one per digit / class
+REAL_COLOUR, FAKE_COLOUR, PRIOR_COLOUR, CODE_COLOUR = "#7f7f7f", "#d62728", "#1f77b4", "#ff7f0e"
+PRIOR_MAP_COLOUR = "rgba(128, 128, 128, 0.45)"  # P_Z under coloured codes: reads on light and dark
+MODEL_COLOURS = {"gan": "#d62728", "wae-mmd": "#2ca02c", "wae-gan": "#9467bd", "vae": "#1f77b4"}
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None, **kw: Any) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                      title={"text": title} if title else None,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+                      uirevision="keep", **kw)
+    return fig
+
+
+def class_histogram(counts: Sequence[int], title: str | None = None, height: int = 260,
+                    labels: Sequence[str] | None = None) -> go.Figure:
+    """Bars of predicted-class counts with the uniform share as a dashed line."""
+    counts = list(counts)
+    n, k = sum(counts), len(counts)
+    labels = list(labels) if labels is not None else [str(i) for i in range(k)]
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=[CLASS_COLOURS[i % 10] for i in range(k)],
+                           hovertemplate="class %{x}: %{y} samples<extra></extra>"))
+    if n:
+        fig.add_hline(y=n / k, line_dash="dash", line_color="#555",
+                      annotation_text="uniform", annotation_position="top left")
+    fig.update_xaxes(type="category", title="predicted class")
+    fig.update_yaxes(title="samples")
+    return _layout(fig, height, title, showlegend=False)
+
+
+def _ellipses(mu: np.ndarray, half: np.ndarray, k: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned ellipses (centre mu, half-axes ``half``) as one polyline with NaN breaks."""
+    t = np.linspace(0, 2 * np.pi, k)
+    xs = mu[:, :1] + half[:, :1] * np.cos(t)[None]
+    ys = mu[:, 1:2] + half[:, 1:2] * np.sin(t)[None]
+    pad = np.full((len(mu), 1), np.nan)
+    return np.hstack([xs, pad]).ravel(), np.hstack([ys, pad]).ravel()
+
+
+def posterior_figure(vae: dict[str, np.ndarray] | None, wae_codes: np.ndarray | None,
+                     wae_labels: np.ndarray | None, extent: float = 3.5,
+                     height: int = 560) -> go.Figure:
+    """The deck's figure as a plot: (a) the 2-D VAE's posteriors Q(Z|X=x) as mu ± 2 sigma ellipses
+    and (b) the 2-D WAE's codes, both over the density of P_Z = N(0, I), coloured by digit."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(1, 2, horizontal_spacing=0.08, subplot_titles=(
+        "(a) VAE: Q(Z|X=x), μ ± 2σ", "(b) WAE: codes, whose mixture is Q_Z"))
+    g = np.linspace(-extent, extent, 80)
+    dens = np.exp(-0.5 * (g[None, :] ** 2 + g[:, None] ** 2)) / (2 * np.pi)
+    for col in (1, 2):
+        fig.add_trace(go.Contour(x=g, y=g, z=dens, showscale=False, ncontours=8, hoverinfo="skip",
+                                 colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(31,119,180,0.35)"]],
+                                 contours={"coloring": "fill", "showlines": False},
+                                 name="P_Z density", showlegend=False), 1, col)
+    if vae is not None:
+        mu, sigma, lab = vae["mu"], vae["sigma"], vae["labels"]
+        for c in range(10):
+            m = lab == c
+            if not m.any():
+                continue
+            xs, ys = _ellipses(mu[m], 2 * sigma[m])
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": CLASS_COLOURS[c], "width": 1},
+                                     name=str(c), legendgroup=str(c), hoverinfo="skip"), 1, 1)
+            fig.add_trace(go.Scatter(x=mu[m, 0], y=mu[m, 1], mode="markers", showlegend=False,
+                                     marker={"color": CLASS_COLOURS[c], "size": 4}, legendgroup=str(c),
+                                     hovertemplate=f"digit {c}<extra>μ</extra>"), 1, 1)
+    if wae_codes is not None and wae_labels is not None:
+        for c in range(10):
+            m = wae_labels == c
+            if not m.any():
+                continue
+            fig.add_trace(go.Scatter(x=wae_codes[m, 0], y=wae_codes[m, 1], mode="markers",
+                                     marker={"color": CLASS_COLOURS[c], "size": 6},
+                                     name=str(c), legendgroup=str(c), showlegend=vae is None,
+                                     hovertemplate=f"digit {c}<extra>code</extra>"), 1, 2)
+    for col in (1, 2):
+        fig.update_xaxes(range=[-extent, extent], title="z₁", row=1, col=col)
+        fig.update_yaxes(range=[-extent, extent], title="z₂", row=1, col=col,
+                         scaleanchor="x" if col == 1 else "x2")
+    fig = _layout(fig, height, legend_title_text="digit")
+    fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_annotations(font_size=16)
+    return fig
+
+
+def ot_matching_figure(real: np.ndarray, fake: np.ndarray, sigma: np.ndarray,
+                       height: int = 360) -> go.Figure:
+    """Two point clouds and the optimal coupling (a permutation) as segments."""
+    fig = go.Figure()
+    seg_x = np.stack([real[:, 0], fake[sigma, 0], np.full(len(real), np.nan)], 1).ravel()
+    seg_y = np.stack([real[:, 1], fake[sigma, 1], np.full(len(real), np.nan)], 1).ravel()
+    fig.add_trace(go.Scatter(x=seg_x, y=seg_y, mode="lines", line={"color": "#999", "width": 1},
+                             name="optimal coupling Γ", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real X ~ P_X",
+                             marker={"color": REAL_COLOUR, "size": 7}))
+    fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated Y ~ P_G",
+                             marker={"color": FAKE_COLOUR, "size": 7, "symbol": "x"}))
+    fig.update_yaxes(scaleanchor="x")
+    return _layout(fig, height)
+
+
+def points_figure(real: np.ndarray, fake: np.ndarray, title: str | None = None,
+                  extent: float | None = None, height: int = 360,
+                  modes: np.ndarray | None = None) -> go.Figure:
+    """Real vs generated 2-D points (WebGL scatter: cheap to rebuild at 5 fps)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                               marker={"color": REAL_COLOUR, "size": 4, "opacity": 0.5}))
+    fig.add_trace(go.Scattergl(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
+                               marker={"color": FAKE_COLOUR, "size": 4, "opacity": 0.6}))
+    if modes is not None:
+        fig.add_trace(go.Scattergl(x=modes[:, 0], y=modes[:, 1], mode="markers", name="modes",
+                                   marker={"color": "black", "size": 9, "symbol": "circle-open"}))
+    ext = extent if extent is not None else _extent(real)
+    fig.update_xaxes(range=[-ext, ext], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[-ext, ext], showgrid=False, zeroline=False, scaleanchor="x")
+    return _layout(fig, height, title)
+
+
+def latent_figure(codes: np.ndarray, prior: np.ndarray, title: str | None = None,
+                  height: int = 300) -> go.Figure:
+    """Q_Z (codes of real points) vs P_Z (prior draws), first two latent coordinates."""
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=prior[:, 0], y=prior[:, 1] if prior.shape[1] > 1 else 0 * prior[:, 0],
+                               mode="markers", name="P_Z (prior)",
+                               marker={"color": PRIOR_COLOUR, "size": 4, "opacity": 0.4}))
+    fig.add_trace(go.Scattergl(x=codes[:, 0], y=codes[:, 1] if codes.shape[1] > 1 else 0 * codes[:, 0],
+                               mode="markers", name="Q_Z (codes)",
+                               marker={"color": CODE_COLOUR, "size": 4, "opacity": 0.6}))
+    fig.update_xaxes(range=[-4, 4], title="z₁", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[-4, 4], title="z₂", showgrid=False, zeroline=False, scaleanchor="x")
+    return _layout(fig, height, title)
+
+
+def _extent(p: np.ndarray) -> float:
+    r = float(np.abs(p).max()) if p.size else 1.0
+    return max(1.0, 1.25 * r)
+
+
+def losses_figure(history: dict[str, list[float]], title: str | None = None,
+                  height: int = 280) -> go.Figure:
+    """Every loss term of one run (history dict: "step" + one list per term)."""
+    fig = go.Figure()
+    for k, v in history.items():
+        if k == "step" or not v:
+            continue
+        fig.add_trace(go.Scatter(x=history["step"], y=v, mode="lines", name=k))
+    fig.update_xaxes(title="step")
+    return _layout(fig, height, title)
+
+
+def metrics_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure:
+    """Modes covered (left axis) and high-quality share (right axis) of each run over steps."""
+    fig = go.Figure()
+    for s in snaps:
+        m = s.metrics
+        color = MODEL_COLOURS.get(s.kind)
+        fig.add_trace(go.Scatter(x=m["step"], y=m["modes_covered"], mode="lines+markers",
+                                   name=f"{s.label} modes covered", line={"color": color},
+                                   marker={"size": 4}))
+        fig.add_trace(go.Scatter(x=m["step"], y=[100 * v for v in m["high_quality_share"]],
+                                   mode="lines", name=f"{s.label} % high quality", yaxis="y2",
+                                   line={"color": color, "dash": "dot"}))
+    n_modes = next((s.n_modes for s in snaps if s.n_modes), None)
+    fig.update_layout(yaxis={"title": "modes covered", "range": [0, (n_modes or 1) + 0.5]},
+                      yaxis2={"title": "% within 3σ", "overlaying": "y", "side": "right",
+                              "range": [0, 105], "tickvals": [0, 25, 50, 75, 100], "showgrid": False})
+    fig.update_xaxes(title="step")
+    return _layout(fig, height)
+
+
+def ot_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure:
+    """The exact OT cost to a real batch of each run over steps (every data set has it)."""
+    fig = go.Figure()
+    for s in snaps:
+        fig.add_trace(go.Scatter(x=s.metrics["step"], y=s.metrics["ot"], mode="lines+markers",
+                                   name=s.label, line={"color": MODEL_COLOURS.get(s.kind)},
+                                   marker={"size": 4}))
+    fig.update_xaxes(title="step")
+    fig.update_yaxes(title="OT cost to real (W₂²)", type="log")
+    return _layout(fig, height)
+
+
+def toy_view_figures(snap: GroupSnapshot, modes: np.ndarray | None = None,
+                     extent: float | None = None) -> list[go.Figure]:
+    """The animated view of one refresh: per run real-vs-generated, then Q_Z vs P_Z for each run
+    with an encoder (what the toy page redraws every ~0.2 s)."""
+    figs: list[go.Figure] = []
+    for r in snap.runs:
+        figs.append(points_figure(r.real, r.fake, f"{r.label}: real vs generated", extent, modes=modes))
+    for r in snap.runs:
+        if r.codes is not None:
+            figs.append(latent_figure(r.codes, r.prior, f"{r.label}: Q_Z vs P_Z"))
+    return figs
+
+
+def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str]) -> go.Figure:
+    """Prior samples in grey, codes coloured by digit (customdata: test index, label),
+    the user's digits as stars."""
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=m.prior_xy[:, 0], y=m.prior_xy[:, 1], mode="markers", name="P_Z",
+        marker={"size": 4, "color": PRIOR_MAP_COLOUR}, hoverinfo="skip"))
+    for d in range(10):
+        sel = m.labels == d
+        if not sel.any():
+            continue
+        fig.add_trace(go.Scattergl(
+            x=m.codes_xy[sel, 0], y=m.codes_xy[sel, 1], mode="markers", name=str(d),
+            marker={"size": 5, "color": CLASS_COLOURS[d % len(CLASS_COLOURS)], "opacity": 0.6},
+            customdata=np.stack([m.indices[sel], m.labels[sel]], 1),
+            hovertemplate="digit %{customdata[1]} · test #%{customdata[0]}<extra></extra>"))
+    if user_xy is not None and len(user_xy):
+        fig.add_trace(go.Scatter(
+            x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name="your digit",
+            text=user_names, textposition="top center",
+            marker={"symbol": "star", "size": 20, "color": "gold",
+                    "line": {"width": 1.5, "color": "black"}},
+            hovertemplate="%{text}<extra></extra>"))
+    ax1, ax2 = m.axis_names
+    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0,
+                              "itemsizing": "constant", "entrywidth": 0.16, "entrywidthmode": "fraction",
+                              "title": {"text": ""}},
+                      xaxis_title=ax1, yaxis_title=ax2, dragmode="lasso")
+    if m.method in ("raw", "PCA"):
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
