@@ -7,6 +7,7 @@ import io
 import itertools
 import math
 import stat
+import struct
 import time
 import zipfile
 
@@ -76,7 +77,15 @@ def test_live_run_steps_history_metrics_snapshot(ring):
     assert run.history["step"] == [5.0 * i for i in range(1, 9)]
     assert len(run.history["mmd"]) == 8
     assert run.metrics["step"] == [0.0, 20.0, 40.0]
-    assert all(0 <= v <= 8 for v in run.metrics["modes_covered"])
+    # The recorded scores are the protocol's numbers for the model as it is at that step: the
+    # same fixed prior draws decoded now and scored independently give the last entry.
+    with torch.no_grad():
+        fake = run.model.decode(run.metric_z * run.model.cfg.sigma_z)
+    q = toy_quality(fake, ring.modes, ring.std)
+    assert run.metrics["modes_covered"][-1] == q.modes_covered
+    assert run.metrics["high_quality_share"][-1] == pytest.approx(q.high_quality_share)
+    ot = D.optimal_transport(run.ot_real, fake[:len(run.ot_real)])[0]
+    assert run.metrics["ot"][-1] == pytest.approx(ot)
     snap = run.snapshot()
     assert snap.step == 40 and snap.real.shape == (100, 2) and snap.fake.shape == (100, 2)
     assert snap.codes.shape == (100, 2) and snap.prior.shape == (100, 2) and snap.n_modes == 8
@@ -226,22 +235,84 @@ def test_extract_image_zip(tmp_path):
     assert live.extract_image_zip(data, tmp_path / "ok") == 3
     files = sorted(p.relative_to(tmp_path / "ok").parts[0] for p in (tmp_path / "ok").rglob("*.png"))
     assert files == ["3", "7", "images"]
-    cases = {
-        "traversal": _zip({"../evil.png": _png()}),
-        "absolute": _zip({"/tmp/evil.png": _png()}),
-        "link": _zip({"a.png": _png()}, links=("b.png",)),
-        "no images": _zip({"a.txt": b"x"}),
-        "not a zip": b"PK\x03\x04garbage",
-    }
-    for name, blob in cases.items():
-        with pytest.raises(live.BadArchiveError):
-            live.extract_image_zip(blob, tmp_path / name.replace(" ", "_"))
-    assert not (tmp_path.parent / "evil.png").exists()
     with pytest.raises(live.BadArchiveError, match="limit"):
         live.extract_image_zip(_zip({f"{i}.png": _png() for i in range(5)}), tmp_path / "n", max_files=4)
     with pytest.raises(live.BadArchiveError):
         live.extract_image_zip(_zip({"big.png": b"\0" * 5000}), tmp_path / "b", max_file_bytes=1000)
     assert not (tmp_path / "b").exists()  # a partial extraction is removed
+
+
+def _tree(root) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_hostile_zips_write_nothing_anywhere(tmp_path):
+    """Each escape an archive could attempt, aimed at paths the test can see: the extraction
+    folder is ``tmp_path/a/b/dest``, so ``../x`` would land in ``b``, ``../../x`` in ``a`` and the
+    absolute names in ``tmp_path/abs``. After every refusal the whole tree is as before."""
+    dest = tmp_path / "a" / "b" / "dest"
+    dest.parent.mkdir(parents=True)
+    (tmp_path / "abs").mkdir()
+    absolute = str(tmp_path / "abs" / "evil.png")
+    cases = {
+        "parent": _zip({"ok.png": _png(), "../evil.png": _png()}),
+        "grandparent": _zip({"ok.png": _png(), "x/../../../evil.png": _png()}),
+        "backslashes": _zip({"ok.png": _png(), "..\\..\\evil.png": _png()}),
+        "absolute": _zip({"ok.png": _png(), absolute: _png()}),
+        "drive letter": _zip({"ok.png": _png(), "C:/evil.png": _png()}),
+        "link": _zip({"a.png": _png()}, links=("b.png",)),
+        "no images": _zip({"a.txt": b"x"}),
+        "not a zip": b"PK\x03\x04garbage",
+    }
+    before = _tree(tmp_path)
+    for name, blob in cases.items():
+        with pytest.raises(live.BadArchiveError):
+            live.extract_image_zip(blob, dest)
+        assert _tree(tmp_path) == before, name
+    assert not (tmp_path / "abs" / "evil.png").exists()
+
+
+def _lying_bomb(real: int, claimed: int) -> bytes:
+    """A deflated entry of ``real`` zero bytes whose headers claim ``claimed`` bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ok.png", _png())
+        zf.writestr("bomb.png", b"\0" * real)
+    b = bytearray(buf.getvalue())
+    local = b.index(b"PK\x03\x04bomb"[:4], 30)  # the second local header
+    struct.pack_into("<I", b, local + 22, claimed)  # uncompressed size (local header)
+    central = b.index(b"PK\x01\x02", b.index(b"PK\x01\x02") + 4)  # its central directory entry
+    struct.pack_into("<I", b, central + 24, claimed)
+    return bytes(b)
+
+
+def test_zip_bombs_stop_at_the_limit(tmp_path):
+    """A small archive that expands past the limit: refused from its declared sizes before any
+    write; one that lies about its sizes is caught while reading. Nothing stays on disk."""
+    honest = io.BytesIO()
+    with zipfile.ZipFile(honest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(30):
+            zf.writestr(f"d/{i}.png", b"\0" * 2**20)  # 30 MiB of zeros in ~30 KiB
+    assert len(honest.getvalue()) < 100_000
+    with pytest.raises(live.BadArchiveError, match="more than 20 MiB"):
+        live.extract_image_zip(honest.getvalue(), tmp_path / "h", max_total_bytes=20 * 2**20)
+    assert not (tmp_path / "h").exists()
+    bomb = _lying_bomb(real=30 * 2**20, claimed=1000)
+    assert len(bomb) < 100_000
+    with pytest.raises(live.BadArchiveError, match="corrupt|limit"):
+        live.extract_image_zip(bomb, tmp_path / "l")
+    assert not (tmp_path / "l").exists()
+
+
+def test_zip_with_100k_tiny_entries_is_refused(tmp_path):
+    """100,000 one-pixel images: refused by the count limit, with nothing extracted."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(100_000):
+            zf.writestr(f"d/{i}.png", b"x")
+    with pytest.raises(live.BadArchiveError, match="100,000 images, over the limit of 20,000"):
+        live.extract_image_zip(buf.getvalue(), tmp_path / "many")
+    assert not (tmp_path / "many").exists()
 
 
 def test_safe_run_name():
