@@ -49,8 +49,6 @@ import contextlib
 import io
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,10 +60,16 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The server and browser helpers of the browser tests: one copy of how the app is started.
+from tests.e2e.support import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    StreamlitServer,
+    health_latency,
+)
+
 MAX_SESSIONS = 50
 # Measured on the 2-core, 24 GiB box: server RSS ≈ 0.85-1.0 GB after the warm-up (torch, streamlit,
 # the shipped models, the MNIST test set), peak ≈ 1.05 GB with 20 sessions (+1-8 MB per session)
@@ -77,63 +81,7 @@ BUSY = ("[data-testid='stStatusWidget'], [data-testid='stSkeleton'], [data-testi
 SAMPLES, RECON, LATENT = "samples", "reconstructions", "latent"
 
 
-# --- server ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The app on a free loopback port, stopped by PID (terminate, then kill)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        runs = workdir / "runs"
-        runs.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WAE_LAB_")}
-        env.update({"WAE_LAB_THREADS": "1", "WAE_LAB_RUNS_DIR": str(runs),
-                    "WAE_LAB_CHECKPOINT_DIRS": os.pathsep.join([str(ROOT / "checkpoints"), str(runs)])})
-        self.log_path = workdir / "streamlit.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.serve", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {self.log_path.read_text(errors='replace')[-3000:]}")
-            if health_latency(self.url) is not None:
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
-
-
-def health_latency(url: str, timeout: float = 5.0) -> float | None:
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
-            r.read()
-            return time.perf_counter() - t0 if r.status == 200 else None
-    except OSError:
-        return None
-
-
+# --- server probes -------------------------------------------------------------------------------
 def streamlit_metrics(url: str, families: tuple[str, ...] = ("active_sessions",)) -> dict[str, float]:
     """Streamlit's ``/_stcore/metrics`` (OpenMetrics text) as {"name{labels}": value}."""
     query = "&".join(f"families={f}" for f in families)
@@ -763,65 +711,165 @@ async def browser_user(browser, url: str, who: str, png: Path, rec: Record, roun
         await ctx.close()
 
 
-async def run_load(args: argparse.Namespace, url: str, png: bytes, png_path: Path,
-                   sampler: Sampler) -> dict:
-    out: dict = {}
-    for name in ("solo, cold caches", "solo, warm"):
-        if args.no_warmup:
-            break
+# --- phases --------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=20, help="concurrent users (at most 50)")
+    p.add_argument("--browser-users", type=int, default=1,
+                   help="how many of the users are real chromium tabs (the others: protocol clients)")
+    p.add_argument("--rounds", type=int, default=1, help="times each user runs the scenario")
+    p.add_argument("--stagger", type=float, default=0.5, help="seconds between user starts")
+    p.add_argument("--long-job", choices=["toy", "train", "none"], default="toy")
+    p.add_argument("--job-lead", type=float, default=5.0, help="seconds the job runs before users come")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per interaction")
+    p.add_argument("--max-seconds", type=float, default=420.0, help="bound of the load phase")
+    p.add_argument("--rss-limit-mb", type=float, default=DEFAULT_RSS_LIMIT_MB)
+    p.add_argument("--no-warmup", action="store_true", help="skip the solo warm-up runs")
+    p.add_argument("--url", help="an already running app (default: start one)")
+    p.add_argument("--pid", type=int, help="with --url: the server's PID, for its memory and CPU")
+    args = p.parse_args(argv)
+    if not 1 <= args.sessions <= MAX_SESSIONS:
+        p.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
+    args.browser_users = max(0, min(args.browser_users, args.sessions))
+    if args.browser_users and not CHROMIUM.is_file():
+        print(f"{CHROMIUM} not found (make chromium); running without browser users", file=sys.stderr)
+        args.browser_users = 0
+    return args
+
+
+def start_server(workdir: Path) -> StreamlitServer:
+    t0 = time.perf_counter()
+    server = StreamlitServer(workdir)
+    print(f"server: {server.url} (pid {server.pid}), healthy after {time.perf_counter() - t0:.1f} s",
+          flush=True)
+    return server
+
+
+async def warm_up(args: argparse.Namespace, url: str, png: bytes) -> list[tuple[str, Record, float]]:
+    """One user alone, twice: cold caches (the models load into ``st.cache_resource``), then warm."""
+    out = []
+    for name in () if args.no_warmup else ("solo, cold caches", "solo, warm"):
         warm = Record()
         t0 = time.perf_counter()
         await ws_user(url, "warm-up", png, warm, 1, args.timeout)
-        out.setdefault("warmups", []).append((name, warm, time.perf_counter() - t0))
-    out["rss_after_warmup"] = sampler.now_rss()
-
-    pw = browser = None
-    if args.browser_users:
-        from playwright.async_api import async_playwright
-
-        pw = await async_playwright().start()
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        out["t_load_start"] = time.monotonic()
-        out["cpu_start"] = sampler.cpu_mark()
-        rec, stop, job = Record(), asyncio.Event(), LongJob(args.long_job)
-        job_task = None
-        if args.long_job != "none":
-            job_task = asyncio.create_task(ws_long_job(url, job, stop, args.timeout))
-            await asyncio.sleep(args.job_lead)  # the job is running before the users come
-
-        async def delayed(i: int) -> None:
-            await asyncio.sleep(i * args.stagger)
-            who = f"user{i:02d}"
-            if i < args.browser_users:  # the first users are the browsers: they start early
-                await browser_user(browser, url, who, png_path, rec, args.rounds, args.timeout)
-            else:
-                await ws_user(url, who, png, rec, args.rounds, args.timeout)
-
-        tasks = [asyncio.create_task(delayed(i)) for i in range(args.sessions)]
-        t0 = time.perf_counter()
-        _, pending = await asyncio.wait(tasks, timeout=args.max_seconds)
-        for t in pending:
-            t.cancel()
-        if pending:
-            rec.errors.append(f"{len(pending)} session(s) not finished within {args.max_seconds:.0f} s")
-            await asyncio.gather(*pending, return_exceptions=True)
-        for t in tasks:
-            if t.done() and not t.cancelled() and t.exception() is not None:
-                rec.errors.append(f"session crashed: {first_line(t.exception())}")
-        out["load_s"] = time.perf_counter() - t0
-        out["t_load_end"] = time.monotonic()
-        out["cpu_end"] = sampler.cpu_mark()
-        stop.set()
-        if job_task is not None:
-            await asyncio.wait_for(job_task, timeout=args.timeout)
-        out["record"], out["job"] = rec, job
-    finally:
-        if browser is not None:
-            await browser.close()
-        if pw is not None:
-            await pw.stop()
+        out.append((name, warm, time.perf_counter() - t0))
     return out
+
+
+@contextlib.asynccontextmanager
+async def chromium(wanted: bool):  # noqa: ANN201 - yields a playwright Browser or None
+    """A headless Debian chromium for the browser users (None when there are none)."""
+    if not wanted:
+        yield None
+        return
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def wait_sessions(tasks: list[asyncio.Task], max_seconds: float, rec: Record) -> None:
+    """Until every session is done, at most ``max_seconds``; the rest are cancelled and counted."""
+    _, pending = await asyncio.wait(tasks, timeout=max_seconds)
+    for t in pending:
+        t.cancel()
+    if pending:
+        rec.errors.append(f"{len(pending)} session(s) not finished within {max_seconds:.0f} s")
+        await asyncio.gather(*pending, return_exceptions=True)
+    for t in tasks:
+        if t.done() and not t.cancelled() and t.exception() is not None:
+            rec.errors.append(f"session crashed: {first_line(t.exception())}")
+
+
+async def load_phase(args: argparse.Namespace, url: str, png: bytes, png_path: Path,
+                     sampler: Sampler, browser) -> dict:  # noqa: ANN001 - playwright Browser
+    """The long job, then ``--sessions`` users ``--stagger`` s apart (the browsers first)."""
+    out: dict = {"t_load_start": time.monotonic(), "cpu_start": sampler.cpu_mark()}
+    rec, stop, job = Record(), asyncio.Event(), LongJob(args.long_job)
+    job_task = None
+    if args.long_job != "none":
+        job_task = asyncio.create_task(ws_long_job(url, job, stop, args.timeout))
+        await asyncio.sleep(args.job_lead)  # the job is running before the users come
+
+    async def delayed(i: int) -> None:
+        await asyncio.sleep(i * args.stagger)
+        who = f"user{i:02d}"
+        if i < args.browser_users:  # the first users are the browsers: they start early
+            await browser_user(browser, url, who, png_path, rec, args.rounds, args.timeout)
+        else:
+            await ws_user(url, who, png, rec, args.rounds, args.timeout)
+
+    tasks = [asyncio.create_task(delayed(i)) for i in range(args.sessions)]
+    t0 = time.perf_counter()
+    await wait_sessions(tasks, args.max_seconds, rec)
+    out["load_s"] = time.perf_counter() - t0
+    out["t_load_end"] = time.monotonic()
+    out["cpu_end"] = sampler.cpu_mark()
+    stop.set()
+    if job_task is not None:
+        await asyncio.wait_for(job_task, timeout=args.timeout)
+    out["record"], out["job"] = rec, job
+    return out
+
+
+async def run_load(args: argparse.Namespace, url: str, png: bytes, png_path: Path,
+                   sampler: Sampler) -> dict:
+    out: dict = {"warmups": await warm_up(args, url, png), "rss_after_warmup": sampler.now_rss()}
+    async with chromium(args.browser_users > 0) as browser:
+        out.update(await load_phase(args, url, png, png_path, sampler, browser))
+    return out
+
+
+@dataclass
+class Measured:
+    """What the run measured: :func:`run_load`'s results and the sampler's series around them."""
+
+    res: dict
+    sampler: Sampler
+    rss_start: float | None
+    rss_end: float | None
+    metrics_end: dict[str, float]
+    tracebacks: int
+
+
+def server_tracebacks(server: StreamlitServer | None) -> int:
+    """Tracebacks in the server's log; the log is kept in test-artifacts/ when there are any."""
+    if server is None:
+        return 0
+    log = server.log_path.read_text(errors="replace")
+    n = log.count("Traceback (most recent call last)")
+    if n:
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        (ROOT / "test-artifacts" / "load-test-server.log").write_text(log)
+    return n
+
+
+def measure(args: argparse.Namespace, tmpdir: Path) -> Measured:
+    """Start the server (unless ``--url``) and the sampler, run the load, stop both."""
+    png = digit_png()
+    png_path = tmpdir / "digit7.png"
+    png_path.write_bytes(png)
+    server = None if args.url else start_server(tmpdir)
+    url, pid = (server.url, server.pid) if server else (args.url.rstrip("/"), args.pid)
+    try:
+        sampler = Sampler(url, pid)
+        rss_start = sampler.now_rss()
+        sampler.start()
+        try:
+            res = asyncio.run(run_load(args, url, png, png_path, sampler))
+            time.sleep(3.0)  # the sessions are closed: let the server drop them
+            rss_end = sampler.now_rss()
+            metrics_end = streamlit_metrics(url, ("cache_memory_bytes", "active_sessions"))
+        finally:
+            sampler.stop()
+    finally:
+        if server is not None:
+            server.stop()
+    return Measured(res, sampler, rss_start, rss_end, metrics_end, server_tracebacks(server))
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -849,136 +897,115 @@ def mb(v: float | None) -> str:
     return "n/a" if v is None else f"{v:,.0f} MB"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sessions", type=int, default=20, help="concurrent users (at most 50)")
-    p.add_argument("--browser-users", type=int, default=1,
-                   help="how many of the users are real chromium tabs (the others: protocol clients)")
-    p.add_argument("--rounds", type=int, default=1, help="times each user runs the scenario")
-    p.add_argument("--stagger", type=float, default=0.5, help="seconds between user starts")
-    p.add_argument("--long-job", choices=["toy", "train", "none"], default="toy")
-    p.add_argument("--job-lead", type=float, default=5.0, help="seconds the job runs before users come")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per interaction")
-    p.add_argument("--max-seconds", type=float, default=420.0, help="bound of the load phase")
-    p.add_argument("--rss-limit-mb", type=float, default=DEFAULT_RSS_LIMIT_MB)
-    p.add_argument("--no-warmup", action="store_true", help="skip the solo warm-up runs")
-    p.add_argument("--url", help="an already running app (default: start one)")
-    p.add_argument("--pid", type=int, help="with --url: the server's PID, for its memory and CPU")
-    args = p.parse_args(argv)
-    if not 1 <= args.sessions <= MAX_SESSIONS:
-        p.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
-    args.browser_users = max(0, min(args.browser_users, args.sessions))
-    if args.browser_users and not Path(CHROMIUM).is_file():
-        print(f"{CHROMIUM} not found (make chromium); running without browser users", file=sys.stderr)
-        args.browser_users = 0
-
-    png = digit_png()
-    with tempfile.TemporaryDirectory(prefix="wae-load-") as tmp:
-        tmpdir = Path(tmp)
-        png_path = tmpdir / "digit7.png"
-        png_path.write_bytes(png)
-        server = None
-        if args.url:
-            url, pid = args.url.rstrip("/"), args.pid
-        else:
-            t0 = time.perf_counter()
-            server = Server(tmpdir)
-            url, pid = server.url, server.pid
-            print(f"server: {url} (pid {pid}), healthy after {time.perf_counter() - t0:.1f} s", flush=True)
-        sampler = Sampler(url, pid)
-        rss_start = sampler.now_rss()
-        sampler.start()
-        try:
-            res = asyncio.run(run_load(args, url, png, png_path, sampler))
-            time.sleep(3.0)  # the sessions are closed: let the server drop them
-            rss_end = sampler.now_rss()
-            metrics_end = streamlit_metrics(url, ("cache_memory_bytes", "active_sessions"))
-        finally:
-            try:
-                sampler.stop()
-            finally:
-                if server is not None:
-                    server.stop()
-        tracebacks = 0
-        if server is not None:
-            log = server.log_path.read_text(errors="replace")
-            tracebacks = log.count("Traceback (most recent call last)")
-            if tracebacks:
-                (ROOT / "test-artifacts").mkdir(exist_ok=True)
-                (ROOT / "test-artifacts" / "load-test-server.log").write_text(log)
-
-    rec: Record = res["record"]
-    job: LongJob = res["job"]
-    t_a, t_b = res["t_load_start"], res["t_load_end"]
-    rss_load = [r for t, r in sampler.rss if t_a <= t <= t_b]
-    rss_all = [r for _, r in sampler.rss]
-    peak = max(rss_all) if rss_all else None
+def collect_errors(args: argparse.Namespace, m: Measured) -> list[str]:
+    rec, job = m.res["record"], m.res["job"]
     errors = list(rec.errors)
-    for name, warm, _ in res.get("warmups", []):
+    for name, warm, _ in m.res["warmups"]:
         errors += [f"(warm-up, {name}) {e}" for e in warm.errors]
     if job.error:
         errors.append(f"long job ({job.kind}): {job.error}")
-    if tracebacks:
-        errors.append(f"server log: {tracebacks} traceback(s) (test-artifacts/load-test-server.log)")
-    cores = os.cpu_count() or 1
+    if m.tracebacks:
+        errors.append(f"server log: {m.tracebacks} traceback(s) (test-artifacts/load-test-server.log)")
+    if not job.progress and args.long_job != "none":
+        errors.append(f"long job ({job.kind}): no progress seen")
+    return errors
 
+
+def print_latencies(args: argparse.Namespace, res: dict, cores: int) -> None:
     print()
     print(f"=== WAE Lab load test: {args.sessions} concurrent sessions ({args.browser_users} chromium, "
           f"{args.sessions - args.browser_users} protocol clients) × {args.rounds} round(s), stagger "
           f"{args.stagger:g} s, long job: {args.long_job}, {cores} CPU cores ===")
-    for name, warm, secs in res.get("warmups", []):
+    for name, warm, secs in res["warmups"]:
         print(f"one user alone ({name}): {secs:.1f} s")
         for line in table(warm):
             print("  " + line)
+    rec: Record = res["record"]
     print(f"load phase: {res['load_s']:.1f} s, sessions completed {rec.done_sessions}/{args.sessions}")
     for line in table(rec):
         print("  " + line)
+
+
+def print_server(args: argparse.Namespace, m: Measured, peak: float | None) -> None:
+    """Health latency, sessions, server RSS."""
+    sampler, res = m.sampler, m.res
     if sampler.health:
         print(f"/_stcore/health every 0.5 s: p50 {pct(sampler.health, 50) * 1000:.0f} ms, p95 "
               f"{pct(sampler.health, 95) * 1000:.0f} ms, max {max(sampler.health) * 1000:.0f} ms, "
               f"failures (> 5 s) {sampler.health_failures}")
     if sampler.sessions:
         print(f"active Streamlit sessions (every 2 s): max {max(sampler.sessions):.0f}")
-    print(f"server RSS: start {mb(rss_start)}, after warm-up {mb(res.get('rss_after_warmup'))}, "
-          f"peak {mb(peak)}, end {mb(rss_end)}; limit {mb(args.rss_limit_mb)}")
-    if rss_load and res.get("rss_after_warmup"):
+    print(f"server RSS: start {mb(m.rss_start)}, after warm-up {mb(res['rss_after_warmup'])}, "
+          f"peak {mb(peak)}, end {mb(m.rss_end)}; limit {mb(args.rss_limit_mb)}")
+    rss_load = [r for t, r in sampler.rss if res["t_load_start"] <= t <= res["t_load_end"]]
+    if rss_load and res["rss_after_warmup"]:
         per = (max(rss_load) - res["rss_after_warmup"]) / args.sessions
         print(f"  peak during the load minus after warm-up, per concurrent session: {per:,.1f} MB")
-    (ta, sa, ba, ca, ma, mt), (tb, sb, bb, cb, mb_, mtb) = res["cpu_start"], res["cpu_end"]
-    if tb > ta and mtb > mt:
+
+
+def print_machine(m: Measured, cores: int) -> None:
+    """CPU use in the load phase (server, chromium, this script, the rest), MemAvailable."""
+    (ta, sa, ba, ca, busy_a, total_a), (tb, sb, bb, cb, busy_b, total_b) = (m.res["cpu_start"],
+                                                                            m.res["cpu_end"])
+    if tb > ta and total_b > total_a:
         wall = tb - ta
-        machine = (mb_ - ma) / (mtb - mt) * cores
+        machine = (busy_b - busy_a) / (total_b - total_a) * cores
         srv, brw, me = (sb - sa) / wall, (bb - ba) / wall, (cb - ca) / wall
         print(f"CPU in the load phase, cores busy of {cores}: machine {machine:.2f} = server {srv:.2f} + "
               f"chromium {brw:.2f} + protocol clients (this script) {me:.2f} + other processes "
               f"{max(0.0, machine - srv - brw - me):.2f}")
-    if sampler.mem_avail:
-        print(f"machine MemAvailable: min {mb(min(sampler.mem_avail))}")
+    if m.sampler.mem_avail:
+        print(f"machine MemAvailable: min {mb(min(m.sampler.mem_avail))}")
+
+
+def print_job(job: LongJob) -> None:
     if job.progress:
-        (ja, sa_), (jb, sb_) = job.progress[0], job.progress[-1]
-        rate = (sb_ - sa_) / (jb - ja) if jb > ja else 0.0
-        print(f"long job ({job.kind}): step {sa_:,} -> {sb_:,} over {jb - ja:.0f} s of the load "
+        (ja, sa), (jb, sb) = job.progress[0], job.progress[-1]
+        rate = (sb - sa) / (jb - ja) if jb > ja else 0.0
+        print(f"long job ({job.kind}): step {sa:,} -> {sb:,} over {jb - ja:.0f} s of the load "
               f"({rate:,.1f} steps/s), {job.runs} fragment reruns answered")
-    elif args.long_job != "none":
-        errors.append(f"long job ({job.kind}): no progress seen")
-    caches = {k: v for k, v in metrics_end.items() if k.startswith("cache_memory_bytes")}
+
+
+def print_caches(metrics: dict[str, float]) -> None:
+    caches = {k: v for k, v in metrics.items() if k.startswith("cache_memory_bytes")}
     if caches:
         print("Streamlit caches at the end (per process, shared by every session; cache_resource "
               "objects are not sized by Streamlit):")
         for k, v in sorted(caches.items()):
-            m = re.search(r'cache_type="([^"]*)",cache="([^"]*)"', k)
-            label = f"{m.group(1)} {m.group(2)}" if m else k
+            match = re.search(r'cache_type="([^"]*)",cache="([^"]*)"', k)
+            label = f"{match.group(1)} {match.group(2)}" if match else k
             print(f"  {label:<60} {v / 1e6:>9.2f} MB")
+
+
+def verdict(errors: list[str], peak: float | None, limit_mb: float) -> bool:
     print(f"errors: {len(errors)}")
     for e in errors[:40]:
         print(f"  - {e}")
     if len(errors) > 40:
         print(f"  … and {len(errors) - 40} more")
-    ok = not errors and (peak is None or peak <= args.rss_limit_mb)
-    if peak is not None and peak > args.rss_limit_mb:
-        print(f"FAIL: peak RSS {peak:,.0f} MB > limit {args.rss_limit_mb:,.0f} MB")
+    ok = not errors and (peak is None or peak <= limit_mb)
+    if peak is not None and peak > limit_mb:
+        print(f"FAIL: peak RSS {peak:,.0f} MB > limit {limit_mb:,.0f} MB")
     print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return ok
+
+
+def report(args: argparse.Namespace, m: Measured) -> bool:
+    cores = os.cpu_count() or 1
+    peak = max((r for _, r in m.sampler.rss), default=None)
+    print_latencies(args, m.res, cores)
+    print_server(args, m, peak)
+    print_machine(m, cores)
+    print_job(m.res["job"])
+    print_caches(m.metrics_end)
+    return verdict(collect_errors(args, m), peak, args.rss_limit_mb)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="wae-load-") as tmp:
+        measured = measure(args, Path(tmp))
+    return 0 if report(args, measured) else 1
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Helpers of the browser tests (imported by ``conftest.py`` and the test modules): a Streamlit
-server on a free loopback port, stopped by PID, and :class:`UI`, the waits a Streamlit page needs."""
+"""Helpers of the browser tests (imported by ``conftest.py`` and the test modules) and of
+``scripts/load_test.py``: a Streamlit server on a free loopback port, stopped by PID, and
+:class:`UI`, the waits a Streamlit page needs."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def health_latency(url: str, timeout: float = 5.0) -> float | None:
+    """Seconds ``/_stcore/health`` took to answer 200, or None (no answer within ``timeout``)."""
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
+            r.read()
+            return time.perf_counter() - t0 if r.status == 200 else None
+    except OSError:
+        return None
 
 
 class StreamlitServer:
@@ -62,15 +74,15 @@ class StreamlitServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
+            if health_latency(self.url, timeout=2) is not None:
+                return
             time.sleep(0.2)
         raise RuntimeError(f"streamlit did not answer /_stcore/health in {START_TIMEOUT_S:.0f} s:\n"
                            f"{self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def log_tail(self, n: int = 4000) -> str:
         self._log.flush()
