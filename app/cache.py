@@ -188,7 +188,7 @@ def interpolate(ref: Ref, za: np.ndarray, zb: np.ndarray, steps: int, mode: str 
     return decode(ref, path.numpy())
 
 
-def grid_walk(ref: Ref, n: int, extent: float = 3.0) -> np.ndarray:
+def grid_walk(ref: Ref, n: int, extent: float) -> np.ndarray:
     """For a z_dim = 2 model: decode an n × n grid over [-extent, extent]², row-major with z₂
     decreasing down the rows (top = +extent) and z₁ increasing along a row. (n², 1, 28, 28)."""
     v = np.linspace(-extent, extent, n, dtype=np.float32)
@@ -242,8 +242,9 @@ def vae_posteriors(ref: Ref, n: int, seed: int) -> dict[str, np.ndarray]:
     """(mu, sigma) of Q(Z|X=x) for n test images, their labels and per-image KL to P_Z."""
     x, y = test_images(random_test_indices(n, seed))
     with torch.inference_mode():
-        mu, logvar = get_model(ref).encode_dist(torch.as_tensor(x))
-        kl = div.kl_normal(mu, logvar)
+        model = get_model(ref)
+        mu, logvar = model.encode_dist(torch.as_tensor(x))
+        kl = div.kl_normal(mu, logvar, model.cfg.sigma_z)
     return {"mu": mu.numpy(), "sigma": np.exp(0.5 * logvar.numpy()), "labels": y, "kl": kl.numpy()}
 
 

@@ -31,6 +31,9 @@ MAX_SEED = 2**31 - 1
 DASH = "—"
 IMAGE_UPLOAD_MB = DEFAULT_MAX_BYTES // 2**20
 MAKE_CHECKPOINTS = "make checkpoints"
+# Tolstikhin et al., ICLR 2018, CelebA 64×64: (algorithm, Inception FID, sharpness).
+PAPER_ROWS = (("VAE", 63, "3e-3"), ("WAE-MMD", 55, "6e-3"), ("WAE-GAN", 42, "6e-3"),
+              ("True data", 2, "2e-2"))
 
 
 # --------------------------------------------------------------------------------------------

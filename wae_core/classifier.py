@@ -1,6 +1,6 @@
 """The small MNIST classifier behind the metrics: a LeNet-style conv net trained here.
 
-Its 128-d penultimate activations are the feature space of "FID (LeNet features)" and its
+Its ``FEATURE_DIM``-d penultimate activations are the feature space of "FID (LeNet features)" and its
 predictions give the class histograms of the mode-coverage metric. Inception weights cannot be
 downloaded offline, and an MNIST-trained net is the better judge of digits anyway; numbers in
 this space are *not* comparable with the Inception FID of papers.
@@ -28,7 +28,7 @@ FEATURE_DIM = 128
 
 
 class LeNet(nn.Module):
-    """conv3(32) - pool - conv3(64) - pool - fc(128) - fc(10), ReLU, dropout before the head."""
+    """conv3(32) - pool - conv3(64) - pool - fc(FEATURE_DIM) - fc(10), ReLU, dropout before the head."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,7 +40,7 @@ class LeNet(nn.Module):
         self.head = nn.Linear(FEATURE_DIM, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The 128-d embedding used by the FID (after the ReLU)."""
+        """The ``FEATURE_DIM``-d embedding used by the FID (after the ReLU)."""
         return torch.relu(self.fc(self.conv(x).flatten(1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

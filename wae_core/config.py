@@ -1,9 +1,8 @@
 """Dataclass configs: one for the model (what to build), one for training (how to fit it).
 
 Both round-trip through plain JSON dicts so that a checkpoint can record exactly what made it.
-Defaults follow the paper's MNIST set-up (Tolstikhin et al. 2018, appendix and official code):
-z = 8, batch 100, Adam lr 1e-3 with beta1 = 0.5, adversary lr 5e-4, lambda = 10, prior N(0, I),
-cost c(x, y) = 0.05 * ||x - y||^2 per image.
+The field defaults below follow the paper's MNIST set-up (Tolstikhin et al. 2018, appendix and
+official code); each is written here only.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ ARCHS = ("small", "paper", "mlp")
 KERNELS = ("imq", "rbf")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
 # sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
-# (decoder from a 7x7x1024 map), ~22 M parameters.
+# (decoder from a 7x7 map of PAPER_DEC_CHANNELS[0] channels), ~22 M parameters.
 SMALL_CHANNELS, SMALL_DEC_CHANNELS = (16, 32, 64), (32, 16)
 PAPER_CHANNELS, PAPER_DEC_CHANNELS = (128, 256, 512, 1024), (1024, 512, 256)
 ARCH_CHANNELS = {"small": (SMALL_CHANNELS, SMALL_DEC_CHANNELS), "mlp": (SMALL_CHANNELS, SMALL_DEC_CHANNELS),
@@ -39,7 +38,7 @@ class ModelConfig:
     """What to build. ``arch`` picks the network family; ``kind`` the objective."""
 
     kind: str = "wae-mmd"
-    arch: str = "small"  # small: fast CPU conv net; paper: 128-256-512-1024 conv; mlp: 2-D toys
+    arch: str = "small"  # small: fast CPU conv net; paper: the paper's conv net; mlp: 2-D toys
     z_dim: int = 8
     # images
     img_channels: int = 1

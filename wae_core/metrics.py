@@ -64,8 +64,9 @@ def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
 
 
 def fid(images1: torch.Tensor, images2: torch.Tensor, classifier: LeNet) -> float:
-    """"FID (LeNet features)": the Fréchet distance in the 128-d feature space of our MNIST
-    classifier. Not the Inception FID of papers; only compare numbers made with one classifier."""
+    """"FID (LeNet features)": the Fréchet distance in the feature space of our MNIST classifier
+    (``classifier.FEATURE_DIM`` wide). Not the Inception FID of papers; only compare numbers made
+    with one classifier."""
     return fid_from_features(classifier.embed(images1)[0], classifier.embed(images2)[0])
 
 
@@ -83,12 +84,17 @@ class Coverage:
         return asdict(self)
 
 
-def mode_coverage(probs: torch.Tensor, min_share_of_uniform: float = 0.2,
-                  confident: float = 0.9) -> Coverage:
+MIN_SHARE_OF_UNIFORM = 0.2  # a class is covered from this fraction of a uniform generator's share
+CONFIDENT = 0.9  # a prediction is confident from this top-class probability
+HIGH_QUALITY_STDS = 3.0  # toys: a sample is high quality this many mode stds from its mode
+
+
+def mode_coverage(probs: torch.Tensor, min_share_of_uniform: float = MIN_SHARE_OF_UNIFORM,
+                  confident: float = CONFIDENT) -> Coverage:
     r"""Mode coverage from class probabilities (N, K).
 
     A class counts as covered when it gets at least ``min_share_of_uniform`` of the share a
-    uniform generator would give it (0.2 -> 2 % of samples for 10 classes): with thousands of
+    uniform generator would give it (``MIN_SHARE_OF_UNIFORM`` by default): with thousands of
     samples, classifier mistakes alone put a few samples in every class.
 
     $$\mathrm{KL}(\hat p \,\Vert\, U) = \sum_k \hat p_k \log (K \hat p_k)$$
@@ -117,14 +123,14 @@ class ToyQuality:
 
 def toy_quality(samples: torch.Tensor, modes: torch.Tensor, std: float) -> ToyQuality:
     r"""The standard protocol for mixtures of Gaussians (VEEGAN, PacGAN): a sample is *high
-    quality* when within 3 standard deviations of its nearest mode; a mode is *covered* when at
-    least one high-quality sample is assigned to it.
+    quality* when within ``HIGH_QUALITY_STDS`` standard deviations of its nearest mode; a mode is
+    *covered* when at least one high-quality sample is assigned to it.
 
     $$\mathrm{hq}(x) = \big[\min_j \lVert x - \mu_j \rVert_2 \le 3\sigma\big]$$
     """
     d = torch.cdist(samples.double(), modes.double())
     dmin, nearest = d.min(1)
-    hq = dmin <= 3 * std
+    hq = dmin <= HIGH_QUALITY_STDS * std
     per_mode = torch.bincount(nearest[hq], minlength=len(modes))
     return ToyQuality(int((per_mode > 0).sum()), len(modes), float(hq.double().mean()),
                       per_mode.tolist())

@@ -117,5 +117,6 @@ def build_image_discriminator(cfg: ModelConfig) -> nn.Module:
 
 
 def build_latent_discriminator(cfg: ModelConfig) -> nn.Module:
-    """The WAE-GAN adversary: an MLP on Z (paper: 4 hidden layers of 512 units), one logit."""
+    """The WAE-GAN adversary: an MLP on Z (``disc_depth`` hidden layers of ``disc_hidden`` units; the
+    defaults are the paper's), one logit."""
     return mlp(cfg.z_dim, 1, cfg.disc_hidden, cfg.disc_depth)

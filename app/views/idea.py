@@ -4,6 +4,8 @@ wae_core function that implements it, next to a live number or picture from the 
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 import torch
 
@@ -17,6 +19,9 @@ from wae_core.models import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
 N_STATS = 500  # test images behind the live KL / MMD / JS numbers
 N_OT = 200  # points per side of the exact OT cost (Hungarian algorithm, O(n^3))
 N_FIGURE = 100  # test images in the posterior figure
+N_COVERAGE = 1000  # GAN samples classified for the coverage numbers
+N_GRID = 60  # GAN samples shown
+N_RING = 40  # points per side of the optimal coupling on the ring
 
 
 def _section(title: str, lead: str) -> tuple:
@@ -51,10 +56,11 @@ def vae_blur(seed: int) -> None:
                               help="Variance of the Laplace-filtered image (metrics.sharpness): "
                                    "higher is sharper.")
             post = cache.vae_posteriors(vae.ref, N_STATS, seed)
+            sigma_z = cache.get_model(vae.ref).cfg.sigma_z
             st.markdown(f"KL term of the VAE on {N_STATS} test images: **{post['kl'].mean():.2f} nats** "
                         f"per image; mean posterior std **{post['sigma'].mean():.2f}** (the prior's "
-                        "is 1). The decoder must explain every draw of these noisy codes, so it "
-                        "hedges: the blur.")
+                        f"σ_z is {sigma_z:g}). The decoder must explain every draw of these noisy codes, "
+                        "so it hedges: the blur.")
 
 
 def gan(seed: int) -> None:
@@ -79,16 +85,16 @@ def gan(seed: int) -> None:
                 st.code(f">>> gan.encode(x)\nNoEncoderError: {e}", language="text", wrap_lines=True)
             net = cache.load_classifier()
             if net is None:
-                C.image_grid(cache.samples(info.ref, 60, seed), ncol=10, scale=2)
+                C.image_grid(cache.samples(info.ref, N_GRID, seed), ncol=10, scale=2)
                 st.caption("GAN samples (no classifier found, so unsorted).")
                 return
-            res = cache.coverage(info.ref, 1000, seed, catalog.classifier_ref())
+            res = cache.coverage(info.ref, N_COVERAGE, seed, catalog.classifier_ref())
             cov = res["coverage"]
-            imgs, _ = C.sorted_by_class(cache.samples(info.ref, 1000, seed), res["pred"], 60)
+            imgs, _ = C.sorted_by_class(cache.samples(info.ref, N_COVERAGE, seed), res["pred"], N_GRID)
             C.image_grid(imgs, ncol=10, scale=2)
-            st.markdown(f"60 GAN samples sorted by predicted digit. Of 1,000 samples: "
+            st.markdown(f"{N_GRID} GAN samples sorted by predicted digit. Of {N_COVERAGE:,} samples: "
                         f"**{cov['classes_covered']}/10** digits covered, largest digit "
-                        f"**{max(cov['counts']) / 1000:.0%}** (uniform: 10 %), KL to uniform "
+                        f"**{max(cov['counts']) / N_COVERAGE:.0%}** (uniform: 10 %), KL to uniform "
                         f"**{cov['kl_to_uniform']:.3f}**. More on the *Mode collapse* page.")
 
 
@@ -111,12 +117,12 @@ def optimal_transport(seed: int) -> None:
                 from wae_core.data import sample_toy
 
                 g = torch.Generator().manual_seed(seed)
-                real = sample_toy("ring", 40, g).x
-                fake = torch.as_tensor(cache.samples(ring.ref, 40, seed))
+                real = sample_toy("ring", N_RING, g).x
+                fake = torch.as_tensor(cache.samples(ring.ref, N_RING, seed))
                 cost, sigma = div.optimal_transport(real, fake)
                 st.plotly_chart(figures.ot_matching_figure(real.numpy(), fake.numpy(), sigma.numpy()),
                                 key="idea_ot_ring", config={"displayModeBar": False})
-                st.caption(f"40 points of the ring and 40 samples of {ring.kind_label} "
+                st.caption(f"{N_RING} points of the ring and {N_RING} samples of {ring.kind_label} "
                            f"({ring.id}), matched optimally: mean cost ‖x − y‖² = **{cost:.3f}**.")
         infos = [i for i in (catalog.shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
         if not infos:
@@ -155,7 +161,7 @@ def wae_objective(seed: int) -> None:
         st.plotly_chart(figures.posterior_figure(post, codes, labels), key="idea_posteriors",
                         config={"displayModeBar": False})
         st.caption(f"{N_FIGURE} MNIST test images, coloured by digit, over the density of "
-                   "P_Z = N(0, I). (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
+                   "the prior P_Z. (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
                    "(b) mnist-wae-mmd-z2: the (deterministic) codes.")
         if vae is None or wae is None:
             C.missing_note(["mnist-vae-z2" if vae is None else "mnist-wae-mmd-z2"],
@@ -181,8 +187,11 @@ def penalties(seed: int) -> None:
                 js = cache.latent_js(info.ref, N_STATS, seed)
                 c = st.columns(2)
                 c[0].metric("Discriminator loss L_D", f"{js['disc_loss']:.3f}",
-                            help="log 4 ≈ 1.386 when it cannot tell codes from prior samples")
-                c[1].metric("D_JS estimate", f"{js['js']:.3f}", help="(log 4 − L_D) / 2, clipped at 0")
+                            help=f"log 4 ≈ {math.log(4):.3f} when it cannot tell codes from prior "
+                                 "samples")
+                c[1].metric("D_JS estimate", f"{js['js']:.3f}",
+                            help="wae_core.divergences.js_estimate, the formula below")
+                C.latex(div.js_estimate)
                 st.caption(f"The shipped WAE-GAN's discriminator on {N_STATS} test codes and as many "
                            "prior draws.")
     with right:
@@ -213,10 +222,9 @@ def paper_table() -> None:
     st.header("6 · What the paper reports")
     st.markdown("CelebA 64×64 (Tolstikhin et al., 2018): FID (lower is better) and sharpness "
                 "(higher is sharper). Our own MNIST numbers are on the *Results* page.")
-    # Markdown rather than st.table: the paper's four rows do not need pandas (~1 s to import).
+    # Markdown rather than st.table: the paper's few rows do not need pandas (~1 s to import).
     st.markdown("| Algorithm | FID | Sharpness |\n|---|---|---|\n"
-                "| VAE | 63 | 3e-3 |\n| WAE-MMD | 55 | 6e-3 |\n| WAE-GAN | 42 | 6e-3 |\n"
-                "| True data | 2 | 2e-2 |")
+                + "\n".join(f"| {name} | {fid} | {sharp} |" for name, fid, sharp in C.PAPER_ROWS))
     with st.expander("Sharpness, as defined in the paper"):
         C.latex(metrics.sharpness)
 

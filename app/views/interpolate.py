@@ -15,6 +15,7 @@ from wae_core.models import interpolate_codes
 
 SOURCES = {"test": "Two test images", "user": "Two uploaded / drawn digits", "random": "Two random z"}
 PATHS = (("linear", "Linear"), ("slerp", "Spherical (slerp)"))
+GRID_EXTENT = 3.0  # the grid walk covers [-GRID_EXTENT, GRID_EXTENT]² of the latent plane
 
 
 def ends(info: CheckpointInfo, source: str, xa: np.ndarray | None, xb: np.ndarray | None,
@@ -53,7 +54,7 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
 
 @st.fragment
 def grid_walk() -> None:
-    """Decode a grid over [-3, 3]² for a model with a 2-D latent space."""
+    """Decode a grid over [-GRID_EXTENT, GRID_EXTENT]² for a model with a 2-D latent space."""
     st.subheader("Walking the 2-D latent plane")
     z2 = [i for i in catalog.list_checkpoints(image=True) if i.z_dim == 2]
     if not z2:
@@ -66,10 +67,11 @@ def grid_walk() -> None:
     n = c2.slider("Grid size", 5, 25, 15, key="interp_grid_n")
     info = next(i for i in z2 if i.id == key)
     with C.guarded(f"{info.kind_label} grid walk"):
-        imgs = cache.grid_walk(info.ref, n)
+        imgs = cache.grid_walk(info.ref, n, GRID_EXTENT)
         C.image_grid(imgs, ncol=n, scale=2, pad=1, key="interp_grid_download",
                      download_name=f"latent-grid-{info.id}.png", width=min(900, n * 30 * 2))
-        st.caption("z₁ from −3 (left) to 3 (right), z₂ from 3 (top) to −3 (bottom): "
+        e = f"{GRID_EXTENT:g}"
+        st.caption(f"z₁ from −{e} (left) to {e} (right), z₂ from {e} (top) to −{e} (bottom): "
                    "the decoder G(z) over the prior's bulk.")
 
 

@@ -83,7 +83,7 @@ def main() -> None:
     infos = C.selected_models()
     c1, c2, c3 = st.columns([1.2, 1, 2])
     method = c1.radio("Projection", PROJECTIONS, horizontal=True, key="latent_method",
-                      help="For z_dim = 8 the codes are projected to 2-D, fitted on codes ∪ prior "
+                      help="Codes of more than 2 dimensions are projected to 2-D, fitted on codes ∪ prior "
                            "samples. Models with z_dim = 2 show their raw latent plane.")
     # 1,000 by default: a t-SNE of 1,000 codes + 1,000 prior draws takes ~2 s per model here,
     # of 2,000 + 2,000 ~7 s (scripts/bench_app.py).

@@ -8,6 +8,7 @@ from app import cache, catalog, figures
 from app import components as C
 from app.catalog import CheckpointInfo
 from wae_core import metrics
+from wae_core.data import toy_modes
 
 N_CHOICES = [1000, 2000, 5000, 10000]
 GRID_CHOICES = [50, 100, 200]
@@ -19,11 +20,13 @@ def column(info: CheckpointInfo, n: int, seed: int, k: int, i: int) -> dict | No
     total = sum(cov["counts"])
     m = st.columns(2)
     m[0].metric("Classes covered", f"{cov['classes_covered']}/10",
-                help="A class counts when it gets ≥ 2 % of the samples (a fifth of uniform).")
+                help=f"A class counts when it gets ≥ {metrics.MIN_SHARE_OF_UNIFORM / 10:.0%} of the "
+                     f"samples ({metrics.MIN_SHARE_OF_UNIFORM:g} of uniform's share).")
     m[1].metric("KL to uniform", f"{cov['kl_to_uniform']:.3f}", help="0 = every digit equally often")
     st.plotly_chart(figures.class_histogram(cov["counts"]), key=f"mc_hist_{i}",
                     config={"displayModeBar": False})
-    st.caption(f"{total:,} samples classified · {cov['confident_share']:.0%} with confidence ≥ 0.9")
+    st.caption(f"{total:,} samples classified · {cov['confident_share']:.0%} with confidence "
+               f"≥ {metrics.CONFIDENT:g}")
     imgs, _ = C.sorted_by_class(cache.samples(info.ref, n, seed), res["pred"], k)
     C.image_grid(imgs, ncol=10, scale=2, key=f"mc_download_{i}",
                  download_name=f"samples-by-class-{info.id}-seed{seed}.png")
@@ -61,7 +64,8 @@ def main() -> None:
                         # Say so rather than let the page's title claim a collapse that is not there.
                         st.info(f"No full collapse here: this GAN covers all 10 digits (KL to uniform "
                                 f"{row['KL to uniform']}). Whether a GAN collapses depends on the run; "
-                                "watch a GAN drop modes on *Live toy training* (ring of 8 Gaussians).",
+                                "watch a GAN drop modes on *Live toy training* (ring of "
+                                f"{len(toy_modes('ring'))} Gaussians).",
                                 icon=":material/info:")
     if len(rows) > 1:
         st.dataframe(rows, hide_index=True)

@@ -11,6 +11,8 @@ import streamlit as st
 
 from app import cache, catalog
 from app import components as C
+from wae_core import metrics
+from wae_core.classifier import FEATURE_DIM
 
 # (key in results.json, column title, format)
 COLUMNS = (
@@ -29,8 +31,7 @@ COLUMNS = (
 CHARTS = (("fid_lenet", "FID on LeNet features (lower is better)"),
           ("sharpness", "Sharpness (higher is sharper)"),
           ("classes_covered", "Digit classes covered (of 10)"))
-PAPER = pd.DataFrame({"Algorithm": ["VAE", "WAE-MMD", "WAE-GAN", "True data"],
-                      "FID": [63, 55, 42, 2], "Sharpness": ["3e-3", "6e-3", "6e-3", "2e-2"]})
+PAPER = pd.DataFrame(C.PAPER_ROWS, columns=["Algorithm", "FID", "Sharpness"])
 
 
 def cell(value: Any, spec: str | None) -> str:
@@ -86,7 +87,7 @@ def main() -> None:
     st.caption(f"Produced by `{res.get('command') or 'python -m wae_core.evaluate'}` on "
                f"{res.get('generated') or C.DASH} with {cell(res.get('n_samples'), 'd')} samples per "
                f"model; classifier test accuracy {C.fmt(acc, '.2%')}.")
-    st.markdown("**FID here is computed on LeNet features** (the 128-d features of our MNIST "
+    st.markdown(f"**FID here is computed on LeNet features** (the {FEATURE_DIM}-d features of our MNIST "
                 "classifier), **not Inception**: compare numbers only within this table, not with "
                 "the paper's.")
     if not rows:
@@ -109,7 +110,8 @@ def main() -> None:
     toys = [t for t in res.get("toys") or [] if isinstance(t, dict)]
     if toys:
         st.subheader("2-D toys: mode coverage")
-        st.caption("A sample is high quality within 3 standard deviations of its nearest mode; a mode "
+        st.caption(f"A sample is high quality within {metrics.HIGH_QUALITY_STDS:g} standard deviations "
+                   "of its nearest mode; a mode "
                    "is covered when at least one high-quality sample lands on it. Mean ± std over seeds.")
         st.dataframe(toy_table(toys), hide_index=True, width="stretch", key="results_toys")
     st.download_button("Download results.json", json.dumps(res, indent=2).encode(),

@@ -6,6 +6,7 @@ The checkpoint lands in ``runs/`` where every other page lists it.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import shutil
 import tempfile
 from dataclasses import replace
@@ -16,7 +17,7 @@ import streamlit as st
 from app import catalog, figures
 from app import components as C
 from wae_core import live, recipes
-from wae_core.config import KIND_LABELS
+from wae_core.config import KERNELS, KIND_LABELS
 from wae_core.data import (
     DatasetUnavailableError,
     TensorData,
@@ -30,8 +31,9 @@ MSG_KEY = "train_message"
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "zip": "Upload a zip of images"}
 ZIP_MB = 100
 LAMBDAS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
-KERNELS = ["imq", "rbf"]
 REFRESH_S = 0.5
+# The archive limit is extract_image_zip's default: read it, not a copy of it.
+ZIP_MAX_FILES = inspect.signature(live.extract_image_zip).parameters["max_files"].default
 
 
 @st.cache_resource(show_spinner="Loading the training set…", max_entries=2)
@@ -84,7 +86,7 @@ def form() -> None:
         zip_file = st.file_uploader("Zip of images (one sub-folder per class, optional)", type=["zip"],
                                     key="train_zip", max_upload_size=ZIP_MB,
                                     help="PNG / JPEG / ... images; each becomes a 28×28 greyscale "
-                                         "MNIST-style image. Up to 20,000 images.")
+                                         f"MNIST-style image. Up to {ZIP_MAX_FILES:,} images.")
     c1, c2, c3, c4 = st.columns(4)
     c1.number_input("Epochs", 1, 50, r.train.epochs, key="train_epochs")
     c2.number_input("Subset (images, 0 = all)", 0, 60_000, 10_000, step=1000, key="train_subset",
@@ -126,15 +128,15 @@ def start(kind: str, dataset: str, zip_file, s) -> None:  # noqa: ANN001
     subset = int(s.get("train_subset", 0))
     if subset:
         data = data.subset(subset)
-    if len(data) < 100:
-        s[MSG_KEY] = f"Only {len(data)} images: a training batch needs 100."
+    r = recipes.get(f"own-{kind}")
+    if len(data) < r.train.batch_size:
+        s[MSG_KEY] = f"Only {len(data)} images: a training batch needs {r.train.batch_size}."
         return
     name = live.safe_run_name(s.get("train_name") or _default_name(kind, ds_name.split(":")[0]))
     out = catalog.runs_dir() / f"{name}.safetensors"
     if out.exists():
         s[MSG_KEY] = f"{out.name} already exists in {out.parent}: choose another run name."
         return
-    r = recipes.get(f"own-{kind}")
     mcfg = replace(r.model, z_dim=int(s.get("train_z", r.model.z_dim)),
                    lam=float(s.get("train_lam", r.model.lam)), kernel=s.get("train_kernel", r.model.kernel))
     tcfg = replace(r.train, epochs=int(s.get("train_epochs", r.train.epochs)), seed=C.current_seed())
