@@ -27,7 +27,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, helps: Mapp
                          flags: Mapping[str, str], skip: Sequence[str] = (),
                          hide_default: Sequence[str] = ()) -> None:
     """One flag per field of the dataclass ``cls`` (``--z-dim`` for ``z_dim``, or the name in
-    ``flags``), typed after the field's default; bools become ``--field`` switches."""
+    ``flags``), typed after the field's default; bools become ``--field`` / ``--no-field`` switches (a
+    recipe's True must be overridable too)."""
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
@@ -39,7 +40,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, helps: Mapp
         flag = flag_name(f.name, flags)
         kw: dict[str, Any] = {"dest": f.name, "default": None, "help": help_}
         if isinstance(default, bool):
-            kw["action"] = "store_true"
+            kw["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple) or default is None and "tuple" in str(f.type):
             item = float if "float" in str(f.type) else int
             kw.update(type=item, nargs="*", metavar="N")

@@ -74,3 +74,16 @@ def test_app_and_scripts_type_no_hyperparameters():
     hits = [f"{f.relative_to(ROOT)}:{i}" for f in files
             for i, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
     assert not hits, hits
+
+
+def test_cli_can_switch_off_a_recipes_boolean():
+    """``--no-stochastic-encoder`` overrides a recipe whose encoder is Gaussian (and the plain flag
+    switches it on where the recipe has it off)."""
+    from wae_core.train import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["--recipe", "ring-wae-mmd", "--out", "x", "--no-stochastic-encoder"]
+                        ).stochastic_encoder is False
+    assert p.parse_args(["--recipe", "live-toy-wae-mmd", "--out", "x", "--stochastic-encoder"]
+                        ).stochastic_encoder is True
+    assert p.parse_args(["--recipe", "ring-wae-mmd", "--out", "x"]).stochastic_encoder is None
