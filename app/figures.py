@@ -120,14 +120,16 @@ def ot_matching_figure(real: np.ndarray, fake: np.ndarray, sigma: np.ndarray,
 def points_figure(real: np.ndarray, fake: np.ndarray, title: str | None = None,
                   extent: float | None = None, height: int = 360,
                   modes: np.ndarray | None = None) -> go.Figure:
-    """Real vs generated 2-D points (WebGL scatter: cheap to rebuild at 5 fps)."""
+    """Real vs generated 2-D points. SVG, not WebGL: the live page redraws these several times a
+    second, and a browser that runs out of WebGL contexts (or a headless one without a GPU) left
+    one plot blank while the other showed (measured: the GAN's, 40 s after Start)."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+    fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
                                marker={"color": REAL_COLOUR, "size": 4, "opacity": 0.5}))
-    fig.add_trace(go.Scattergl(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
+    fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
                                marker={"color": FAKE_COLOUR, "size": 4, "opacity": 0.6}))
     if modes is not None:
-        fig.add_trace(go.Scattergl(x=modes[:, 0], y=modes[:, 1], mode="markers", name="modes",
+        fig.add_trace(go.Scatter(x=modes[:, 0], y=modes[:, 1], mode="markers", name="modes",
                                    marker={"color": "black", "size": 9, "symbol": "circle-open"}))
     ext = extent if extent is not None else _extent(real)
     fig.update_xaxes(range=[-ext, ext], showgrid=False, zeroline=False)
@@ -139,10 +141,10 @@ def latent_figure(codes: np.ndarray, prior: np.ndarray, title: str | None = None
                   height: int = 300) -> go.Figure:
     """Q_Z (codes of real points) vs P_Z (prior draws), first two latent coordinates."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=prior[:, 0], y=prior[:, 1] if prior.shape[1] > 1 else 0 * prior[:, 0],
+    fig.add_trace(go.Scatter(x=prior[:, 0], y=prior[:, 1] if prior.shape[1] > 1 else 0 * prior[:, 0],
                                mode="markers", name="P_Z (prior)",
                                marker={"color": PRIOR_COLOUR, "size": 4, "opacity": 0.4}))
-    fig.add_trace(go.Scattergl(x=codes[:, 0], y=codes[:, 1] if codes.shape[1] > 1 else 0 * codes[:, 0],
+    fig.add_trace(go.Scatter(x=codes[:, 0], y=codes[:, 1] if codes.shape[1] > 1 else 0 * codes[:, 0],
                                mode="markers", name="Q_Z (codes)",
                                marker={"color": CODE_COLOUR, "size": 4, "opacity": 0.6}))
     fig.update_xaxes(range=[-4, 4], title="z₁", showgrid=False, zeroline=False)
@@ -165,6 +167,20 @@ def losses_figure(history: dict[str, list[float]], title: str | None = None,
         fig.add_trace(go.Scatter(x=history["step"], y=v, mode="lines", name=k))
     fig.update_xaxes(title="step")
     return _layout(fig, height, title)
+
+
+def per_mode_figure(per_mode: Sequence[int], kind: str, height: int = 160) -> go.Figure:
+    """High-quality samples per mode at the last evaluation: an empty bar is a dropped mode."""
+    total = max(sum(per_mode), 1)
+    fig = go.Figure(go.Bar(x=[str(i + 1) for i in range(len(per_mode))],
+                           y=[100 * c / total for c in per_mode], marker_color=MODEL_COLOURS.get(kind),
+                           hovertemplate="mode %{x}: %{y:.1f} % of the high-quality samples<extra></extra>"))
+    fig.add_hline(y=100 / max(len(per_mode), 1), line_dash="dot", line_color="#999",
+                  annotation_text="uniform", annotation_position="top right")
+    ticks = None if len(per_mode) <= 10 else [str(i + 1) for i in range(0, len(per_mode), 5)]
+    fig.update_xaxes(title="mode", type="category", tickangle=0, tickvals=ticks)
+    fig.update_yaxes(title="% of HQ samples", rangemode="tozero")
+    return _layout(fig, height)
 
 
 def metrics_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure:

@@ -22,8 +22,13 @@ from wae_core.models import GAN, WAEGAN, WAEMMD
 GROUP_KEY = "toy_group"
 SIG_KEY = "toy_group_sig"
 MSG_KEY = "toy_message"
-REFRESH_S = 0.2  # points view
-CURVES_S = 1.0  # loss / metric curves
+# How often the running page redraws. Each redraw rebuilds two SVG scatter plots of VIEW_POINTS real
+# and as many generated points plus the latent plot; at 0.2 s a busy 2-core machine's browser fell
+# behind and showed blank plots between redraws (measured), so 0.5 s, and the slower-changing
+# curves and per-mode bars every 2 s.
+REFRESH_S = 0.5  # points view
+CURVES_S = 2.0  # loss / metric curves, per-mode bars
+VIEW_POINTS = 600
 CANVAS = 360
 
 DATA_LABELS = {"ring": "Ring of 8 Gaussians", "grid": "Grid of 25 Gaussians",
@@ -208,7 +213,8 @@ def sync_group(src: live.ToySource, sig: tuple, wae_kind: str) -> live.LiveGroup
     if g is None or st.session_state.get(SIG_KEY) != sig:
         if g is not None:
             g.close()
-        g = live.LiveGroup(src, [gan, wae], labels=["GAN", KIND_LABELS[wae_kind]])
+        g = live.LiveGroup(src, [gan, wae], labels=["GAN", KIND_LABELS[wae_kind]],
+                           view_points=VIEW_POINTS)
         st.session_state[GROUP_KEY], st.session_state[SIG_KEY] = g, sig
     else:
         g.update(0, lr=gan.train.lr, lr_adv=gan.train.lr_adv)
@@ -232,6 +238,17 @@ def controls(g: live.LiveGroup) -> None:
     msg = st.session_state.get(MSG_KEY)
     if msg:
         c[4].warning(msg, icon="⚠️")
+
+
+WHY_NOTE = (
+    "**Reading the scores.** The bars count each mode's share of the samples that land on a mode; "
+    "an empty bar is a dropped mode. The GAN is sharp early (it only has to fool its "
+    "discriminator, and a few modes do that) and pays with the modes it drops, often for good. "
+    "The WAE covers every mode from the start (its encoder sends every real point to the latent "
+    "space, and the reconstruction cost needs all of them back), but its share on the modes rises "
+    "more slowly: its continuous decoder must tear the single Gaussian P_Z into one island per "
+    "mode, and samples drawn between the islands decode between the modes until those "
+    "boundaries sharpen.")
 
 
 def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
@@ -271,6 +288,15 @@ def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
 
 def curves(g: live.LiveGroup) -> None:
     snap = g.snapshot()
+    if any(r.per_mode is not None for r in snap.runs):
+        cols = st.columns(len(snap.runs), gap="medium")
+        for i, (col, r) in enumerate(zip(cols, snap.runs)):
+            if r.per_mode is not None:
+                step = r.metrics["step"][-1]
+                col.caption(f"{r.label}: share of the on-mode samples per mode (step {step:,.0f})")
+                col.plotly_chart(figures.per_mode_figure(r.per_mode, r.kind), key=f"toy_modes_{i}",
+                                 config={"displayModeBar": False})
+        st.caption(WHY_NOTE)
     cols = st.columns(len(snap.runs) + 1, gap="medium")
     for i, (col, r) in enumerate(zip(cols, snap.runs)):
         with col:

@@ -35,6 +35,13 @@ def toy_points(ui: UI) -> str:
         "el => JSON.stringify((el.data || []).map(t => Array.from(t.x || []).slice(0, 16)))")
 
 
+def rendered_marks(ui: UI, key: str) -> int:
+    """How many markers / bars the chart ``key`` has drawn (SVG elements, not Plotly's data: a
+    chart whose data is there can still show nothing)."""
+    chart = ui.key(key).locator(".js-plotly-plot").first
+    return chart.evaluate("el => el.querySelectorAll('.scatterlayer .point, .barlayer .point').length")
+
+
 def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25):  # noqa: ANN001, ANN201
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -54,6 +61,15 @@ def test_toy_lab_start_and_pause(ui: UI) -> None:
     first = wait_until(lambda: toy_step(ui) or None, 60, "the step counter to leave 0")
     wait_until(lambda: toy_step(ui) >= first + 5 and toy_points(ui) != before, 60,
                "the step counter to advance and the points plot to update")
+    # Every plot is drawn on every refresh (a screenshot once showed the GAN's scatter blank while
+    # the WAE's showed): sample the running page several times, each chart must hold marks.
+    charts = ["toy_points_0", "toy_points_1", "toy_latent_1", "toy_modes_0", "toy_modes_1"]
+    for _ in range(5):
+        counts = {}
+        for key in charts:
+            counts[key] = wait_until(lambda k=key: rendered_marks(ui, k), 10, f"{key} to be drawn")
+        assert counts["toy_points_0"] >= 1000 and counts["toy_points_1"] >= 1000, counts
+        ui.page.wait_for_timeout(500)
     # No screenshot / full-text checks while running: the 5 Hz redraws keep a slow browser busy,
     # and the buttons are redrawn too (force: skip waiting for a "stable" button).
     start = ui.key("toy_start").locator("button").first

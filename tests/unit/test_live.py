@@ -83,6 +83,7 @@ def test_live_run_steps_history_metrics_snapshot(ring):
         fake = run.model.decode(run.metric_z * run.model.cfg.sigma_z)
     q = toy_quality(fake, ring.modes, ring.std)
     assert run.metrics["modes_covered"][-1] == q.modes_covered
+    assert run.snapshot().per_mode == q.per_mode and len(q.per_mode) == 8
     assert run.metrics["high_quality_share"][-1] == pytest.approx(q.high_quality_share)
     ot = D.optimal_transport(run.ot_real, fake[:len(run.ot_real)])[0]
     assert run.metrics["ot"][-1] == pytest.approx(ot)

@@ -26,6 +26,8 @@ from ..train import Trainer
 from .curves import Curves
 from .toys import ToySource
 
+# The mixtures' scoring protocol (VEEGAN, PacGAN): 2,500 samples per evaluation.
+PROTOCOL_SAMPLES = 2500
 # Settings a run takes while it trains (the next step uses them); anything else needs a reset.
 LIVE_MODEL_FIELDS = ("lam", "kernel", "kernel_scales")
 LIVE_TRAIN_FIELDS = ("lr", "lr_adv")
@@ -81,6 +83,7 @@ class RunSnapshot:
     metrics: dict[str, list[float]]  # "step", "modes_covered", "high_quality_share", "ot"
     n_modes: int | None
     error: str
+    per_mode: list[int] | None = None  # high-quality samples per mode at the last evaluation
 
 
 class LiveRun:
@@ -88,7 +91,8 @@ class LiveRun:
     :class:`~wae_core.live.groups.LiveGroup` serialises access with its lock."""
 
     def __init__(self, source: ToySource, spec: Recipe | LiveConfig, label: str | None = None,
-                 view_points: int = 1000, metrics_every: int = 100, metric_samples: int = 2000,
+                 view_points: int = 1000, metrics_every: int = 100,
+                 metric_samples: int = PROTOCOL_SAMPLES,
                  log_every: int = 10) -> None:
         self.source, self.recipe = source, as_recipe(spec)
         self.label = label or KIND_LABELS[self.recipe.model.kind]
@@ -171,9 +175,10 @@ class LiveRun:
         fake = self.model.decode(self.metric_z * self.model.cfg.sigma_z)
         if self.source.modes is not None and self.source.std is not None:
             q = toy_quality(fake, self.source.modes, self.source.std)
-            covered, share = float(q.modes_covered), q.high_quality_share
+            covered, share, self.per_mode = float(q.modes_covered), q.high_quality_share, q.per_mode
         else:
             covered = share = math.nan
+            self.per_mode = None
         ot = div.optimal_transport(self.ot_real, fake[:len(self.ot_real)])[0]
         self.scores.append(self.step_count, {"modes_covered": covered, "high_quality_share": share,
                                              "ot": ot})
@@ -186,4 +191,5 @@ class LiveRun:
         return RunSnapshot(
             self.label, self.recipe.model.kind, self.step_count, self.view_real.numpy().copy(), fake,
             codes, self.view_z.numpy().copy(), self.losses.copy(), self.scores.copy(),
-            None if self.source.modes is None else len(self.source.modes), self.error)
+            None if self.source.modes is None else len(self.source.modes), self.error,
+            None if self.per_mode is None else list(self.per_mode))
