@@ -49,6 +49,7 @@ def _blur(x, k):
     return F.conv2d(x, w, padding=k // 2)
 
 
+@pytest.mark.slow
 def test_fid_rises_monotonically_with_blur_and_noise(lenet_and_test):
     net, test = lenet_and_test
     x, ref = test.x[:1500], test.x[1500:3000]
