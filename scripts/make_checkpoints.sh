@@ -2,9 +2,9 @@
 # Retrain every shipped checkpoint (`make checkpoints`) from its named recipe: every number (nets,
 # λ, learning rates, epochs, time caps, and why) is in wae_core/recipes.py, and each command is
 # recorded in its checkpoint's metadata.
-# Usage: scripts/make_checkpoints.sh [classifier|mnist|mnist2|z2|toys|ring|grid|all]
+# Usage: scripts/make_checkpoints.sh [classifier|mnist|mnist2|z2|toys|ring|grid|all|RECIPE...]
 # (mnist and mnist2 are the two halves of the MNIST set, so two processes can share the cores;
-# set THREADS=1 for each then.)
+# set THREADS=1 for each then. RECIPE: one or more recipe names, e.g. ring-wae-mmd grid-wae-gan.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -15,6 +15,10 @@ train() {  # train RECIPE: checkpoints/RECIPE.safetensors
   $PY -m wae_core.train --recipe "$1" "${T[@]}" --out "checkpoints/$1.safetensors"
 }
 
+case $what in
+  classifier|mnist|mnist2|z2|toys|ring|grid|all) ;;
+  *) for recipe in "$@"; do train "$recipe"; done ;;
+esac
 if [[ $what == classifier || $what == all ]]; then
   $PY -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors "${T[@]}"
 fi

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import stochastic as S  # noqa: E402
 
-SWEEPS = {"ring": S.ring_learning, "mnist": S.mnist_learning}
+SWEEPS = {"ring": S.ring_learning, "mnist": S.mnist_learning, "live": S.live_ring}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ official code); each is written here only.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")  # also the deck's order
 KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
 ARCHS = ("small", "paper", "mlp")
 KERNELS = ("imq", "rbf")
+LR_SCHEDULES = ("step", "cosine")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
 # sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
 # (decoder from a 7x7 map of PAPER_DEC_CHANNELS[0] channels), ~22 M parameters.
@@ -59,6 +61,12 @@ class ModelConfig:
     kernel_scales: tuple[float, ...] = PAPER_KERNEL_SCALES
     sigma_z: float = 1.0  # prior P_Z = N(0, sigma_z^2 I)
     stochastic_encoder: bool = False  # WAE only: Gaussian Q(Z|X) instead of a deterministic map
+    # WAE only: the floor of a Gaussian encoder's log-variance. Without one the toys' encoders
+    # collapsed to the clamp (sigma = e^-6) and left holes in Q_Z between the modes (README, toys).
+    logvar_min: float = -12.0
+    # WAE only: the cost's power p in c(x, y) = recon_scale * ||x - y||^p (2: the paper's squared
+    # L2; 1: W1, whose optimal decoder is the posterior's median, not its mean).
+    cost_power: float = 2.0
     vae_likelihood: str = "bernoulli"  # VAE decoder likelihood: bernoulli (images) or gaussian
     # latent / image adversary
     disc_hidden: int = 512
@@ -73,6 +81,8 @@ class ModelConfig:
             raise ValueError(f"unknown kernel {self.kernel!r}; choose from {KERNELS}")
         if self.z_dim < 1:
             raise ValueError("z_dim must be >= 1")
+        if self.cost_power <= 0:
+            raise ValueError("cost_power must be > 0")
         enc, dec = ARCH_CHANNELS[self.arch]
         self.channels = tuple(int(c) for c in (enc if self.channels is None else self.channels))
         self.dec_channels = tuple(int(c) for c in (dec if self.dec_channels is None else self.dec_channels))
@@ -109,14 +119,30 @@ class TrainConfig:
     max_steps: int = 0  # 0: no limit (stop after ``epochs``)
     max_seconds: float = 0.0  # 0: no time limit; else stop (and save) once exceeded
     threads: int = 0  # torch CPU threads, 0: all cores
+    # "step": lr_milestones / lr_factors per epoch; "cosine": from lr down to 0 over all steps.
+    lr_schedule: str = "step"
+    # Ramp lambda linearly from 0 over this many steps (0: none). The W1-cost toys collapsed to
+    # the ring's centre without it (the posterior became the prior before the decoder learned).
+    lam_warmup_steps: int = 0
 
-    def lr_multiplier(self, epoch: int) -> float:
-        """Piecewise-constant schedule: the factor of the last milestone reached."""
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {LR_SCHEDULES}")
+
+    def lr_multiplier(self, epoch: int, step: int = 0, total_steps: int = 0) -> float:
+        r"""The factor on both learning rates. "step": the factor of the last milestone reached
+        at ``epoch``; "cosine": $\tfrac12\,(1 + \cos(\pi\, t / T))$ at step t of T."""
+        if self.lr_schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
         m = 1.0
         for milestone, factor in zip(self.lr_milestones, self.lr_factors):
             if epoch >= milestone:
                 m = factor
         return m
+
+    def lam_multiplier(self, step: int) -> float:
+        """The factor on lambda at ``step`` (0-based): a linear warm-up, then 1."""
+        return min(1.0, (step + 1) / self.lam_warmup_steps) if self.lam_warmup_steps > 0 else 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return _to_jsonable(dataclasses.asdict(self))

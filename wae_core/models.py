@@ -38,6 +38,8 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.decoder = build_decoder(cfg)
+        # The trainer's factor on lambda (TrainConfig.lam_warmup_steps); 1 outside a warm-up.
+        self.lam_scale = 1.0
 
     # --- the prior P_Z -------------------------------------------------------------------
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -113,11 +115,20 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError(f"{self.kind} has no adversary")
 
     def cost(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        r"""Reconstruction cost per item, the paper's scaled squared L2:
+        r"""Reconstruction cost per item: the paper's scaled squared L2 (p = 2), or another power.
 
-        $$c(x, y) = \gamma\,\lVert x - y \rVert_2^2,\qquad \gamma = 0.05 \text{ on MNIST}$$
+        $$c(x, y) = \gamma\,\lVert x - y \rVert_2^{\,p},\qquad \gamma = 0.05,\ p = 2
+        \text{ on MNIST}$$
         """
-        return self.cfg.recon_scale * (x - y).pow(2).flatten(1).sum(1)
+        d2 = (x - y).pow(2).flatten(1).sum(1)
+        p = self.cfg.cost_power
+        # (the epsilon keeps the gradient of ||.||^p finite at a perfect reconstruction, p < 2)
+        return self.cfg.recon_scale * (d2 if p == 2 else (d2 + 1e-12).pow(p / 2))
+
+    @property
+    def lam(self) -> float:
+        """The weight of D_Z at this step: the configured lambda times the warm-up factor."""
+        return self.cfg.lam * self.lam_scale
 
     def latent_mmd(self, codes: torch.Tensor) -> torch.Tensor:
         """MMD(Q_Z, P_Z) of a batch of codes against as many fresh prior samples."""
@@ -193,7 +204,7 @@ class VAE(GenerativeModel):
         if self.cfg.is_image and self.cfg.vae_likelihood == "bernoulli":
             logits = self.decoder.logits(z)
             return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
-        return self.cost(x, self.decode(z))
+        return self.cfg.recon_scale * (x - self.decode(z)).pow(2).flatten(1).sum(1)
 
     def loss(self, x: torch.Tensor) -> Losses:
         mu, logvar = self.encode_dist(x)
@@ -221,7 +232,7 @@ class _WAE(GenerativeModel):
         if not self.cfg.stochastic_encoder:
             return h
         mu, logvar = h.chunk(2, dim=1)
-        return VAE.reparameterize(mu, logvar.clamp(-12.0, 8.0))
+        return VAE.reparameterize(mu, logvar.clamp(self.cfg.logvar_min, 8.0))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encoder(x)
@@ -242,7 +253,7 @@ class WAEMMD(_WAE):
         codes = self.encode_sample(x)
         recon = self.cost(x, self.decode(codes)).mean()
         mmd = self.latent_mmd(codes)
-        return {"total": recon + self.cfg.lam * mmd, "recon": recon, "mmd": mmd}
+        return {"total": recon + self.lam * mmd, "recon": recon, "mmd": mmd}
 
 
 class WAEGAN(_WAE):
@@ -263,7 +274,7 @@ class WAEGAN(_WAE):
         codes = self.encode_sample(x)
         recon = self.cost(x, self.decode(codes)).mean()
         adv = D.fooling_loss(self.adversary(codes))
-        return {"total": recon + self.cfg.lam * adv, "recon": recon, "adv": adv}
+        return {"total": recon + self.lam * adv, "recon": recon, "adv": adv}
 
     def adversary_loss(self, x: torch.Tensor) -> Losses:
         with torch.no_grad():
@@ -271,7 +282,7 @@ class WAEGAN(_WAE):
         prior = self.sample_prior(codes.shape[0])
         d = D.adversary_loss(*self.adversary_logits(prior, codes))
         # Scaled by lambda as in the official code, so the two players move at matched speeds.
-        return {"total": self.cfg.lam * d, "disc": d}
+        return {"total": self.lam * d, "disc": d}
 
 
 class GAN(GenerativeModel):

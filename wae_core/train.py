@@ -164,10 +164,19 @@ class Trainer:
     def train_batch(self, x: torch.Tensor) -> dict[str, float]:
         """One optimiser step on the batch ``x`` outside :meth:`fit` (the live toy runs): counts
         it in ``step``; no callbacks, no checkpoint, no epoch bookkeeping."""
+        self.apply_schedules()
         logs = self.train_step(x)
         self.step += 1
         self.last_logs = logs
         return logs
+
+    def apply_schedules(self) -> None:
+        """Set this step's learning rates (a cosine schedule moves every step; the milestones
+        move per epoch) and lambda's warm-up factor."""
+        cfg = self.cfg
+        mult = cfg.lr_multiplier(self.epoch, self.step, self.total_steps)
+        self.set_learning_rates(cfg.lr * mult, cfg.lr_adv * mult)
+        self.model.lam_scale = cfg.lam_multiplier(self.step)
 
     def train_step(self, x: torch.Tensor) -> dict[str, float]:
         """The optimisation of one batch (adversary first); raises TrainingDiverged."""
@@ -221,8 +230,6 @@ class Trainer:
 
     def _run_epoch(self) -> None:
         cfg = self.cfg
-        mult = cfg.lr_multiplier(self.epoch)
-        self.set_learning_rates(cfg.lr * mult, cfg.lr_adv * mult)
         # The epoch's running loss sums survive a mid-epoch checkpoint (see save / resume), so a
         # resumed run logs the same epoch averages as an uninterrupted one.
         sums: dict[str, float] = defaultdict(float, self.partial_epoch["sums"])

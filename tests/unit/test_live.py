@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests import stochastic as S
 from wae_core import checkpoint, live
 from wae_core import divergences as D
 from wae_core.config import ModelConfig, TrainConfig
@@ -101,6 +102,8 @@ def test_live_run_update_and_reset(ring):
     assert run.model.cfg.lam == 3.0 and run.model.cfg.kernel_scales == (0.5,)
     assert run.trainer.opt.param_groups[0]["lr"] == 1e-4
     assert run.trainer.opt_adv.param_groups[0]["lr"] == 1e-5
+    run.step()  # the new rates hold through a step (the trainer re-applies its schedule)
+    assert run.trainer.opt.param_groups[0]["lr"] == 1e-4
     with pytest.raises(ValueError, match="reset"):
         run.update(z_dim=4)
     run.step()
@@ -373,29 +376,12 @@ def test_background_training_errors(tmp_path):
 
 
 # --- the qualitative result on the ring --------------------------------------------------------
-RING_STEPS = 600  # measured: WAE-MMD (these settings) covered 8/8 on 6/6 seeds from 500 steps on
-
-
-def _train_and_score(ring_src, cfg, steps, seed) -> tuple[int, float]:
-    run = live.LiveRun(ring_src, cfg, metrics_every=10**9)
-    for _ in range(steps):
-        run.step()
-    z = torch.randn(10_000, cfg.z_dim, generator=torch.Generator().manual_seed(100 + seed))
-    with torch.no_grad():
-        q = toy_quality(run.model.decode(z), ring_src.modes, ring_src.std)
-    return q.modes_covered, q.high_quality_share
-
-
 @pytest.mark.slow
-def test_wae_covers_the_ring_gan_is_measured():
-    """WAE-MMD (z = 2, λ = 10, IMQ, MLPs 4 × 64, batch 128) covers >= 7 of the 8 modes on 3 seeds
-    after RING_STEPS steps (10,000 samples scored). The GAN's coverage is printed, not asserted:
-    it wanders between modes (mode collapse) and needs thousands of steps to spread."""
-    src = live.ToySource.builtin("ring", n=20_000)
-    wae = [_train_and_score(src, live.LiveConfig(kind="wae-mmd", batch_size=128, hidden=64, seed=seed),
-                            RING_STEPS, seed) for seed in range(3)]
-    gan = _train_and_score(src, live.LiveConfig(kind="gan", batch_size=128, hidden=64, lr=2e-4,
-                                                lr_adv=2e-4, seed=0), RING_STEPS, 0)
-    print(f"\nring after {RING_STEPS} steps, (modes covered, high-quality share): "
-          f"WAE-MMD seeds 0-2 {wae}; GAN seed 0 {gan}")
-    assert all(m >= 7 for m, _ in wae), wae
+def test_default_preset_puts_the_wae_on_every_ring_mode():
+    """The page's default preset (the shipped toy recipe): after S.LIVE_STEPS steps the WAE-MMD
+    covers all 8 modes and puts a measured share of its samples on them (bound from the sweep,
+    tests/stochastic.py). The GAN's coverage is printed, not asserted: it wanders between modes."""
+    wae = S.live_ring("wae-mmd", seed=0)
+    gan = S.live_ring("gan", seed=0)
+    print(f"\nring after {S.LIVE_STEPS} steps: WAE-MMD {wae}; GAN {gan}")
+    assert wae["modes_covered"] == 8 and wae["hq_share"] > S.LIVE_HQ_BOUND, wae

@@ -170,3 +170,34 @@ def test_mmd_term_depends_on_configured_scales():
         with torch.no_grad():
             outs.append(float(m.loss(x)["mmd"]))
     assert outs[0] != pytest.approx(outs[1], rel=1e-3)
+
+
+def test_cost_power_and_warmup_factor():
+    """c(x, y) = gamma ||x - y||^p with the configured p (here 1: W1), and lambda times the
+    trainer's warm-up factor; the VAE's Gaussian likelihood stays squared whatever p is."""
+    m = _model("wae-mmd", cost_power=1.0)
+    x = _x()
+    m.lam_scale = 0.25
+    torch.manual_seed(7)
+    with torch.no_grad():
+        out = m.loss(x)
+        y = m.decoder(m.encoder(x))
+    naive = sum(0.7 * math.sqrt(sum((float(x[i, j]) - float(y[i, j])) ** 2 for j in range(2)))
+                for i in range(len(x))) / len(x)
+    assert float(out["recon"]) == pytest.approx(naive, rel=1e-5)
+    assert float(out["total"]) == pytest.approx(naive + 3.7 * 0.25 * float(out["mmd"]), rel=1e-5)
+    vae = _model("vae", cost_power=1.0)
+    z = torch.zeros(len(x), 3)
+    with torch.no_grad():
+        assert torch.allclose(vae.neg_log_likelihood(x, z), 0.7 * (x - vae.decoder(z)).pow(2).sum(1))
+
+
+def test_logvar_floor_bounds_the_encoder_noise():
+    m = _model("wae-mmd", stochastic_encoder=True, logvar_min=-2.0)
+    with torch.no_grad():
+        for p in m.encoder[-1].parameters():  # make the encoder ask for a tiny variance
+            p.zero_()
+        m.encoder[-1].bias[3:] = -20.0
+        x = _x(1).repeat(4000, 1)
+        draws = m.encode_sample(x)
+    assert float(draws.std(0).mean()) == pytest.approx(math.exp(-1.0), rel=0.05)

@@ -1,5 +1,6 @@
 """Trainer: exact resume, NaN stop, unwritable output, kill -9 mid-run, the CLI."""
 
+import math
 import os
 import signal
 import subprocess
@@ -200,3 +201,24 @@ def test_cli_help_and_errors(tmp_path):
     p = _run_cli(["--model", "vae", "--dataset", "mnist-download", "--out", str(tmp_path / "x")])
     _, err = p.communicate(timeout=120)
     assert p.returncode == 2 and "--dataset mnist" in err and "Traceback" not in err
+
+
+def test_cosine_schedule_and_lambda_warmup_per_step(data):
+    """lr_schedule "cosine": lr * (1 + cos(pi t / T)) / 2 at step t of T, set before each step;
+    lam_warmup_steps: lambda grows linearly to its value, then stays."""
+    seen = []
+
+    class Record(Callback):
+        def on_step(self, trainer, logs):
+            seen.append((trainer.opt.param_groups[0]["lr"], trainer.model.lam_scale, trainer.model.lam))
+
+    cfg = _cfg(epochs=2, lr=1e-3, lr_schedule="cosine", lam_warmup_steps=4)
+    t = Trainer(_model("wae-mmd"), data, cfg, callbacks=[Record()])
+    t.fit()
+    total = t.total_steps
+    assert len(seen) == total == 12
+    for step, (lr, scale, lam) in enumerate(seen):
+        assert lr == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * step / total)), rel=1e-12)
+        assert scale == pytest.approx(min(1.0, (step + 1) / 4)) and lam == pytest.approx(10.0 * scale)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="linear")

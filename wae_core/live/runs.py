@@ -108,7 +108,11 @@ class LiveRun:
         torch.manual_seed(tc.seed)
         data = TensorData(self.source.points, torch.zeros(len(self.source.points), dtype=torch.long),
                           self.source.name)
-        self.trainer = Trainer(build_model(replace(mc)), data, replace(tc, device="cpu"))
+        # A live run has no end, so no learning-rate schedule: a cosine decay tied to a recipe's
+        # step budget would freeze the run once the budget is spent. lambda's warm-up stays.
+        self.trainer = Trainer(build_model(replace(mc)), data,
+                               replace(tc, device="cpu", lr_schedule="step", lr_milestones=(),
+                                       lr_factors=()))
         self.model: GenerativeModel = self.trainer.model
         self.model.train()
         self.gen = torch.Generator().manual_seed(tc.seed + 1)
@@ -158,7 +162,9 @@ class LiveRun:
                               train=replace(self.recipe.train, **train_kw))
         for k in LIVE_MODEL_FIELDS:  # the model reads its config at every step
             setattr(self.model.cfg, k, getattr(self.recipe.model, k))
-        self.trainer.set_learning_rates(self.recipe.train.lr, self.recipe.train.lr_adv)
+        # The trainer sets its rates from its config at every step: change them there.
+        self.trainer.cfg = replace(self.trainer.cfg, **train_kw)
+        self.trainer.set_learning_rates(self.trainer.cfg.lr, self.trainer.cfg.lr_adv)
 
     def step(self) -> dict[str, float]:
         """One optimiser step (adversary first) on a fresh batch; raises TrainingDiverged."""
