@@ -109,8 +109,9 @@ def mnist_learning(kind: str, seed: int = 0, epochs: int = MNIST_EPOCHS) -> dict
 RING_SPREAD_RATIO_BOUND = 0.5  # worst measured 0.367 (GAN): 27 % margin
 RING_RECON_RATIO_BOUND = 0.1  # worst 0.027 (WAE-GAN): 3.7x
 MNIST_RECON_RATIO_BOUND = 0.5  # worst 0.348 (VAE): 30 % margin
-MNIST_FID_RATIO_BOUND = {"vae": 0.85, "wae-mmd": 0.85, "wae-gan": 0.85,  # worst 0.729 (VAE): 14 %
-                         "gan": 0.85}
+# worst 0.729 (VAE): 14 % margin. The GAN learns more slowly at its DCGAN rate (worst 0.833): its
+# bound is 0.95, 14 % above that and still 5 % below an untrained generator's 1.0.
+MNIST_FID_RATIO_BOUND = {"vae": 0.85, "wae-mmd": 0.85, "wae-gan": 0.85, "gan": 0.95}
 BOUNDS: dict[tuple[str, str], str] = {
     ("ring", "spread_ratio"): f"< {RING_SPREAD_RATIO_BOUND}",
     ("ring", "recon_ratio"): f"< {RING_RECON_RATIO_BOUND}",

@@ -63,15 +63,38 @@ def test_latent_match_and_reconstruction(rows):
         assert 0 < rows[name]["recon_sharpness"] < real["sharpness"]
 
 
-def test_toys_gan_drops_modes_wae_keeps_them():
-    """The 2-D toys' trade-off (README, Results): the WAE-MMD keeps every mode, the GAN does not."""
-    toys = {(r["toy"], r["model"]): r for r in evaluate_toys(CKPT_DIR, n=2500, seeds=2)}
+@pytest.fixture(scope="module")
+def toys():
+    return {(r["toy"], r["model"]): r for r in evaluate_toys(CKPT_DIR, n=2500, seeds=2)}
+
+
+# The shipped toy WAEs' share of samples on a mode, from P_Z (python -m wae_core.evaluate, 5 sampling
+# seeds: ring WAE-MMD 88 %, WAE-GAN 63 %; grid 80 % and 61 %), asserted with ~5 points of margin.
+TOY_HQ_FLOOR = {("ring", "WAE-MMD"): 0.83, ("ring", "WAE-GAN"): 0.57,
+                ("grid", "WAE-MMD"): 0.74, ("grid", "WAE-GAN"): 0.55}
+
+
+def test_toys_wae_keeps_every_mode_on_the_modes_gan_collapses(toys):
+    """The 2-D toys' trade-off (README, Results): both WAEs keep every mode with most samples on
+    them, decoded from an ex-post mixture on Q_Z almost all are; the GAN drops modes."""
     for toy, n_modes in (("ring", 8), ("grid", 25)):
-        wae, gan = toys[toy, "WAE-MMD"], toys[toy, "GAN"]
-        assert wae["modes_covered_mean"] == n_modes, toy
+        for wae in ("WAE-MMD", "WAE-GAN"):
+            r = toys[toy, wae]
+            assert r["modes_covered_mean"] == n_modes, (toy, wae)
+            assert r["hq_share_mean"] >= TOY_HQ_FLOOR[toy, wae], (toy, wae, r["hq_share_mean"])
+            assert r["gmm_modes_covered_mean"] == n_modes and r["gmm_hq_share_mean"] > 0.95, (toy, wae)
+        gan = toys[toy, "GAN"]
         assert gan["modes_covered_mean"] < n_modes - 2, toy
-        assert gan["hq_share_mean"] > wae["hq_share_mean"], toy  # the GAN's price: fewer modes
-    assert toys["ring", "WAE-MMD"]["hq_share_mean"] > 0.5
+        assert gan["hq_share_mean"] > 0.85, toy  # sharp where it is: collapse, not blur
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="missed: ring 88 / 63 %, grid 80 / 61 % (README, 2-D toys)")
+def test_toy_wae_quality_target(toys):
+    """Issue 14's target: both WAEs at >= 90 % of samples on a mode on both toys, from P_Z."""
+    for toy in ("ring", "grid"):
+        for wae in ("WAE-MMD", "WAE-GAN"):
+            assert toys[toy, wae]["hq_share_mean"] >= 0.90, (toy, wae)
 
 
 def test_paper_margin_wae_gan_fid(rows):
