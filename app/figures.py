@@ -137,6 +137,54 @@ def points_figure(real: np.ndarray, fake: np.ndarray, title: str | None = None,
     return _layout(fig, height, title)
 
 
+def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, size: int = 360,
+                legend: Sequence[tuple[str, str]] = ()) -> bytes:
+    """2-D points drawn into a square PNG: ``layers`` of (points (n, >=2), colour, radius px), in
+    order, over [-extent, extent]^2, with an optional legend of (label, colour).
+
+    The Live toy page redraws its scatter plots every refresh. As Plotly charts (WebGL, then SVG)
+    a busy machine's browser could not finish one draw before the next arrived and showed blank
+    plots (measured: 10 s and more with no marks); an image is swapped whole, never half drawn.
+    """
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    scale = (size - 1) / (2 * extent)
+    for points, colour, radius in layers:
+        p = np.asarray(points, dtype=float)
+        if p.ndim != 2 or not len(p):
+            continue
+        xy = np.stack([(p[:, 0] + extent) * scale,
+                       (extent - (p[:, 1] if p.shape[1] > 1 else 0 * p[:, 0])) * scale], 1)
+        for x, y in xy[np.isfinite(xy).all(1)]:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+    for i, (label, colour) in enumerate(legend):
+        draw.rectangle((6, 6 + 14 * i, 14, 14 + 14 * i), fill=colour)
+        draw.text((18, 4 + 14 * i), label, fill="black")
+    draw.rectangle((0, 0, size - 1, size - 1), outline="#cccccc")
+    buf = BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def points_png(real: np.ndarray, fake: np.ndarray, extent: float,
+               modes: np.ndarray | None = None) -> bytes:
+    """Real (grey) vs generated (red) 2-D points, the modes as black dots, as a PNG."""
+    layers = [(real, REAL_COLOUR, 1.5), (fake, FAKE_COLOUR, 1.5)]
+    if modes is not None:
+        layers.append((modes, "black", 3.0))
+    return scatter_png(layers, extent, legend=[("real", REAL_COLOUR), ("generated", FAKE_COLOUR)])
+
+
+def latent_png(codes: np.ndarray, prior: np.ndarray, extent: float = 4.0) -> bytes:
+    """Q_Z (codes of real points, orange) vs P_Z (prior draws, blue), first two coordinates."""
+    return scatter_png([(prior, PRIOR_COLOUR, 1.5), (codes, CODE_COLOUR, 1.5)], extent,
+                       legend=[("P_Z (prior)", PRIOR_COLOUR), ("Q_Z (codes)", CODE_COLOUR)])
+
+
 def latent_figure(codes: np.ndarray, prior: np.ndarray, title: str | None = None,
                   height: int = 300) -> go.Figure:
     """Q_Z (codes of real points) vs P_Z (prior draws), first two latent coordinates."""

@@ -22,10 +22,9 @@ from wae_core.models import GAN, WAEGAN, WAEMMD
 GROUP_KEY = "toy_group"
 SIG_KEY = "toy_group_sig"
 MSG_KEY = "toy_message"
-# How often the running page redraws. Each redraw rebuilds two SVG scatter plots of VIEW_POINTS real
-# and as many generated points plus the latent plot; at 0.2 s a busy 2-core machine's browser fell
-# behind and showed blank plots between redraws (measured), so 0.5 s, and the slower-changing
-# curves and per-mode bars every 2 s.
+# How often the running page redraws. The scatter plots are PNGs (figures.scatter_png: a Plotly
+# chart redrawn this often stayed blank on a busy machine); the slower-changing curves and per-mode
+# bars are Plotly charts redrawn every 2 s.
 REFRESH_S = 0.5  # points view
 CURVES_S = 2.0  # loss / metric curves, per-mode bars
 VIEW_POINTS = 600
@@ -274,12 +273,12 @@ def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
             mc[2].metric("OT cost to real", f"{m['ot'][-1]:.3f}",
                          help="Exact W₂² between 256 real points and 256 samples "
                               "(divergences.optimal_transport)")
-            st.plotly_chart(figures.points_figure(r.real, r.fake, None, ext, modes=modes),
-                            key=f"toy_points_{i}", config={"displayModeBar": False})
+            st.container(key=f"toy_points_{i}").image(
+                figures.points_png(r.real, r.fake, ext, modes), width="stretch")
             if r.codes is not None:
                 st.caption("Latent space: codes of real points (Q_Z) vs prior draws (P_Z)")
-                st.plotly_chart(figures.latent_figure(r.codes, r.prior), key=f"toy_latent_{i}",
-                                config={"displayModeBar": False})
+                st.container(key=f"toy_latent_{i}").image(figures.latent_png(r.codes, r.prior),
+                                                          width="stretch")
             else:
                 st.caption("A GAN has no encoder: there is no Q_Z to compare with P_Z.")
             if r.error:

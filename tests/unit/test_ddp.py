@@ -35,6 +35,9 @@ dist.destroy_process_group()
 """
 
 
+TEARDOWN_ABORT = "terminate called without an active exception"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,10 +51,17 @@ def test_two_cpu_processes_stay_in_sync(kind, tmp_path):
     script.write_text(WORKER)
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    res = subprocess.run(
-        [str(torchrun), "--nproc_per_node=2", "--master_addr", "127.0.0.1",
-         "--master_port", str(_free_port()), str(script), kind, str(tmp_path / "m.safetensors")],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    def run():
+        return subprocess.run(
+            [str(torchrun), "--nproc_per_node=2", "--master_addr", "127.0.0.1",
+             "--master_port", str(_free_port()), str(script), kind, str(tmp_path / "m.safetensors")],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
+
+    res = run()
+    if res.returncode != 0 and TEARDOWN_ABORT in res.stderr and res.stdout.count(" same True") == 2:
+        # Both ranks finished in sync, then gloo aborted while tearing down (seen about once in
+        # 20 runs on a loaded 2-core machine, after barrier + destroy_process_group): run again.
+        res = run()
     assert res.returncode == 0, res.stderr[-3000:]
     lines = re.findall(r"rank \d steps \d+ world \d same \w+", res.stdout)
     assert len(lines) == 2, res.stdout
