@@ -117,26 +117,6 @@ def ot_matching_figure(real: np.ndarray, fake: np.ndarray, sigma: np.ndarray,
     return _layout(fig, height)
 
 
-def points_figure(real: np.ndarray, fake: np.ndarray, title: str | None = None,
-                  extent: float | None = None, height: int = 360,
-                  modes: np.ndarray | None = None) -> go.Figure:
-    """Real vs generated 2-D points. SVG, not WebGL: the live page redraws these several times a
-    second, and a browser that runs out of WebGL contexts (or a headless one without a GPU) left
-    one plot blank while the other showed (measured: the GAN's, 40 s after Start)."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
-                               marker={"color": REAL_COLOUR, "size": 4, "opacity": 0.5}))
-    fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
-                               marker={"color": FAKE_COLOUR, "size": 4, "opacity": 0.6}))
-    if modes is not None:
-        fig.add_trace(go.Scatter(x=modes[:, 0], y=modes[:, 1], mode="markers", name="modes",
-                                   marker={"color": "black", "size": 9, "symbol": "circle-open"}))
-    ext = extent if extent is not None else _extent(real)
-    fig.update_xaxes(range=[-ext, ext], showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[-ext, ext], showgrid=False, zeroline=False, scaleanchor="x")
-    return _layout(fig, height, title)
-
-
 def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, size: int = 360,
                 legend: Sequence[tuple[str, str]] = ()) -> bytes:
     """2-D points drawn into a square PNG: ``layers`` of (points (n, >=2), colour, radius px), in
@@ -183,26 +163,6 @@ def latent_png(codes: np.ndarray, prior: np.ndarray, extent: float = 4.0) -> byt
     """Q_Z (codes of real points, orange) vs P_Z (prior draws, blue), first two coordinates."""
     return scatter_png([(prior, PRIOR_COLOUR, 1.5), (codes, CODE_COLOUR, 1.5)], extent,
                        legend=[("P_Z (prior)", PRIOR_COLOUR), ("Q_Z (codes)", CODE_COLOUR)])
-
-
-def latent_figure(codes: np.ndarray, prior: np.ndarray, title: str | None = None,
-                  height: int = 300) -> go.Figure:
-    """Q_Z (codes of real points) vs P_Z (prior draws), first two latent coordinates."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=prior[:, 0], y=prior[:, 1] if prior.shape[1] > 1 else 0 * prior[:, 0],
-                               mode="markers", name="P_Z (prior)",
-                               marker={"color": PRIOR_COLOUR, "size": 4, "opacity": 0.4}))
-    fig.add_trace(go.Scatter(x=codes[:, 0], y=codes[:, 1] if codes.shape[1] > 1 else 0 * codes[:, 0],
-                               mode="markers", name="Q_Z (codes)",
-                               marker={"color": CODE_COLOUR, "size": 4, "opacity": 0.6}))
-    fig.update_xaxes(range=[-4, 4], title="z₁", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[-4, 4], title="z₂", showgrid=False, zeroline=False, scaleanchor="x")
-    return _layout(fig, height, title)
-
-
-def _extent(p: np.ndarray) -> float:
-    r = float(np.abs(p).max()) if p.size else 1.0
-    return max(1.0, 1.25 * r)
 
 
 def losses_figure(history: dict[str, list[float]], title: str | None = None,
@@ -263,17 +223,12 @@ def ot_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure:
     return _layout(fig, height)
 
 
-def toy_view_figures(snap: GroupSnapshot, modes: np.ndarray | None = None,
-                     extent: float | None = None) -> list[go.Figure]:
-    """The animated view of one refresh: per run real-vs-generated, then Q_Z vs P_Z for each run
-    with an encoder (what the toy page redraws every ~0.2 s)."""
-    figs: list[go.Figure] = []
-    for r in snap.runs:
-        figs.append(points_figure(r.real, r.fake, f"{r.label}: real vs generated", extent, modes=modes))
-    for r in snap.runs:
-        if r.codes is not None:
-            figs.append(latent_figure(r.codes, r.prior, f"{r.label}: Q_Z vs P_Z"))
-    return figs
+def toy_view_images(snap: GroupSnapshot, modes: np.ndarray | None = None,
+                    extent: float = 3.0) -> list[bytes]:
+    """The animated view of one refresh as the toy page draws it: per run real-vs-generated, then
+    Q_Z vs P_Z for each run with an encoder (PNGs)."""
+    images = [points_png(r.real, r.fake, extent, modes) for r in snap.runs]
+    return images + [latent_png(r.codes, r.prior) for r in snap.runs if r.codes is not None]
 
 
 def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str]) -> go.Figure:

@@ -79,10 +79,7 @@ def main() -> int:
     for _ in range(15):
         t = time.perf_counter()
         snap = group.snapshot()
-        figs = figures.toy_view_figures(snap, modes, 3.0)
-        n_figs = len(figs)
-        for f in figs:
-            f.to_json()
+        n_figs = len(figures.toy_view_images(snap, modes, 3.0))
         times.append(time.perf_counter() - t)
     curves = []
     for _ in range(5):
@@ -94,9 +91,9 @@ def main() -> int:
         curves.append(time.perf_counter() - t)
     group.close()
     med = sorted(times)[len(times) // 2]
-    print(f"  refresh of the points view ({n_figs} figures, while training): "
+    print(f"  refresh of the points view ({n_figs} PNG plots, while training): "
           f"{1000 * med:.0f} ms median -> {1 / med:.1f} fps possible")
-    print(f"  refresh of the curves (3 figures, every 1 s): {1000 * sorted(curves)[2]:.0f} ms median")
+    print(f"  refresh of the curves (3 figures): {1000 * sorted(curves)[2]:.0f} ms median")
     return 0
 
 
