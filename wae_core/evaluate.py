@@ -98,6 +98,7 @@ def evaluate_toys(ckpt_dir: Path, n: int = 2500, seeds: int = 5) -> list[dict[st
     rows = []
     for toy in ("ring", "grid"):
         modes = toy_modes(toy)
+        fit_points = load_dataset(toy, "train").x[:TOY_GMM_FIT_POINTS]  # once per toy, not per model
         for name, kind in TOY_MODELS:
             path = ckpt_dir / f"{toy}-{kind}.safetensors"
             if not path.exists():
@@ -109,8 +110,7 @@ def evaluate_toys(ckpt_dir: Path, n: int = 2500, seeds: int = 5) -> list[dict[st
             row.update(_toy_scores([M.generate(model, n, s) for s in range(seeds)], modes, TOY_STD[toy]))
             if model.has_encoder:
                 # Labelled apart: samples from a mixture fitted to Q_Z (ex-post, RAE), not from P_Z.
-                gmm = fit_latent_gmm(model, load_dataset(toy, "train").x[:TOY_GMM_FIT_POINTS],
-                                     len(modes))
+                gmm = fit_latent_gmm(model, fit_points, len(modes))
                 scores = _toy_scores([generate_ex_post(model, gmm, n, s) for s in range(seeds)],
                                      modes, TOY_STD[toy])
                 row.update({f"gmm_{k}": v for k, v in scores.items()})

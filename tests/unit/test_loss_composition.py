@@ -23,6 +23,16 @@ def _x(n=5):
     return torch.randn(n, 2, generator=torch.Generator().manual_seed(1))
 
 
+def _run_then_reseed(fn, x, seed):
+    """``fn(x)`` (no grad) from ``seed``, then the global RNG set back to ``seed``: the naive
+    reference that follows replays the same noise draws."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        out = fn(x)
+    torch.manual_seed(seed)
+    return out
+
+
 def naive_cost(x, y, scale):
     return sum(scale * sum((float(x[i, j]) - float(y[i, j])) ** 2 for j in range(x.shape[1]))
                for i in range(len(x))) / len(x)
@@ -54,10 +64,7 @@ def softplus(t):
 def test_wae_mmd_total_is_recon_plus_lambda_mmd(kernel, stochastic):
     m = _model("wae-mmd", kernel=kernel, stochastic_encoder=stochastic)
     x = _x()
-    torch.manual_seed(7)
-    with torch.no_grad():
-        out = m.loss(x)
-    torch.manual_seed(7)  # replay: the encoder's noise (if any), then the prior draws
+    out = _run_then_reseed(m.loss, x, 7)  # replay: the encoder's noise (if any), then the prior draws
     with torch.no_grad():
         h = m.encoder(x)
         if stochastic:
@@ -86,10 +93,7 @@ def test_wae_gan_total_is_recon_plus_lambda_fooling_and_adversary_scaled():
     assert float(out["recon"]) == pytest.approx(recon, rel=1e-5)
     assert float(out["adv"]) == pytest.approx(fool, rel=1e-5)
     assert float(out["total"]) == pytest.approx(recon + 3.7 * fool, rel=1e-5)
-    torch.manual_seed(3)
-    with torch.no_grad():
-        adv = m.adversary_loss(x)
-    torch.manual_seed(3)
+    adv = _run_then_reseed(m.adversary_loss, x, 3)
     with torch.no_grad():
         prior = torch.randn(len(x), 3) * 1.5
         lp = m.adversary(prior).reshape(-1).tolist()
@@ -103,10 +107,7 @@ def test_vae_total_is_nll_plus_kl_to_the_configured_prior():
     """KL(N(mu, s^2) || N(0, sigma_z^2)) per dimension, summed; Gaussian NLL = the cost."""
     m = _model("vae")
     x = _x()
-    torch.manual_seed(5)
-    with torch.no_grad():
-        out = m.loss(x)
-    torch.manual_seed(5)
+    out = _run_then_reseed(m.loss, x, 5)
     with torch.no_grad():
         mu, logvar = m.encoder(x).chunk(2, dim=1)
         logvar = logvar.clamp(-12, 8)
@@ -126,10 +127,7 @@ def test_vae_total_is_nll_plus_kl_to_the_configured_prior():
 def test_gan_generator_loss_is_non_saturating():
     m = _model("gan")
     x = _x()
-    torch.manual_seed(9)
-    with torch.no_grad():
-        out = m.loss(x)
-    torch.manual_seed(9)
+    out = _run_then_reseed(m.loss, x, 9)
     with torch.no_grad():
         fake = m.decoder(torch.randn(len(x), 3) * 1.5)
         logits = m.adversary(fake).reshape(-1).tolist()
