@@ -16,7 +16,7 @@ VERSION = "0.1.0"
 MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")  # also the deck's order
 # How every page, table and log names a kind (the one copy of this map).
 KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
-ARCHS = ("small", "paper", "mlp")
+ARCHS = ("small", "paper", "mlp", "unrolled-dcgan")
 KERNELS = ("imq", "rbf")
 LR_SCHEDULES = ("step", "cosine")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
@@ -26,6 +26,10 @@ SMALL_CHANNELS, SMALL_DEC_CHANNELS = (16, 32, 64), (32, 16)
 PAPER_CHANNELS, PAPER_DEC_CHANNELS = (128, 256, 512, 1024), (1024, 512, 256)
 ARCH_CHANNELS = {"small": (SMALL_CHANNELS, SMALL_DEC_CHANNELS), "mlp": (SMALL_CHANNELS, SMALL_DEC_CHANNELS),
                  "paper": (PAPER_CHANNELS, PAPER_DEC_CHANNELS)}
+# The Stacked-MNIST DCGAN of the Unrolled-GAN experiments (nets.UnrolledGenerator /
+# UnrolledDiscriminator): generator 64-32-16-8 from a 4x4 map, discriminator 2-4-8 ("1/4 of G").
+UNROLLED_CHANNELS, UNROLLED_DEC_CHANNELS = (2, 4, 8), (64, 32, 16, 8)
+ARCH_CHANNELS["unrolled-dcgan"] = (UNROLLED_CHANNELS, UNROLLED_DEC_CHANNELS)
 # The paper's multi-scale kernel: C = 2 * d_z * sigma_z^2 * s for each s below (official code).
 PAPER_KERNEL_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -40,7 +44,9 @@ class ModelConfig:
     """What to build. ``arch`` picks the network family; ``kind`` the objective."""
 
     kind: str = "wae-mmd"
-    arch: str = "small"  # small: fast CPU conv net; paper: the paper's conv net; mlp: 2-D toys
+    # small: fast CPU conv net; paper: the paper's conv net; mlp: 2-D toys; unrolled-dcgan: the
+    # published Stacked-MNIST DCGAN (a GAN's generator and discriminator only)
+    arch: str = "small"
     z_dim: int = 8
     # images
     img_channels: int = 1

@@ -1,9 +1,10 @@
 """Data sets as in-memory tensors: embedded MNIST (offline), Fashion-MNIST, torchvision downloads,
-an image folder, and the 2-D toy mixtures (ring of 8, grid of 25 Gaussians).
+Stacked MNIST (three MNIST digits as the R, G, B channels: 1,000 modes), an image folder, and the
+2-D toy mixtures (ring of 8, grid of 25 Gaussians).
 
-Everything is a :class:`TensorData` (images float32 in [0, 1], shape (N, 1, 28, 28), or points
-(N, 2), plus integer labels). Small sets live on the training device as one tensor and batches are
-index slices of it: no per-item Python loading in the hot loop.
+Everything is a :class:`TensorData` (images float32 in [0, 1], shape (N, C, 28, 28) with C = 1, or
+3 for Stacked MNIST, or points (N, 2), plus integer labels). Small sets live on the training device
+as one tensor and batches are index slices of it: no per-item Python loading in the hot loop.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
-DATASETS = ("mnist", "fashion-mnist", "mnist-download", "fashion-mnist-download",
+DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "mnist-download", "fashion-mnist-download",
             "ring", "grid", "folder:<path>")
 
 
@@ -73,6 +74,39 @@ def load_mnist(split: str = "train") -> TensorData:
         raise DatasetUnavailableError(f"embedded MNIST missing: {EMBEDDED_MNIST}")
     with np.load(EMBEDDED_MNIST) as f:
         return _from_uint8(f[f"x_{split}"], f[f"y_{split}"], "mnist")
+
+
+# Stacked MNIST (VEEGAN, PacGAN): as many stacked images as the split has digits, each channel an
+# independent uniform draw of that split's MNIST digits, from a fixed seed (one per split).
+STACKED_SEEDS = {"train": 20_180_001, "test": 20_180_002}
+STACKED_MODES = 1000
+
+
+def stacked_label(digits: torch.Tensor) -> torch.Tensor:
+    """The mode of a stacked image from its three digits (..., 3): 100 r + 10 g + b."""
+    return digits[..., 0] * 100 + digits[..., 1] * 10 + digits[..., 2]
+
+
+def load_stacked_mnist(split: str = "train") -> TensorData:
+    """Stacked MNIST from the embedded MNIST, no download: image i stacks the digits
+    ``idx[i, 0], idx[i, 1], idx[i, 2]`` of the split as its R, G, B channels, the indices drawn
+    uniformly with replacement (as the published code draws its training batches) from a fixed
+    seed. Labels are modes 0..999 (:func:`stacked_label`; :func:`stacked_digits` inverts it)."""
+    mnist = load_mnist(split)
+    idx = stacked_indices(split, len(mnist))
+    x = mnist.x[:, 0][idx]  # (N, 3, 28, 28)
+    return TensorData(x, stacked_label(mnist.y[idx]), "stacked-mnist")
+
+
+def stacked_indices(split: str, n_digits: int) -> torch.Tensor:
+    """The (N, 3) MNIST indices behind the split's stacked images (N = the split's size)."""
+    g = torch.Generator().manual_seed(STACKED_SEEDS[split])
+    return torch.randint(n_digits, (n_digits, 3), generator=g)
+
+
+def stacked_digits(labels: torch.Tensor) -> torch.Tensor:
+    """The three digits (..., 3) of stacked modes (inverse of :func:`stacked_label`)."""
+    return torch.stack([labels // 100, labels // 10 % 10, labels % 10], -1)
 
 
 def _read_idx_gz(path: Path) -> np.ndarray:
@@ -164,6 +198,9 @@ def load_dataset(name: str, split: str = "train", seed: int = 0) -> TensorData:
         return load_mnist(split)
     if name == "fashion-mnist":
         return load_fashion_mnist(split)
+    if name == "stacked-mnist":
+        _check_split(split)
+        return load_stacked_mnist(split)
     if name.endswith("-download"):
         return load_torchvision(name.removesuffix("-download"), split)
     if name in TOY_STD:

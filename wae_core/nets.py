@@ -86,6 +86,62 @@ class ConvDecoder(nn.Module):
         return torch.sigmoid(self.logits(z))
 
 
+class UnrolledGenerator(nn.Module):
+    """The generator of the Stacked-MNIST DCGAN of the Unrolled-GAN experiments (Metz et al. 2017,
+    as run by PacGAN's code, Lin et al. 2018, Table 3): z -> linear to a 4x4 map of
+    ``dec_channels[0]`` -> batch norm, ReLU -> one 3x3 stride-2 transposed conv per further width
+    (4 -> 7 -> 14 -> 28) -> a 3x3 conv to the image channels. Sigmoid output: our images are in
+    [0, 1] where theirs were tanh in [-1, 1] (the same net up to an affine map)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        chans = list(cfg.dec_channels)
+        if cfg.img_size != 28 or len(chans) != 4:
+            raise ValueError("the unrolled-dcgan generator needs 28x28 images and 4 dec_channels "
+                             "(4x4, 7x7, 14x14, 28x28 maps)")
+        self.c0 = chans[0]
+        self.fc = nn.Linear(cfg.z_dim, self.c0 * 4 * 4)
+        self.bn0 = nn.BatchNorm2d(self.c0)
+        layers: list[nn.Module] = []
+        for i, (c_in, c) in enumerate(zip(chans, chans[1:])):
+            # 4 -> 7 needs no output padding, 7 -> 14 and 14 -> 28 one (TF's "SAME" shapes).
+            layers += [nn.ConvTranspose2d(c_in, c, 3, 2, 1, output_padding=int(i > 0)),
+                       nn.BatchNorm2d(c), nn.ReLU()]
+        layers.append(nn.Conv2d(chans[-1], cfg.img_channels, 3, 1, 1))
+        self.net = nn.Sequential(*layers)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.relu(self.bn0(self.fc(z).view(-1, self.c0, 4, 4))))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
+
+
+class UnrolledDiscriminator(nn.Module):
+    """Its discriminator: 3x3 stride-2 convs of ``channels`` widths (28 -> 14 -> 7 -> 4), batch norm
+    on every layer, leaky ReLU 0.3, a linear logit. Widths (2, 4, 8) are the published
+    "discriminator 1/4 of the generator", (4, 8, 16) the "1/2"."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = cfg.img_channels
+        for c in cfg.channels:
+            layers += [nn.Conv2d(c_in, c, 3, 2, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.3)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(c_in * _conv3_out(cfg.img_size, len(cfg.channels)) ** 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+def _conv3_out(size: int, n_layers: int) -> int:
+    for _ in range(n_layers):
+        size = (size + 2 - 3) // 2 + 1  # 3x3, stride 2, padding 1: ceil(size / 2)
+    return size
+
+
 def mlp(d_in: int, d_out: int, hidden: int, depth: int, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """``depth`` hidden layers of ``hidden`` units and a linear output."""
     layers: list[nn.Module] = []
@@ -104,6 +160,8 @@ def build_encoder(cfg: ModelConfig, out_dim: int) -> nn.Module:
 
 
 def build_decoder(cfg: ModelConfig) -> nn.Module:
+    if cfg.arch == "unrolled-dcgan":
+        return UnrolledGenerator(cfg)
     if cfg.is_image:
         return ConvDecoder(cfg)
     return mlp(cfg.z_dim, cfg.x_dim, cfg.hidden, cfg.depth)
@@ -111,6 +169,8 @@ def build_decoder(cfg: ModelConfig) -> nn.Module:
 
 def build_image_discriminator(cfg: ModelConfig) -> nn.Module:
     """DCGAN-style discriminator on data space (the plain GAN): leaky ReLU, one logit."""
+    if cfg.arch == "unrolled-dcgan":
+        return UnrolledDiscriminator(cfg)
     if cfg.is_image:
         return ConvEncoder(cfg, 1, leaky=True)
     return mlp(cfg.x_dim, 1, cfg.hidden, cfg.depth, act=nn.LeakyReLU)

@@ -11,6 +11,7 @@ Multi-process (CPU gloo or CUDA nccl) with torchrun:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import shlex
@@ -97,6 +98,7 @@ class Trainer:
                  out: Path | str | None = None, callbacks: list[Callback] | tuple = (),
                  meta: dict[str, Any] | None = None) -> None:
         self.cfg = cfg
+        check_data_fits(model, data)
         self.rank, self.world = _dist_info()
         if self.world > 1 and not dist.is_initialized():
             backend = "nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo"
@@ -410,6 +412,24 @@ def configs_from_args(a: argparse.Namespace) -> tuple[str, ModelConfig, TrainCon
     return dataset, ModelConfig.from_dict(model_kw), TrainConfig.from_dict(train_kw)
 
 
+def check_data_fits(model: GenerativeModel, data: TensorData) -> None:
+    """ValueError when the data's item shape is not what the model was built for (e.g. Stacked
+    MNIST's 3 channels fed to a 1-channel MNIST model)."""
+    cfg = model.cfg
+    want = (cfg.img_channels, cfg.img_size, cfg.img_size) if cfg.is_image else (cfg.x_dim,)
+    got = tuple(data.x.shape[1:])
+    if got != want:
+        raise ValueError(f"this {cfg.kind} model takes items of shape {want}, the data {data.name!r} "
+                         f"has {got}")
+
+
+def data_config(mcfg: ModelConfig, data: TensorData) -> ModelConfig:
+    """The model config with the image channels of the data (1 for MNIST, 3 for Stacked MNIST)."""
+    if mcfg.is_image and data.x.dim() == 4:
+        return dataclasses.replace(mcfg, img_channels=int(data.x.shape[1]))
+    return mcfg
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     a = build_parser().parse_args(argv)
@@ -421,18 +441,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if a.subset:
         data = data.subset(a.subset)
-    cbs = [TqdmCallback()]
-    if a.resume and a.out.exists():
-        trainer = Trainer.resume(a.out, data, cbs, epochs=tcfg.epochs, max_steps=tcfg.max_steps,
-                                 max_seconds=tcfg.max_seconds, device=tcfg.device)
-        print(f"resuming {a.out} at epoch {trainer.epoch}, step {trainer.step}", file=sys.stderr)
-    else:
-        meta = {"dataset": dataset, "subset": a.subset,
-                "command": "python -m wae_core.train " + shlex.join(argv)}
-        if a.recipe:
-            meta["recipe"] = a.recipe
-        torch.manual_seed(tcfg.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
-        trainer = Trainer(build_model(mcfg), data, tcfg, a.out, cbs, meta)
+    mcfg = data_config(mcfg, data)
+    try:
+        cbs = [TqdmCallback()]
+        if a.resume and a.out.exists():
+            trainer = Trainer.resume(a.out, data, cbs, epochs=tcfg.epochs, max_steps=tcfg.max_steps,
+                                     max_seconds=tcfg.max_seconds, device=tcfg.device)
+            print(f"resuming {a.out} at epoch {trainer.epoch}, step {trainer.step}", file=sys.stderr)
+        else:
+            meta = {"dataset": dataset, "subset": a.subset,
+                    "command": "python -m wae_core.train " + shlex.join(argv)}
+            if a.recipe:
+                meta["recipe"] = a.recipe
+            torch.manual_seed(tcfg.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
+            trainer = Trainer(build_model(mcfg), data, tcfg, a.out, cbs, meta)
+    except ValueError as e:  # the data does not fit the model (channels, shape)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         trainer.fit()
     except (TrainingDiverged, OutputNotWritableError) as e:

@@ -25,8 +25,9 @@ def test_every_recipe_builds_a_model(name):
     model = build_model(r.model)
     assert model.cfg.kind == r.model.kind and r.description and r.dataset
     x = sample_toy(r.dataset, 4, torch.Generator().manual_seed(0)).x if not r.model.is_image \
-        else torch.rand(4, 1, 28, 28)
+        else torch.rand(4, r.model.img_channels, 28, 28)
     assert set(model.loss(x)) >= {"total"}
+    assert model.decode(model.sample_prior(2)).shape[1:] == x.shape[1:]
 
 
 def test_get_returns_a_copy_and_names_unknown_recipes():
