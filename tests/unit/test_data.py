@@ -13,6 +13,9 @@ from wae_core.data import (
     load_mnist,
     load_torchvision,
     sample_toy,
+    stacked_digits,
+    stacked_indices,
+    stacked_label,
     toy_modes,
 )
 
@@ -84,3 +87,22 @@ def test_image_folder(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(DatasetUnavailableError, match="unknown data set"):
         load_dataset("cifar")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_stacked_mnist_stacks_three_mnist_digits(split):
+    mnist, stacked = load_mnist(split), load_dataset("stacked-mnist", split)
+    n = len(mnist)
+    assert stacked.x.shape == (n, 3, 28, 28) and stacked.x.dtype == torch.float32
+    idx = stacked_indices(split, n)
+    for i in (0, 1, n - 1):  # each channel is the MNIST digit its index names, and so is the label
+        for c in range(3):
+            assert torch.equal(stacked.x[i, c], mnist.x[idx[i, c], 0])
+        assert stacked.y[i] == 100 * mnist.y[idx[i, 0]] + 10 * mnist.y[idx[i, 1]] + mnist.y[idx[i, 2]]
+    assert torch.equal(stacked_digits(stacked.y), mnist.y[idx])
+    assert torch.equal(stacked_label(stacked_digits(torch.arange(1000))), torch.arange(1000))
+    counts = torch.bincount(stacked.y, minlength=1000)
+    assert len(counts) == 1000 and int((counts > 0).sum()) == 1000  # every mode is in the data
+    assert torch.equal(load_dataset("stacked-mnist", split).x[:50], stacked.x[:50])  # fixed seed
+    if split == "train":  # the channels are independent draws, not one digit three times
+        assert float((idx[:, 0] == idx[:, 1]).double().mean()) < 0.001

@@ -13,7 +13,7 @@ import torch
 
 from wae_core import ModelConfig, TrainConfig, Trainer, TrainingDiverged, build_model
 from wae_core import checkpoint as C
-from wae_core.data import load_mnist
+from wae_core.data import load_dataset, load_mnist
 from wae_core.train import Callback, OutputNotWritableError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,6 +201,22 @@ def test_cli_help_and_errors(tmp_path):
     p = _run_cli(["--model", "vae", "--dataset", "mnist-download", "--out", str(tmp_path / "x")])
     _, err = p.communicate(timeout=120)
     assert p.returncode == 2 and "--dataset mnist" in err and "Traceback" not in err
+
+
+def test_image_channels_come_from_the_data_and_misfits_are_refused(tmp_path):
+    # Stacked MNIST (3 channels) through the CLI: the model is built with 3 channels.
+    out = tmp_path / "s.safetensors"
+    p = _run_cli(["--recipe", "stacked-wae-mmd", "--max-steps", "2", "--subset", "200", "--out", str(out)])
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert C.load(out).cfg.img_channels == 3
+    # A 1-channel model is never fed 3-channel data: a clear error before any step.
+    with pytest.raises(ValueError, match=r"takes items of shape \(1, 28, 28\).*\(3, 28, 28\)"):
+        Trainer(build_model(ModelConfig()), load_dataset("stacked-mnist", "test").subset(10), _cfg())
+    p = _run_cli(["--resume", "--dataset", "mnist", "--model", "wae-mmd", "--subset", "200",
+                  "--out", str(out)])  # resuming the 3-channel model on MNIST
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 2 and "takes items of shape (3, 28, 28)" in err and "Traceback" not in err
 
 
 def test_cosine_schedule_and_lambda_warmup_per_step(data):
