@@ -23,11 +23,12 @@ from app import catalog
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
 from wae_core import checkpoint as ckpt
 from wae_core import divergences as div
-from wae_core import metrics
+from wae_core import latent_ops, metrics
 from wae_core.classifier import LeNet
 from wae_core.data import TensorData, load_mnist
 from wae_core.latent_map import LatentMap
 from wae_core.models import GenerativeModel, interpolate_codes
+from wae_core.neighbours import NeighbourIndex
 
 # One torch thread per process by default: Streamlit runs sessions and the live-training workers
 # as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
@@ -290,3 +291,61 @@ def load_results() -> dict[str, Any] | None:
     except json.JSONDecodeError as e:
         raise ValueError(f"{Path(ref.key).name} is not valid JSON ({e.msg}, line {e.lineno}): "
                          "re-run `python -m wae_core.evaluate`") from e
+
+
+# --------------------------------------------------------------------------------------------
+# Latent explorer and memorisation check (issue 18; app/views/explore.py, app/views/samples.py):
+# the training set, its LeNet features in a nearest-neighbour index, class-mean codes
+# --------------------------------------------------------------------------------------------
+NEIGHBOURS_K = 3  # nearest training images shown per sample
+
+
+@st.cache_resource(show_spinner=False)
+def train_set() -> TensorData:
+    """The 60,000 MNIST training images (N, 1, 28, 28) in [0, 1] and their labels."""
+    return load_mnist("train")
+
+
+def train_images(indices: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(images (..., 1, 28, 28) float32, labels (...)) of training-set items by index (any shape)."""
+    ds = train_set()
+    idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+    return ds.x[idx.reshape(-1)].reshape(*idx.shape, *ds.x.shape[1:]).numpy(), ds.y[idx].numpy()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def neighbour_index(classifier: Ref) -> NeighbourIndex:
+    """The classifier's features of every training image in a
+    :class:`~wae_core.neighbours.NeighbourIndex`: computed once per classifier version (60,000
+    LeNet passes: seconds to tens of seconds on one thread; show a spinner around the first call).
+    ``classifier``: ``catalog.classifier_ref()``."""
+    with torch.inference_mode():
+        feats = _classifier(classifier).embed(train_set().x)[0]
+    return NeighbourIndex().fit(feats)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def nearest_training(images: np.ndarray, classifier: Ref, k: int = NEIGHBOURS_K) -> dict[str, np.ndarray]:
+    """The k nearest training images of each image (n, 1, 28, 28) in the classifier's feature
+    space: {"dist": (n, k) feature distances, "idx": (n, k) training-set indices}, nearest first."""
+    with torch.inference_mode():
+        feats = _classifier(classifier).embed(torch.as_tensor(images))[0]
+    dist, idx = neighbour_index(classifier).query(feats, int(k))
+    return {"dist": dist, "idx": idx}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def class_mean_codes(ref: Ref) -> np.ndarray:
+    """The mean code of the test images of each class (:func:`wae_core.latent_ops.class_means`
+    of the posterior means): (n_classes, z_dim). Needs an encoder."""
+    ds, model = test_set(), get_model(ref)
+    with torch.inference_mode():
+        codes = torch.cat([model.encode(ds.x[i:i + 1000]) for i in range(0, len(ds), 1000)])
+    return latent_ops.class_means(codes, ds.y).numpy()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def arithmetic(ref: Ref, z: np.ndarray, z_from: np.ndarray, z_to: np.ndarray) -> np.ndarray:
+    """Decode :func:`wae_core.latent_ops.arithmetic_path`: z + t·(z_to − z_from) for t in
+    ``latent_ops.ARITHMETIC_STEPS``. Images (steps, 1, 28, 28)."""
+    return decode(ref, latent_ops.arithmetic_path(z, z_from, z_to).numpy())
