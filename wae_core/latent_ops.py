@@ -75,23 +75,25 @@ def random_direction(dim: int, seed: int) -> torch.Tensor:
 
 
 def move(z: torch.Tensor | np.ndarray, offsets: torch.Tensor | np.ndarray | Sequence[float],
-         direction: torch.Tensor | np.ndarray | None = None, step: float = 0.0) -> torch.Tensor:
+         direction: torch.Tensor | np.ndarray | None = None, step: float = 0.0,
+         scale: float = 1.0) -> torch.Tensor:
     r"""The latent explorer's code: the start code moved by one offset per coordinate and a step
-    along a direction.
+    along a direction, both in units of ``scale`` (the prior's sigma_z: an offset of 3 is the edge
+    of the prior's bulk).
 
-    $$z' = z + \Delta + s\,u$$
+    $$z' = z + \sigma\,(\Delta + s\,u)$$
 
     ``z`` (d,); ``offsets`` Δ: the first d are used (a model with a smaller latent space ignores
     the rest), missing ones are 0; ``direction`` u (d,) or None; ``step`` s. Returns (d,).
     """
     zx = _t(z).reshape(-1)
     d = zx.shape[0]
+    move_ = torch.zeros(d)
     off = _t(offsets).reshape(-1)[:d]
-    out = zx.clone()
-    out[: off.shape[0]] += off
+    move_[: off.shape[0]] = off
     if direction is not None and step:
         u = _t(direction).reshape(-1)
         if u.shape[0] != d:
             raise ValueError(f"direction has {u.shape[0]} coordinates, the code {d}")
-        out += float(step) * u
-    return out
+        move_ += float(step) * u
+    return zx + float(scale) * move_

@@ -75,5 +75,6 @@ def test_move() -> None:
     u = torch.tensor([0.6, 0.8])
     assert torch.allclose(L.move(z, [0.0, 0.0], u, 2.0), torch.tensor([2.2, 3.6]))
     assert torch.equal(L.move(z, np.zeros(2)), z)
+    assert torch.allclose(L.move(z, [1.0, 0.0], u, 1.0, scale=2.0), torch.tensor([4.2, 3.6]))
     with pytest.raises(ValueError, match="direction"):
         L.move(z, [0, 0], torch.ones(3), 1.0)
