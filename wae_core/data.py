@@ -22,6 +22,7 @@ from .errors import UserFacingError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
+EMBEDDED_FASHION_TEST = REPO_ROOT / "data" / "fashion-mnist-test.npz"  # test split only (MIT, Zalando)
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "mnist-download", "fashion-mnist-download",
@@ -117,16 +118,25 @@ def _read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_fashion_mnist(split: str = "train", root: Path = DEBIAN_FASHION_MNIST) -> TensorData:
-    """Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (idx.gz files)."""
+def load_fashion_mnist(split: str = "train", root: Path | None = None,
+                       embedded_test: Path | None = None) -> TensorData:
+    """Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (idx.gz files in ``root``,
+    default :data:`DEBIAN_FASHION_MNIST`). Without the package the test split comes from the copy
+    embedded in the repo (``embedded_test``, default :data:`EMBEDDED_FASHION_TEST`); the training
+    split needs the package."""
     _check_split(split)
+    root = DEBIAN_FASHION_MNIST if root is None else root
+    embedded_test = EMBEDDED_FASHION_TEST if embedded_test is None else embedded_test
     prefix = "train" if split == "train" else "t10k"
     xi, yi = root / f"{prefix}-images-idx3-ubyte.gz", root / f"{prefix}-labels-idx1-ubyte.gz"
-    if not (xi.exists() and yi.exists()):
-        raise DatasetUnavailableError(
-            f"Fashion-MNIST not found in {root}: install it with "
-            "`sudo apt-get install dataset-fashion-mnist`, or use 'fashion-mnist-download' online.")
-    return _from_uint8(_read_idx_gz(xi), _read_idx_gz(yi), "fashion-mnist")
+    if xi.exists() and yi.exists():
+        return _from_uint8(_read_idx_gz(xi), _read_idx_gz(yi), "fashion-mnist")
+    if split == "test" and embedded_test.exists():
+        with np.load(embedded_test) as f:
+            return _from_uint8(f["x_test"], f["y_test"], "fashion-mnist")
+    raise DatasetUnavailableError(
+        f"Fashion-MNIST ({split}) not found in {root}: install it with "
+        "`sudo apt-get install dataset-fashion-mnist`, or use 'fashion-mnist-download' online.")
 
 
 def load_torchvision(name: str, split: str = "train", root: Path | None = None) -> TensorData:
