@@ -41,3 +41,23 @@ def test_train_split_without_the_package_is_a_clear_error(tmp_path):
         load_fashion_mnist("train", root=tmp_path)
     with pytest.raises(DatasetUnavailableError, match="dataset-fashion-mnist"):
         load_fashion_mnist("test", root=tmp_path, embedded_test=tmp_path / "missing.npz")
+
+
+# --- the Fashion LeNet: python -m wae_core.classifier --dataset fashion-mnist -------------------
+def test_classifier_cli_trains_on_the_chosen_data_set(tmp_path, monkeypatch):
+    from wae_core import classifier
+
+    asked = []
+
+    def tiny(name, split):  # the first 256 test images stand in for either split
+        asked.append((name, split))
+        return load_fashion_mnist("test").subset(256)
+
+    monkeypatch.setattr(classifier, "load_dataset", tiny)
+    out = tmp_path / "lenet.safetensors"
+    assert classifier.main(["--dataset", "fashion-mnist", "--epochs", "1", "--out", str(out)]) == 0
+    assert asked == [("fashion-mnist", "train"), ("fashion-mnist", "test")]
+    net = classifier.load_classifier(out)
+    assert net.meta["dataset"] == "fashion-mnist" and "--dataset fashion-mnist" in net.meta["command"]
+    with pytest.raises(ValueError, match="no LeNet for 'stacked-mnist'"):
+        classifier.train_classifier(dataset="stacked-mnist")
