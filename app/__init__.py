@@ -21,6 +21,7 @@ PAGE_SPECS = (
     ("reconstruct.py", "Reconstructions", ":material/compare:", "reconstructions"),
     ("latent.py", "Latent space", ":material/scatter_plot:", "latent"),
     ("interpolate.py", "Interpolation", ":material/linear_scale:", "interpolation"),
+    ("explore.py", "Latent explorer", ":material/tune:", "explore"),
     ("mode_collapse.py", "Mode collapse", ":material/bar_chart:", "mode-collapse"),
     ("toy_lab.py", "Live toy training", ":material/model_training:", "toy-lab"),
     ("train.py", "Train your own", ":material/fitness_center:", "train"),

@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from app import cache
+from app import cache, catalog
 from app import components as C
+from app.catalog import CheckpointInfo, Ref
 from wae_core import metrics
+from wae_core.classifier import FEATURE_DIM
 from wae_core.divergences import latex_of
+
+ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
+
+
+def neighbour_classifier() -> Ref | None:
+    """The classifier's Ref with the training set's features indexed (built on first use), or
+    None after a note (no classifier)."""
+    if C.classifier_or_info() is None:
+        return None
+    ref = catalog.classifier_ref()
+    with st.spinner("Indexing the training images in LeNet feature space (once, a few seconds)…"):
+        cache.neighbour_index(ref)
+    return ref
+
+
+def neighbours(i: int, info: CheckpointInfo, imgs: np.ndarray, side: int, clf: Ref,
+               width: int | str) -> None:
+    """Under one model's grid: its samples' nearest training images (one tab per rank, each
+    cell the neighbour of the sample in the same cell), the feature distances, the closest pair."""
+    nn = cache.nearest_training(imgs, clf)
+    dist, idx = nn["dist"], nn["idx"]
+    near, _ = cache.train_images(idx)  # (n, k, 1, 28, 28)
+    for j, tab in enumerate(st.tabs([f"{ORDINALS[j]} nearest" for j in range(idx.shape[1])])):
+        with tab:
+            C.image_grid(near[:, j], ncol=side, width=width)
+            st.caption(f"Feature distance: median {C.fmt(float(np.median(dist[:, j])), '.2f')}, "
+                       f"min {C.fmt(float(dist[:, j].min()), '.2f')}")
+    c = int(np.argmin(dist[:, 0]))
+    C.image_grid(np.concatenate([imgs[c:c + 1], near[c]]), ncol=1 + idx.shape[1], scale=3, width="content",
+                 caption=f"Closest: sample {c // side + 1}.{c % side + 1} and training images "
+                         + ", ".join(f"#{t} (d = {d:.2f})" for t, d in zip(idx[c], dist[c])))
+    with st.expander("Distances of every sample"):
+        st.dataframe({"sample (row.col)": [f"{s // side + 1}.{s % side + 1}" for s in range(len(idx))],
+                      **{f"d{j + 1}": dist[:, j] for j in range(idx.shape[1])},
+                      **{f"train #{j + 1}": idx[:, j] for j in range(idx.shape[1])}},
+                     hide_index=True, key=f"samples_neighbour_table_{i}")
 
 
 def main() -> None:
@@ -22,8 +61,12 @@ def main() -> None:
               help="Draw new z (next seed)")
     seed = C.current_seed()
     c3.caption(f"Seed {seed}")
+    show_nn = st.toggle("Show nearest training images", key="samples_neighbours",
+                        help="Memorisation check: the 3 training images closest to each sample in "
+                             "the LeNet classifier's feature space, with the distance")
     if not C.require_models(infos):
         return
+    clf = neighbour_classifier() if show_nn else None
     n = side * side
     width = "stretch" if len(infos) > 1 else 640  # one model: not a wall-sized grid
     with st.spinner("Sampling…"):
@@ -33,11 +76,21 @@ def main() -> None:
                 C.image_grid(imgs, ncol=side, key=f"samples_download_{i}", width=width,
                              download_name=f"samples-{info.id}-seed{seed}.png")
                 st.markdown(f"Sharpness: **{C.fmt(cache.sharpness(imgs), '.2e')}**")
+                if clf is not None:
+                    neighbours(i, info, imgs, side, clf, width)
     with C.guarded("True-data sharpness"):
         x, _ = cache.test_images(cache.random_test_indices(n, seed))
         st.caption(f"True data (MNIST test, {n} random images): sharpness "
                    f"{C.fmt(cache.sharpness(x), '.2e')}. Higher is sharper; noise and artefacts "
                    "raise it too, so read it with the FID on the Results page.")
+        if clf is not None:
+            d = cache.nearest_training(x, clf)["dist"][:, 0]
+            st.caption(f"Memorisation check: each cell of a model's {ORDINALS[0]}-nearest grid is the "
+                       "training image nearest to the sample in the same cell (Euclidean distance "
+                       f"of {FEATURE_DIM}-d LeNet features). For scale: these {n} test images, "
+                       "which the models never saw, lie at a median distance "
+                       f"{C.fmt(float(np.median(d)), '.2f')} from their nearest training image; a "
+                       "sample at a distance near 0 would be a copy.")
     with st.expander("What is sharpness?"):
         for f in latex_of(metrics.sharpness):
             st.latex(f)

@@ -1,0 +1,239 @@
+"""Latent explorer: start from a code (a test image's, an upload's or a random z), move it one
+coordinate at a time or along a random direction and watch every selected model decode it; latent
+arithmetic with class-mean codes ("x + t·(mean(b) − mean(a))") and with two uploads (an analogy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from app import cache
+from app import components as C
+from app.catalog import CheckpointInfo
+from wae_core import latent_ops
+
+SOURCES = {"test": "A test image", "user": "An uploaded / drawn digit", "random": "A random z"}
+ARITH_MODES = {"classes": "Class a → class b", "uploads": "Two uploads (an analogy)"}
+SLIDER_RANGE = 3.0  # every offset slider spans ±3 sigma_z: the bulk of the prior
+SLIDER_STEP = 0.1
+OFFSET_KEY = "explore_dz_{}"  # one slider per latent coordinate
+STEP_KEY = "explore_step"  # the step along the random direction
+DIRECTION_KEY = "explore_direction"  # the random direction's seed; None: no direction yet
+N_CLASSES = 10
+STRIP = " · ".join(f"t = {t:g}" for t in latent_ops.ARITHMETIC_STEPS)
+
+
+# --------------------------------------------------------------------------------------------
+# Start codes
+# --------------------------------------------------------------------------------------------
+def start_image(source: str) -> tuple[np.ndarray | None, str]:
+    """The image the encoder models start from ((1, 1, 28, 28) or None) and what it is."""
+    if source == "test":
+        c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
+        i = c1.number_input("Test image", 0, len(cache.test_set()) - 1, 0, key="explore_index")
+        x, y = cache.test_images([i])
+        with c2:
+            C.digit_image(x[0], scale=3, caption=f"#{i} (digit {int(y[0])})")
+        return x, f"test image #{i}"
+    if source == "user":
+        digits = C.user_digits("explore_user", multiple=False)
+        if digits:
+            return digits[0].batch, digits[0].name
+        st.info("Upload or draw a digit; until then every model starts from a random z.")
+    return None, "a random z"
+
+
+def start_code(info: CheckpointInfo, x: np.ndarray | None, seed: int) -> np.ndarray:
+    """The model's code of ``x``, or a draw of its prior (no image, or no encoder)."""
+    if x is not None and info.has_encoder:
+        return cache.encode(info.ref, x)[0]
+    return cache.prior_draws(info.ref, 1, seed)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Sliders
+# --------------------------------------------------------------------------------------------
+def reset() -> None:
+    """Button callback: every offset, the step and the random direction back to none."""
+    for k in [k for k in st.session_state if str(k).startswith("explore_dz_")]:
+        st.session_state[k] = 0.0
+    st.session_state[STEP_KEY] = 0.0
+    st.session_state[DIRECTION_KEY] = None
+
+
+def new_direction() -> None:
+    """Button callback: a new random direction (the next seed), walked by the step slider."""
+    prev = st.session_state.get(DIRECTION_KEY)
+    st.session_state[DIRECTION_KEY] = C.current_seed() if prev is None else prev + 1
+    if not st.session_state.get(STEP_KEY):
+        st.session_state[STEP_KEY] = 1.0  # show a move at once
+
+
+def sliders(d: int) -> tuple[list[float], int | None, float]:
+    """The offset sliders (one per coordinate), the buttons and the step along the random
+    direction: (offsets Δ, direction seed or None, step s)."""
+    b1, b2 = st.columns(2)
+    b1.button("Reset", key="explore_reset", on_click=reset, icon=":material/restart_alt:",
+              help="Every slider back to 0, no random direction")
+    b2.button("Random direction", key="explore_random_direction", on_click=new_direction,
+              icon=":material/explore:", help="A new random unit vector u in z space")
+    offsets = []
+    for i in range(d):
+        key = OFFSET_KEY.format(i)
+        st.session_state.setdefault(key, 0.0)
+        offsets.append(st.slider(f"Δz{i + 1}", -SLIDER_RANGE, SLIDER_RANGE, step=SLIDER_STEP, key=key))
+    direction = st.session_state.get(DIRECTION_KEY)
+    step = 0.0
+    if direction is not None:
+        st.session_state.setdefault(STEP_KEY, 0.0)
+        step = st.slider("Step s along the random direction u", -SLIDER_RANGE, SLIDER_RANGE,
+                         step=SLIDER_STEP, key=STEP_KEY)
+        st.caption(f"Direction #{direction}: a random unit vector, the same for models of the same "
+                   "latent size. The Δ sliders still apply on top.")
+    return offsets, direction, step
+
+
+def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], direction: int | None,
+            step: float) -> None:
+    """One model's decoded moved code and the code itself."""
+    u = latent_ops.random_direction(info.z_dim, direction) if direction is not None else None
+    sigma = cache.get_model(info.ref).cfg.sigma_z
+    z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
+    img = cache.decode(info.ref, z[None])
+    C.digit_image(img[0], scale=8, width="stretch")
+    st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
+
+
+@st.fragment
+def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], random_start: set[str]) -> None:
+    """Sliders on the left, every model's decoded code on the right (a fragment: moving a slider
+    re-runs only this). ``random_start``: keys of the models that start from a random z."""
+    d = max(i.z_dim for i in infos)
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        offsets, direction, step = sliders(d)
+    with right:
+        for col, info in C.model_columns(infos):
+            with col, C.guarded(f"{info.kind_label} decoding"):
+                decoded(info, starts[info.key], offsets, direction, step)
+                if info.key in random_start:
+                    why = "" if info.has_encoder else " (no encoder)"
+                    st.caption(f"Starts from a random z ~ P_Z{why}.")
+                if info.z_dim < d:
+                    st.caption(f"z_dim {info.z_dim}: only Δz1–Δz{info.z_dim} move it.")
+
+
+# --------------------------------------------------------------------------------------------
+# Latent arithmetic
+# --------------------------------------------------------------------------------------------
+def arithmetic_inputs(mode: str) -> tuple[np.ndarray, tuple[int, int] | tuple[np.ndarray, np.ndarray] | None]:
+    """x (a test image) and either the classes (a, b) or the two uploads' images (None: missing)."""
+    cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    i = cols[0].number_input("Image x (test set #)", 0, len(cache.test_set()) - 1, 0, key="explore_arith_x")
+    x, y = cache.test_images([i])
+    with cols[3]:
+        C.digit_image(x[0], scale=3, caption=f"x: #{i} (digit {int(y[0])})")
+    if mode == "classes":
+        a = cols[1].selectbox("From class a", range(N_CLASSES), index=int(y[0]), key="explore_arith_a")
+        b = cols[2].selectbox("To class b", range(N_CLASSES), index=(int(y[0]) + 1) % N_CLASSES,
+                              key="explore_arith_b")
+        return x, (a, b)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Upload 1** (from)")
+        d1 = C.user_digits("explore_arith_u1", multiple=False)
+    with c2:
+        st.markdown("**Upload 2** (to)")
+        d2 = C.user_digits("explore_arith_u2", multiple=False)
+    if not (d1 and d2):
+        st.info("Upload or draw both digits: x moves by code(upload 2) − code(upload 1).")
+        return x, None
+    return x, (d1[0].batch, d2[0].batch)
+
+
+def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends: tuple) -> None:
+    """One model's strip z(x) + t·(z_to − z_from) and the decoded ends it moves between."""
+    label, strip, refs = st.columns([1, 4, 2], vertical_alignment="center")
+    label.markdown(f"#### {info.kind_label}")
+    label.caption(C.model_caption(info))
+    if not info.has_encoder:
+        with strip:
+            C.no_encoder_note(info, "no code of x for latent arithmetic")
+        return
+    with strip, C.guarded(f"{info.kind_label} latent arithmetic"):
+        z = cache.encode(info.ref, x)[0]
+        if mode == "classes":
+            means = cache.class_mean_codes(info.ref)
+            z_from, z_to = means[ends[0]], means[ends[1]]
+            names = (f"G(mean({ends[0]}))", f"G(mean({ends[1]}))")
+        else:
+            z_from, z_to = cache.encode(info.ref, ends[0])[0], cache.encode(info.ref, ends[1])[0]
+            names = ("G(code(upload 1))", "G(code(upload 2))")
+        C.image_grid(cache.arithmetic(info.ref, z, z_from, z_to), ncol=len(latent_ops.ARITHMETIC_STEPS),
+                     scale=4, caption=STRIP, key=f"explore_arith_download_{i}",
+                     download_name=f"latent-arithmetic-{info.id}.png", width="content")
+        with refs:
+            C.image_grid(cache.decode(info.ref, np.stack([z_from, z_to])), ncol=2, scale=3,
+                         caption=" · ".join(names), width="content")
+
+
+@st.fragment
+def arithmetic(infos: Sequence[CheckpointInfo]) -> None:
+    """The latent arithmetic section (a fragment of its own)."""
+    st.subheader("Latent arithmetic")
+    st.markdown("Move the code of a test image **x** by the difference of two codes: the class "
+                "means **mean(b) − mean(a)** (the average code of the test images of each digit), "
+                "or **code(upload 2) − code(upload 1)**: *upload 1 : upload 2 :: x : ?*, "
+                "answered at t = 1. Encoder models only.")
+    with st.expander("The formulas"):
+        C.latex(latent_ops.class_means)
+        C.latex(latent_ops.arithmetic_path)
+    mode = st.radio("Difference of", list(ARITH_MODES), format_func=ARITH_MODES.get, horizontal=True,
+                    key="explore_arith_mode")
+    x, ends = arithmetic_inputs(mode)
+    if ends is None:
+        return
+    if mode == "classes" and ends[0] == ends[1]:
+        st.caption("a = b: the difference is 0, every step is x's own reconstruction.")
+    with st.spinner("Encoding the test set for the class means (once per model)…"):
+        for i, info in enumerate(infos):
+            arithmetic_row(i, info, mode, x, ends)
+
+
+def main() -> None:
+    st.title("Latent explorer")
+    st.markdown(
+        "Pick a starting code, then move it: **one slider per latent coordinate** adds Δ·σ_z to "
+        "that coordinate (σ_z: the prior's scale, so ±3 spans the bulk of P_Z), and every selected "
+        "model decodes the moved code side by side. **Random direction** draws a random unit "
+        "vector u in z space and adds one more slider, the step s along it: z' = z + σ_z (Δ + s u) "
+        "— a straight walk through the code in a direction no coordinate axis favours. "
+        "**Reset** puts everything back to z.")
+    with st.expander("The formulas"):
+        C.latex(latent_ops.move)
+        C.latex(latent_ops.random_direction)
+    infos = C.selected_models()
+    if not C.require_models(infos):
+        return
+    source = st.radio("Start from", list(SOURCES), format_func=SOURCES.get, horizontal=True,
+                      key="explore_source")
+    seed = C.current_seed()
+    with C.guarded("Loading the start image"):
+        x, what = start_image(source)
+        starts = {info.key: start_code(info, x, seed) for info in infos}
+        random_start = {i.key for i in infos if x is None or not i.has_encoder}
+        no_encoder = [i.kind_label for i in infos if not i.has_encoder]
+        if x is not None and no_encoder:
+            st.caption(f"{', '.join(no_encoder)}: no encoder, so it cannot encode {what}: it starts "
+                       f"from a random z ~ P_Z (seed {seed}, change it in the sidebar).")
+        elif x is None:
+            st.caption(f"Every model starts from a random z ~ P_Z (seed {seed}; models with the same "
+                       "z_dim start from the same z).")
+        explorer(infos, starts, random_start)
+    st.divider()
+    arithmetic(infos)
+
+
+main()
