@@ -1,6 +1,7 @@
-"""Every Streamlit cache of the app: models, the classifier, the MNIST test set, results, and the
-arrays derived from them. Each function is keyed by a :class:`app.catalog.Ref` (a model key and
-its version), so a retrained or re-uploaded model is reloaded and what came from it recomputed.
+"""Every Streamlit cache of the app: models, the classifiers, the test sets (one per data set of
+:mod:`app.datasets`, by name), results, and the arrays derived from them. Each function is keyed by
+a :class:`app.catalog.Ref` (a model key and its version), so a retrained or re-uploaded model is
+reloaded and what came from it recomputed.
 
 Every function only *wraps* a call into :mod:`wae_core` behind a cache; no maths is derived here.
 Models with ``st.cache_resource`` (one shared object), arrays with ``st.cache_data`` (numpy in,
@@ -19,13 +20,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import catalog
+from app import catalog, datasets
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
 from wae_core import checkpoint as ckpt
 from wae_core import divergences as div
 from wae_core import latent_ops, metrics
 from wae_core.classifier import LeNet
-from wae_core.data import TensorData, load_mnist
+from wae_core.data import TensorData, load_dataset, load_mnist
 from wae_core.latent_map import LatentMap
 from wae_core.models import GenerativeModel, interpolate_codes
 from wae_core.neighbours import NeighbourIndex
@@ -86,48 +87,54 @@ def _classifier(ref: Ref) -> LeNet:
     return _load(ref.key)
 
 
-def load_classifier() -> LeNet | None:
-    """The LeNet classifier, or None when its file does not exist. A broken file raises
-    :class:`wae_core.checkpoint.CheckpointError`. See ``components.classifier_or_info``."""
-    ref = catalog.classifier_ref()
+def load_classifier(dataset: str = datasets.DEFAULT) -> LeNet | None:
+    """The LeNet that judges ``dataset`` (:mod:`app.datasets`), or None when its file does not
+    exist. A broken file raises :class:`wae_core.checkpoint.CheckpointError`. See
+    ``components.classifier_or_info``."""
+    ref = catalog.classifier_ref(dataset)
     return None if ref is None else _classifier(ref)
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test set…")
-def test_set() -> TensorData:
-    """The 10,000 MNIST test images (N, 1, 28, 28) in [0, 1] and their labels."""
-    return load_mnist("test")
+@st.cache_resource(show_spinner="Loading the test set…", max_entries=len(datasets.DATASETS))
+def test_set(dataset: str = datasets.DEFAULT) -> TensorData:
+    """The 10,000 test images (N, C, 28, 28) in [0, 1] of an app data set and their labels
+    (``wae_core.data.load_dataset``; offline for every one of them)."""
+    return load_dataset(datasets.get(dataset).name, "test")
 
 
-def test_images(indices: tuple[int, ...] | list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(images (n, 1, 28, 28) float32, labels (n,)) of test-set items by index."""
-    ds = test_set()
+def test_images(indices: tuple[int, ...] | list[int],
+                dataset: str = datasets.DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, C, 28, 28) float32, labels (n,)) of test-set items by index."""
+    ds = test_set(dataset)
     idx = torch.as_tensor(list(indices), dtype=torch.long)
     return ds.x[idx].numpy(), ds.y[idx].numpy()
 
 
-def random_test_indices(n: int, seed: int) -> list[int]:
+def random_test_indices(n: int, seed: int, dataset: str = datasets.DEFAULT) -> list[int]:
     """n distinct random test-set indices, reproducible from ``seed``."""
     g = torch.Generator().manual_seed(int(seed))
-    return torch.randperm(len(test_set()), generator=g)[:n].tolist()
+    return torch.randperm(len(test_set(dataset)), generator=g)[:n].tolist()
 
 
 def warm() -> None:
     """Fill the caches every page starts from, outside any session (``app/serve.py`` runs this in
     a thread while the server starts): the MNIST test set, the classifier and every listed
-    checkpoint, each run once on a small batch (the CPU's convolution kernels are set up on first
-    use)."""
+    checkpoint, each run once on a small batch of its own data set's test images (the CPU's
+    convolution kernels are set up on first use)."""
     torch.set_num_threads(APP_THREADS)
-    x = torch.as_tensor(test_images(random_test_indices(100, 0))[0])
+    x = {datasets.DEFAULT: torch.as_tensor(test_images(random_test_indices(100, 0))[0])}
     net = load_classifier()
     with torch.inference_mode():
         if net is not None:
-            net.embed(x)
+            net.embed(x[datasets.DEFAULT])
         for info in catalog.list_checkpoints(include_uploads=False):
             model = get_model(info.ref)
             model.sample(8)
-            if info.has_encoder and info.is_image:
-                model.encode(x)
+            data = datasets.home(info.dataset) if info.is_image else None
+            if info.has_encoder and data is not None and catalog.fits(info, data):
+                if data not in x:
+                    x[data] = torch.as_tensor(test_images(random_test_indices(100, 0, data), data)[0])
+                model.encode(x[data])
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,21 +217,22 @@ def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def latent_mmd(ref: Ref, n: int, seed: int) -> float:
-    """MMD(Q_Z, P_Z) of n random test images (:func:`wae_core.metrics.latent_mmd`, one batch
-    of n); NaN without an encoder."""
-    idx = random_test_indices(n, seed)
-    return metrics.latent_mmd(get_model(ref), test_set().x[idx], batch_size=n, seed=seed)
+def latent_mmd(ref: Ref, n: int, seed: int, dataset: str = datasets.DEFAULT) -> float:
+    """MMD(Q_Z, P_Z) of n random test images of ``dataset`` (:func:`wae_core.metrics.latent_mmd`,
+    one batch of n); NaN without an encoder."""
+    idx = random_test_indices(n, seed, dataset)
+    return metrics.latent_mmd(get_model(ref), test_set(dataset).x[idx], batch_size=n, seed=seed)
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
-def latent_map(ref: Ref, n: int, seed: int, method: str = "PCA", draw: bool = True) -> LatentMap:
-    """The :class:`~wae_core.latent_map.LatentMap` of n random test images (seeded) for one model
-    with an encoder, against as many draws of its prior. A t-SNE takes seconds
-    (scripts/bench_app.py): show a spinner around the first call. ``draw``: codes are draws of
-    Q(Z|X) (the aggregate Q_Z) rather than posterior means."""
-    idx = random_test_indices(n, seed)
-    x, y = test_images(idx)
+def latent_map(ref: Ref, n: int, seed: int, method: str = "PCA", draw: bool = True,
+               dataset: str = datasets.DEFAULT) -> LatentMap:
+    """The :class:`~wae_core.latent_map.LatentMap` of n random test images of ``dataset``
+    (seeded) for one model with an encoder, against as many draws of its prior. A t-SNE takes
+    seconds (scripts/bench_app.py): show a spinner around the first call. ``draw``: codes are
+    draws of Q(Z|X) (the aggregate Q_Z) rather than posterior means."""
+    idx = random_test_indices(n, seed, dataset)
+    x, y = test_images(idx, dataset)
     codes = encode(ref, x, draw=draw, seed=seed)
     return LatentMap(codes, prior_draws(ref, n, seed + 1), y, np.asarray(idx), method, seed)
 

@@ -5,7 +5,9 @@ Where things are looked for (environment variables, read on every call):
 
 * ``WAE_LAB_CHECKPOINT_DIRS``: ``os.pathsep``-separated folders of ``.safetensors`` generative
   checkpoints (default: ``checkpoints`` and ``runs`` under the repo root);
-* ``WAE_LAB_CLASSIFIER``: the LeNet classifier (default ``checkpoints/lenet-mnist.safetensors``);
+* ``WAE_LAB_CLASSIFIER``: the MNIST LeNet (default ``checkpoints/lenet-mnist.safetensors``), which
+  also judges Stacked MNIST channel by channel; ``WAE_LAB_FASHION_CLASSIFIER``: the Fashion-MNIST
+  LeNet (default ``checkpoints/lenet-fashion-mnist.safetensors``); see :mod:`app.datasets`;
 * ``WAE_LAB_RESULTS``: the evaluation results (default ``results/results.json``);
 * ``WAE_LAB_RUNS_DIR``: where the Train-your-own page saves (default: the ``runs`` folder).
 
@@ -22,18 +24,16 @@ from typing import Any, NamedTuple
 
 import streamlit as st
 
+from app import datasets
 from wae_core import checkpoint as ckpt
 from wae_core.config import KIND_LABELS, MODEL_KINDS, ModelConfig, is_image_arch
 from wae_core.models import MODEL_CLASSES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT_DIRS = (REPO_ROOT / "checkpoints", REPO_ROOT / "runs")
-DEFAULT_CLASSIFIER = REPO_ROOT / "checkpoints" / "lenet-mnist.safetensors"
+DEFAULT_CLASSIFIER = REPO_ROOT / "checkpoints" / f"{datasets.MNIST.classifier}.safetensors"
 DEFAULT_RESULTS = REPO_ROOT / "results" / "results.json"
 RUNS_DIR = REPO_ROOT / "runs"
-
-# The four shipped MNIST models, in the deck's order (default selection of the picker).
-SHIPPED_MNIST = tuple(f"mnist-{k}" for k in MODEL_KINDS)
 UPLOAD_PREFIX = "upload:"
 UPLOADS_STATE_KEY = "wae_uploads"
 
@@ -49,10 +49,12 @@ def checkpoint_dirs() -> list[Path]:
     return list(DEFAULT_CHECKPOINT_DIRS)
 
 
-def classifier_path() -> Path:
-    """Path of the LeNet classifier (env ``WAE_LAB_CLASSIFIER``)."""
-    env = os.environ.get("WAE_LAB_CLASSIFIER")
-    return Path(env).expanduser() if env else DEFAULT_CLASSIFIER
+def classifier_path(dataset: str = datasets.DEFAULT) -> Path:
+    """Path of the LeNet that judges ``dataset`` (env ``WAE_LAB_CLASSIFIER`` for MNIST and Stacked
+    MNIST, ``WAE_LAB_FASHION_CLASSIFIER`` for Fashion-MNIST; see :mod:`app.datasets`)."""
+    ds = datasets.get(dataset)
+    env = os.environ.get(ds.classifier_env)
+    return Path(env).expanduser() if env else REPO_ROOT / "checkpoints" / f"{ds.classifier}.safetensors"
 
 
 def results_path() -> Path:
@@ -119,6 +121,7 @@ class CheckpointInfo:
     kind: str
     dataset: str
     z_dim: int
+    img_channels: int
     arch: str
     is_image: bool
     source: str  # folder name ("checkpoints", "runs", ...) or "upload"
@@ -158,6 +161,7 @@ def info_from_meta(meta: dict[str, Any], *, key: str, id_: str, name: str, sourc
     return CheckpointInfo(
         key=key, id=id_, label=f"{KIND_LABELS[kind]} · {name}", kind=kind,
         dataset=str(meta.get("dataset", "?")), z_dim=int(cfg.get("z_dim", ModelConfig.z_dim)),
+        img_channels=int(cfg.get("img_channels", ModelConfig.img_channels)),
         arch=arch, is_image=is_image_arch(arch), source=source, path=path,
         epochs_done=int(epochs) if isinstance(epochs, int | float) else None, version=version)
 
@@ -167,13 +171,20 @@ def _sort_key(info: CheckpointInfo) -> tuple:
     return (info.source == "upload", info.dataset != "mnist", info.z_dim == 2, kind_rank, info.id)
 
 
+def fits(info: CheckpointInfo, data: str) -> bool:
+    """Whether an image model is shown with the app's data set ``data`` (:func:`app.datasets.fits`:
+    its own data set, right number of channels)."""
+    return info.is_image and datasets.fits(info.dataset, info.img_channels, datasets.get(data))
+
+
 def list_checkpoints(*, image: bool | None = None, dataset: str | None = None,
-                     kinds: tuple[str, ...] | None = None,
-                     include_uploads: bool = True) -> list[CheckpointInfo]:
+                     kinds: tuple[str, ...] | None = None, include_uploads: bool = True,
+                     for_data: str | None = None) -> list[CheckpointInfo]:
     """Generative checkpoints found in :func:`checkpoint_dirs` (plus this session's uploads).
 
     Filters: ``image`` (True: image models, False: 2-D toy models), ``dataset`` (e.g. "mnist",
-    "ring"), ``kinds``. Skips the classifier and anything that is not a WAE Lab model checkpoint.
+    "ring"), ``kinds``, ``for_data`` (the image models shown with that data set of the app:
+    :func:`fits`). Skips the classifier and anything that is not a WAE Lab model checkpoint.
     Sorted: files before uploads, MNIST first, then VAE, WAE-MMD, WAE-GAN, GAN, then name.
     Only headers are read, so listing is cheap; loading may still fail (see :func:`get_model`).
     """
@@ -198,7 +209,8 @@ def list_checkpoints(*, image: bool | None = None, dataset: str | None = None,
     out = [i for i in found
            if (image is None or i.is_image == image)
            and (dataset is None or i.dataset == dataset)
-           and (kinds is None or i.kind in kinds)]
+           and (kinds is None or i.kind in kinds)
+           and (for_data is None or fits(i, for_data))]
     return sorted(out, key=_sort_key)
 
 
@@ -210,15 +222,17 @@ def checkpoint_info(key: str) -> CheckpointInfo | None:
     return None
 
 
-def default_model_keys(infos: list[CheckpointInfo]) -> list[str]:
-    """The default comparison: the shipped ``mnist-{vae,wae-mmd,wae-gan,gan}`` models in that
-    order; for a kind whose shipped file is missing, the first MNIST image model of that kind
-    with z_dim != 2."""
+def default_model_keys(infos: list[CheckpointInfo], data: str = datasets.DEFAULT) -> list[str]:
+    """The default comparison for the app's data set ``data``: its shipped
+    ``<prefix>-{vae,wae-mmd,wae-gan,gan}`` models in that order (``mnist-*``, ``fashion-*``,
+    ``stacked-*``); for a kind whose shipped file is missing, the first image model of that kind
+    trained on that data set with z_dim != 2."""
     keys = []
-    for kind, stem in zip(MODEL_KINDS, SHIPPED_MNIST):
-        cands = [i for i in infos if i.kind == kind and i.is_image and i.source != "upload"]
+    ds = datasets.get(data)
+    for kind, stem in zip(MODEL_KINDS, ds.shipped):
+        cands = [i for i in infos if i.kind == kind and i.source != "upload" and fits(i, ds.name)]
         exact = [i for i in cands if i.id == stem]
-        other = [i for i in cands if i.z_dim != 2 and i.dataset == "mnist"]
+        other = [i for i in cands if i.z_dim != 2 and datasets.home(i.dataset) == ds.name]
         pick = (exact or other)[:1]
         keys.extend(i.key for i in pick)
     return keys
@@ -244,9 +258,9 @@ def shipped(stem: str) -> CheckpointInfo | None:
     return None
 
 
-def classifier_ref() -> Ref | None:
-    """The classifier's reference, None when its file does not exist."""
-    return file_ref(classifier_path())
+def classifier_ref(dataset: str = datasets.DEFAULT) -> Ref | None:
+    """The reference of the classifier that judges ``dataset``, None when its file does not exist."""
+    return file_ref(classifier_path(dataset))
 
 
 def results_ref() -> Ref | None:

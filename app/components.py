@@ -2,8 +2,8 @@
 (nearest-neighbour upscaled for a projector), model columns and notes, and the user's digits
 (uploads, a drawing canvas).
 
-The sidebar (:mod:`app.sidebar`) sets the shared state that :func:`selected_models` and
-:func:`current_seed` read.
+The sidebar (:mod:`app.sidebar`) sets the shared state that :func:`selected_models`,
+:func:`current_seed` and :func:`current_dataset` read.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app import cache, catalog
+from app import cache, catalog, datasets
 from app.catalog import CheckpointInfo, list_checkpoints
+from app.datasets import ImageDataset
 from wae_core.divergences import latex_of
 from wae_core.errors import UserFacingError
 from wae_core.preprocess import DEFAULT_MAX_BYTES
 
 MODELS_KEY = "sidebar_models"
 SEED_KEY = "sidebar_seed"
+DATA_KEY = "sidebar_data"
 DEFAULT_SEED = 0
 MAX_SEED = 2**31 - 1
 DASH = "—"
@@ -104,24 +106,28 @@ def latex(fn: object, index: int | None = None) -> None:
 # Images
 # --------------------------------------------------------------------------------------------
 def to_uint8(images: np.ndarray) -> np.ndarray:
-    """(n, 1, H, W) / (n, H, W) / (H, W) floats in [0, 1] -> uint8 of the same layout, no channel."""
+    """Floats in [0, 1] -> uint8 pixels: greyscale (n, 1, H, W) / (n, H, W) / (H, W) lose the
+    channel axis, RGB (n, 3, H, W) becomes channels-last (n, H, W, 3)."""
     a = np.asarray(images, dtype=np.float32)
-    if a.ndim == 4:
+    if a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
+    elif a.ndim == 4 and a.shape[1] == 3:
+        a = a.transpose(0, 2, 3, 1)
     return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def grid_array(images: np.ndarray, ncol: int | None = None, pad: int = 2,
                pad_value: int = 96) -> np.ndarray:
-    """Tile images (n, 1, H, W) in [0, 1] into one uint8 array, ``ncol`` per row (default:
-    square), separated by ``pad`` grey pixels (visible on light and dark themes)."""
+    """Tile images (n, C, H, W) in [0, 1], C = 1 or 3, into one uint8 array (H', W') or
+    (H', W', 3), ``ncol`` per row (default: square), separated by ``pad`` grey pixels (visible
+    on light and dark themes)."""
     a = to_uint8(images)
     if a.ndim == 2:
         a = a[None]
-    n, h, w = a.shape
+    n, h, w = a.shape[:3]
     ncol = max(1, min(ncol or math.ceil(math.sqrt(n)), n))
     nrow = math.ceil(n / ncol)
-    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, np.uint8)
+    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, *a.shape[3:]), pad_value, np.uint8)
     for i in range(n):
         r, c = divmod(i, ncol)
         out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = a[i]
@@ -129,10 +135,11 @@ def grid_array(images: np.ndarray, ncol: int | None = None, pad: int = 2,
 
 
 def png_bytes(array: np.ndarray, scale: int = 1) -> bytes:
-    """PNG of a uint8 (H, W) array (or float images, see :func:`to_uint8`), upscaled ``scale``×
-    with nearest-neighbour so pixels stay crisp on a projector."""
+    """PNG of a uint8 (H, W) greyscale or (H, W, 3) RGB array (or float images, see
+    :func:`to_uint8`), upscaled ``scale``× with nearest-neighbour so pixels stay crisp on a
+    projector."""
     a = array if array.dtype == np.uint8 else to_uint8(array)
-    img = Image.fromarray(np.ascontiguousarray(a), mode="L")
+    img = Image.fromarray(np.ascontiguousarray(a), mode="RGB" if a.ndim == 3 else "L")
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
@@ -150,7 +157,7 @@ def grid_png(images: np.ndarray, ncol: int | None = None, scale: int = 4, pad: i
 def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, pad: int = 2,
                caption: str | None = None, key: str | None = None,
                download_name: str | None = None, width: int | str = "stretch") -> bytes:
-    """Show a grid of images (n, 1, 28, 28) as one PNG; with ``download_name`` also a
+    """Show a grid of images (n, C, 28, 28), C = 1 or 3 (RGB), as one PNG; with ``download_name`` also a
     "Download PNG" button (``key`` must then be unique on the page). Returns the PNG bytes."""
     data = grid_png(images, ncol, scale, pad)
     st.image(data, caption=caption, width=width, output_format="PNG")
@@ -169,20 +176,29 @@ def sorted_by_class(images: np.ndarray, pred: np.ndarray, k: int) -> tuple[np.nd
 
 def digit_image(image: np.ndarray, *, scale: int = 6, caption: str | None = None,
                 width: int | str = "content") -> None:
-    """Show one 28×28 image (float in [0, 1]) upscaled."""
-    st.image(png_bytes(to_uint8(np.asarray(image).reshape(28, 28)), scale), caption=caption,
-             width=width, output_format="PNG")
+    """Show one 28×28 image (float in [0, 1]; (28, 28), (1, 28, 28) or RGB (3, 28, 28)) upscaled."""
+    a = np.asarray(image)
+    pixels = to_uint8(a.reshape(1, 3, 28, 28))[0] if a.size == 3 * 28 * 28 else to_uint8(a.reshape(28, 28))
+    st.image(png_bytes(pixels, scale), caption=caption, width=width, output_format="PNG")
 
 
 # --------------------------------------------------------------------------------------------
 # Models: sidebar picker, seed, upload, columns
 # --------------------------------------------------------------------------------------------
-def selected_models(image_only: bool = True) -> list[CheckpointInfo]:
-    """The models chosen in the sidebar (in the picker's order), as :class:`CheckpointInfo`."""
-    infos = {i.key: i for i in list_checkpoints(image=True if image_only else None)}
+def current_dataset() -> ImageDataset:
+    """The sidebar's data set (:mod:`app.datasets`; MNIST until one is chosen)."""
+    return datasets.get(st.session_state.get(DATA_KEY))
+
+
+def selected_models() -> list[CheckpointInfo]:
+    """The models chosen in the sidebar (in the picker's order), as :class:`CheckpointInfo`:
+    only image models that fit the sidebar's data set (:func:`app.catalog.fits`), so a page never
+    feeds a model the wrong kind of image."""
+    data = current_dataset().name
+    infos = {i.key: i for i in list_checkpoints(for_data=data)}
     keys = st.session_state.get(MODELS_KEY)
     if keys is None:
-        keys = catalog.default_model_keys(list(infos.values()))
+        keys = catalog.default_model_keys(list(infos.values()), data)
     return [infos[k] for k in keys if k in infos]
 
 
@@ -237,28 +253,45 @@ def require_models(infos: Sequence[CheckpointInfo]) -> bool:
     """Show a hint and return False when no model is selected / available."""
     if infos:
         return True
-    if list_checkpoints(image=True):
+    ds = current_dataset()
+    if list_checkpoints(for_data=ds.name):
         st.info("Choose one or more models in the sidebar (**Models to compare**).")
     else:
         dirs = ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
-        st.warning(f"No image checkpoints found in {dirs}. Train one with "
-                   "`python -m wae_core.train --model wae-mmd --out checkpoints/mnist-wae-mmd.safetensors` "
-                   "or upload a `.safetensors` checkpoint in the sidebar.")
+        stem = f"{ds.prefix}-wae-mmd"
+        st.warning(f"No {ds.label} image checkpoints found in {dirs}. Train one with "
+                   f"`python -m wae_core.train --recipe {stem} --out checkpoints/{stem}.safetensors`, "
+                   "upload a `.safetensors` checkpoint in the sidebar, or choose another **Data set**.")
     return False
 
 
-def classifier_or_info() -> Any | None:
-    """The LeNet classifier, or None after an ``st.info`` (missing) / ``st.error`` (broken)."""
+def classifier_or_info(ds: ImageDataset | None = None) -> Any | None:
+    """The LeNet that judges ``ds`` (default: the sidebar's data set), or None after an ``st.info``
+    (missing) / ``st.error`` (broken)."""
+    ds = ds or current_dataset()
     try:
-        net = cache.load_classifier()
+        net = cache.load_classifier(ds.name)
     except Exception as e:  # noqa: BLE001
         show_error(e, "Classifier")
         return None
     if net is None:
-        st.info(f"No classifier at `{catalog.classifier_path()}`: class-based metrics are off. Train it "
-                "with `python -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors` "
-                "(about a minute).", icon="ℹ️")
+        flag = "" if ds.per_channel or ds.name == datasets.DEFAULT else f" --dataset {ds.name}"
+        st.info(f"No classifier at `{catalog.classifier_path(ds.name)}`: class-based metrics are off. "
+                f"Train it with `python -m wae_core.classifier{flag} --out "
+                f"checkpoints/{ds.classifier}.safetensors` (minutes).", icon="ℹ️")
     return net
+
+
+def user_images_offered(ds: ImageDataset) -> bool:
+    """True when the data set's models take the user's uploads / drawings (1-channel, MNIST-style);
+    otherwise an ``st.info`` saying why they are not offered, and False."""
+    if ds.takes_user_images:
+        return True
+    st.info(f"Your own images are not offered for {ds.label}: its models take {ds.channels}-channel "
+            "images (a digit in each of R, G and B), and an upload or a drawing becomes one "
+            "greyscale MNIST-style digit. Choose MNIST or Fashion-MNIST in the sidebar to use them.",
+            icon="ℹ️")
+    return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -110,6 +110,11 @@ def stacked_digits(labels: torch.Tensor) -> torch.Tensor:
     return torch.stack([labels // 100, labels // 10 % 10, labels % 10], -1)
 
 
+# Fashion-MNIST's ten classes, by label (Zalando's README).
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+
+
 def _read_idx_gz(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as f:
         raw = f.read()
