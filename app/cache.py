@@ -206,8 +206,10 @@ def grid_walk(ref: Ref, n: int, extent: float) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def sharpness(images: np.ndarray) -> float:
-    """:func:`wae_core.metrics.sharpness` of images (n, 1, 28, 28)."""
-    return metrics.sharpness(torch.as_tensor(images))
+    """:func:`wae_core.metrics.sharpness` of images (n, C, 28, 28); with C = 3 (Stacked MNIST) each
+    channel counts as one greyscale image."""
+    x = torch.as_tensor(images)
+    return metrics.sharpness(x.reshape(-1, 1, *x.shape[-2:]) if x.dim() == 4 else x)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

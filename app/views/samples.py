@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import cache, catalog
+from app import cache, catalog, datasets
 from app import components as C
 from app.catalog import CheckpointInfo, Ref
 from wae_core import metrics
@@ -61,9 +61,14 @@ def main() -> None:
               help="Draw new z (next seed)")
     seed = C.current_seed()
     c3.caption(f"Seed {seed}")
-    show_nn = st.toggle("Show nearest training images", key="samples_neighbours",
-                        help="Memorisation check: the 3 training images closest to each sample in "
-                             "the LeNet classifier's feature space, with the distance")
+    ds = C.current_dataset()
+    show_nn = False
+    if ds.name == datasets.MNIST.name:  # the index holds MNIST's training set, in MNIST LeNet features
+        show_nn = st.toggle("Show nearest training images", key="samples_neighbours",
+                            help="Memorisation check: the 3 training images closest to each sample "
+                                 "in the LeNet classifier's feature space, with the distance")
+    else:
+        st.caption(f"The nearest-training-image check is for MNIST only (not yet for {ds.label}).")
     if not C.require_models(infos):
         return
     clf = neighbour_classifier() if show_nn else None
@@ -79,8 +84,8 @@ def main() -> None:
                 if clf is not None:
                     neighbours(i, info, imgs, side, clf, width)
     with C.guarded("True-data sharpness"):
-        x, _ = cache.test_images(cache.random_test_indices(n, seed))
-        st.caption(f"True data (MNIST test, {n} random images): sharpness "
+        x, _ = cache.test_images(cache.random_test_indices(n, seed, ds.name), ds.name)
+        st.caption(f"True data ({ds.label} test, {n} random images): sharpness "
                    f"{C.fmt(cache.sharpness(x), '.2e')}. Higher is sharper; noise and artefacts "
                    "raise it too, so read it with the FID on the Results page.")
         if clf is not None:
