@@ -103,10 +103,10 @@ for _kind in MODEL_KINDS:
 # nets with the discriminator 1/4 of the generator (PacGAN, Lin et al. 2018, Table 3: 30.6 ± 20.7
 # modes of 1,000), Adam beta (0.5, 0.99), generator 1e-4, discriminator 2e-4, batch 128, z of 256.
 # Published: 500,000 steps; here STACKED_GAN_STEPS (what a CPU affords; README, Stacked MNIST).
-STACKED_Z_DIM = 16
+STACKED_Z_DIM = 24
 STACKED_SCHEDULE = {"vae": (12, (8, 10)), "wae-mmd": (12, (8, 10)), "wae-gan": (12, (8, 10))}
 STACKED_MAX_SECONDS = 30 * 60
-STACKED_GAN_STEPS = 20_000
+STACKED_GAN_STEPS = 6_000
 for _kind, (_epochs, _milestones) in STACKED_SCHEDULE.items():
     _add(Recipe(
         f"stacked-{_kind}", f"the shipped Stacked-MNIST {_kind} (checkpoints/stacked-{_kind}.safetensors)",
