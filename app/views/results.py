@@ -1,4 +1,5 @@
-"""Results: the evaluation table from results/results.json, with bar charts."""
+"""Results: the evaluation table from results/results.json, with bar charts and a precision-vs-recall
+scatter."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ COLUMNS = (
     ("mmd_qz_pz", "MMD²(Q_Z, P_Z)", ".2e"),
     ("recon_mse", "Recon. MSE", ".4f"),
     ("recon_sharpness", "Recon. sharpness", ".2e"),
+    ("precision", "Precision ↑", ".3f"),
+    ("recall", "Recall ↑", ".3f"),
+    ("density", "Density", ".3f"),
+    ("coverage", "Coverage ↑", ".3f"),
+    ("kid_mean", "KID ↓", "kid"),  # "mean ± std" with kid_std
     ("checkpoint", "Checkpoint", None),
 )
 CHARTS = (("fid_lenet", "FID on LeNet features (lower is better)"),
@@ -42,9 +48,48 @@ def cell(value: Any, spec: str | None) -> str:
     return C.fmt(value, spec)
 
 
+def kid_cell(r: dict[str, Any]) -> str:
+    m, s = r.get("kid_mean"), r.get("kid_std")
+    return C.fmt(m, ".3g") + ("" if C.is_missing(m) or C.is_missing(s) else f" ± {C.fmt(s, '.2g')}")
+
+
 def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Formatted strings, "—" for missing / null / NaN."""
-    return pd.DataFrame([{title: cell(r.get(k), spec) for k, title, spec in COLUMNS} for r in rows])
+    return pd.DataFrame([{title: kid_cell(r) if spec == "kid" else cell(r.get(k), spec)
+                          for k, title, spec in COLUMNS} for r in rows])
+
+
+def pr_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One point per row that has both precision and recall."""
+    out = []
+    for r in rows:
+        p, rc = r.get("precision"), r.get("recall")
+        if all(isinstance(v, int | float) and not C.is_missing(v) for v in (p, rc)):
+            out.append({"model": str(r.get("model", "?")), "precision": float(p), "recall": float(rc),
+                        "group": "real data" if r.get("kind") == "data" else "model"})
+    return pd.DataFrame(out)
+
+
+def pr_sentence(df: pd.DataFrame) -> str:
+    """What the scatter shows, from the measured numbers: the models lowest in precision and in
+    recall, and the real-data reference."""
+    models, real = df[df.group == "model"], df[df.group == "real data"]
+    if models.empty:
+        return ""
+    lo_p = models.loc[models.precision.idxmin()]
+    lo_r = models.loc[models.recall.idxmin()]
+    if lo_p.model == lo_r.model:
+        text = (f"{lo_p.model} is lowest on both precision ({lo_p.precision:.2f}: samples off the real "
+                f"digits) and recall ({lo_r.recall:.2f}: real digits it never makes)")
+    else:
+        text = (f"Lowest precision: {lo_p.model} ({lo_p.precision:.2f}), the most samples off the real "
+                f"digits; lowest recall: {lo_r.model} ({lo_r.recall:.2f}), the most real digits it "
+                "never makes")
+    if not real.empty:
+        ref = real.iloc[0]
+        text += (f"; real training images, what a perfect model would match at this sample size, "
+                 f"score {ref.precision:.2f} / {ref.recall:.2f}")
+    return text + "."
 
 
 def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
@@ -111,6 +156,21 @@ def main() -> None:
                 fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                                   xaxis_title=None, yaxis_title=None, showlegend=False)
                 st.plotly_chart(fig, width="stretch", key=f"results_chart_{key}")
+        pr = pr_frame(rows)
+        if not pr.empty:
+            fid = res.get("fidelity") or {}
+            st.markdown(f"**Precision vs recall on LeNet features** (k = {fid.get('k_pr', 3)}, "
+                        "Kynkäänniemi et al. 2019)")
+            fig = px.scatter(pr, x="recall", y="precision", color="group", text="model",
+                             symbol="group", color_discrete_map={"model": "#4C78A8",
+                                                                 "real data": "#72B7B2"})
+            fig.update_traces(marker={"size": 12}, textposition="top center", cliponaxis=False)
+            fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                              xaxis={"range": [0, 1], "title": "Recall (real images the model makes)"},
+                              yaxis={"range": [0, 1], "title": "Precision (samples on real data)"},
+                              legend_title_text=None)
+            st.plotly_chart(fig, width="stretch", key="results_pr_scatter")
+            st.caption(pr_sentence(pr))
     toys = [t for t in res.get("toys") or [] if isinstance(t, dict)]
     if toys:
         st.subheader("2-D toys: mode coverage")
