@@ -323,15 +323,37 @@ def train_images(indices: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarra
     return ds.x[idx.reshape(-1)].reshape(*idx.shape, *ds.x.shape[1:]).numpy(), ds.y[idx].numpy()
 
 
+def features_cache_dir() -> Path:
+    """Where the training set's classifier features are kept between server runs (env
+    ``WAE_LAB_CACHE_DIR``, default ``~/.cache/wae-lab``)."""
+    env = os.environ.get("WAE_LAB_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "wae-lab"
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def neighbour_index(classifier: Ref) -> NeighbourIndex:
     """The classifier's features of every training image in a
-    :class:`~wae_core.neighbours.NeighbourIndex`: computed once per classifier version (60,000
-    LeNet passes: seconds to tens of seconds on one thread; show a spinner around the first call).
-    ``classifier``: ``catalog.classifier_ref()``."""
+    :class:`~wae_core.neighbours.NeighbourIndex`, computed once per classifier version and training
+    set: 60,000 LeNet passes take 15 s to a minute on one thread (scripts/bench_explore.py), so
+    they are also saved under :func:`features_cache_dir` (a later server loads them in well under
+    a second) and a page shows a spinner around the first call. ``classifier``:
+    ``catalog.classifier_ref()``."""
+    ds = train_set()
+    tag = hashlib.sha256(f"{classifier.key}|{classifier.version}|{ds.name}|{len(ds)}".encode()).hexdigest()
+    path = features_cache_dir() / f"train-features-{tag[:20]}.npy"
+    try:
+        index = NeighbourIndex.load(path)
+        if len(index) == len(ds):
+            return index
+    except (OSError, ValueError):
+        pass  # not there yet, or unreadable: compute it
     with torch.inference_mode():
-        feats = _classifier(classifier).embed(train_set().x)[0]
-    return NeighbourIndex().fit(feats)
+        index = NeighbourIndex().fit(_classifier(classifier).embed(ds.x)[0])
+    from contextlib import suppress
+
+    with suppress(OSError):  # a read-only home: the in-memory cache still holds it
+        index.save(path)
+    return index
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -345,13 +367,14 @@ def nearest_training(images: np.ndarray, classifier: Ref, k: int = NEIGHBOURS_K)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def class_mean_codes(ref: Ref) -> np.ndarray:
-    """The mean code of the test images of each class (:func:`wae_core.latent_ops.class_means`
-    of the posterior means): (n_classes, z_dim). Needs an encoder."""
-    ds, model = test_set(), get_model(ref)
+def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
+    """The mean code of the test images of each class of ``dataset`` (:mod:`app.datasets`;
+    :func:`wae_core.latent_ops.class_means` of the posterior means): (n_classes, z_dim), a row of
+    NaN for a class without test images. Needs an encoder."""
+    ds, model = test_set(dataset), get_model(ref)
     with torch.inference_mode():
         codes = torch.cat([model.encode(ds.x[i:i + 1000]) for i in range(0, len(ds), 1000)])
-    return latent_ops.class_means(codes, ds.y).numpy()
+    return latent_ops.class_means(codes, ds.y, datasets.get(dataset).n_classes).numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

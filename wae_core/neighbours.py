@@ -11,6 +11,8 @@ distance, exactly, a chunk of reference rows at a time (memory stays ``n_query Ã
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -47,6 +49,22 @@ class NeighbourIndex:
         self._x = x.contiguous()
         self._sq = self._x.pow(2).sum(1)
         return self
+
+    def save(self, path: Path | str) -> None:
+        """Write the reference features to ``path`` (``.npy``), atomically (a temp file renamed)."""
+        if self._x is None:
+            raise RuntimeError("NeighbourIndex.fit has not been called")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, self._x.numpy())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path | str, chunk_size: int = DEFAULT_CHUNK) -> NeighbourIndex:
+        """An index fitted on the features saved by :meth:`save` (no pickles)."""
+        return cls(chunk_size).fit(np.load(path, allow_pickle=False))
 
     def __len__(self) -> int:
         return 0 if self._x is None else self._x.shape[0]

@@ -12,6 +12,7 @@ import streamlit as st
 from app import cache
 from app import components as C
 from app.catalog import CheckpointInfo
+from app.datasets import ImageDataset
 from wae_core import latent_ops
 
 SOURCES = {"test": "A test image", "user": "An uploaded / drawn digit", "random": "A random z"}
@@ -21,21 +22,25 @@ SLIDER_STEP = 0.1
 OFFSET_KEY = "explore_dz_{}"  # one slider per latent coordinate
 STEP_KEY = "explore_step"  # the step along the random direction
 DIRECTION_KEY = "explore_direction"  # the random direction's seed; None: no direction yet
-N_CLASSES = 10
 STRIP = " · ".join(f"t = {t:g}" for t in latent_ops.ARITHMETIC_STEPS)
 
 
 # --------------------------------------------------------------------------------------------
 # Start codes
 # --------------------------------------------------------------------------------------------
-def start_image(source: str) -> tuple[np.ndarray | None, str]:
-    """The image the encoder models start from ((1, 1, 28, 28) or None) and what it is."""
+def show_image(x: np.ndarray, scale: int, caption: str | None = None) -> None:
+    """One image (1, C, 28, 28), greyscale or RGB, upscaled."""
+    C.image_grid(x, ncol=1, scale=scale, pad=0, caption=caption, width="content")
+
+
+def start_image(source: str, ds: ImageDataset) -> tuple[np.ndarray | None, str]:
+    """The image the encoder models start from ((1, C, 28, 28) or None) and what it is."""
     if source == "test":
         c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
-        i = c1.number_input("Test image", 0, len(cache.test_set()) - 1, 0, key="explore_index")
-        x, y = cache.test_images([i])
+        i = c1.number_input("Test image", 0, len(cache.test_set(ds.name)) - 1, 0, key="explore_index")
+        x, y = cache.test_images([i], ds.name)
         with c2:
-            C.digit_image(x[0], scale=3, caption=f"#{i} (digit {int(y[0])})")
+            show_image(x, 3, f"#{i} ({ds.item} {ds.class_name(int(y[0]))})")
         return x, f"test image #{i}"
     if source == "user":
         digits = C.user_digits("explore_user", multiple=False)
@@ -101,8 +106,7 @@ def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], dire
     u = latent_ops.random_direction(info.z_dim, direction) if direction is not None else None
     sigma = cache.get_model(info.ref).cfg.sigma_z
     z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
-    img = cache.decode(info.ref, z[None])
-    C.digit_image(img[0], scale=8, width="stretch")
+    C.image_grid(cache.decode(info.ref, z[None]), ncol=1, scale=8, pad=0, width="stretch")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
 
 
@@ -128,17 +132,21 @@ def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], ran
 # --------------------------------------------------------------------------------------------
 # Latent arithmetic
 # --------------------------------------------------------------------------------------------
-def arithmetic_inputs(mode: str) -> tuple[np.ndarray, tuple[int, int] | tuple[np.ndarray, np.ndarray] | None]:
+def arithmetic_inputs(mode: str, ds: ImageDataset
+                      ) -> tuple[np.ndarray, tuple[int, int] | tuple[np.ndarray, np.ndarray] | None]:
     """x (a test image) and either the classes (a, b) or the two uploads' images (None: missing)."""
     cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-    i = cols[0].number_input("Image x (test set #)", 0, len(cache.test_set()) - 1, 0, key="explore_arith_x")
-    x, y = cache.test_images([i])
+    i = cols[0].number_input("Image x (test set #)", 0, len(cache.test_set(ds.name)) - 1, 0,
+                             key="explore_arith_x")
+    x, y = cache.test_images([i], ds.name)
     with cols[3]:
-        C.digit_image(x[0], scale=3, caption=f"x: #{i} (digit {int(y[0])})")
+        show_image(x, 3, f"x: #{i} ({ds.item} {ds.class_name(int(y[0]))})")
     if mode == "classes":
-        a = cols[1].selectbox("From class a", range(N_CLASSES), index=int(y[0]), key="explore_arith_a")
-        b = cols[2].selectbox("To class b", range(N_CLASSES), index=(int(y[0]) + 1) % N_CLASSES,
-                              key="explore_arith_b")
+        classes = range(ds.n_classes)
+        a = cols[1].selectbox("From class a", classes, index=int(y[0]), format_func=ds.class_name,
+                              key="explore_arith_a")
+        b = cols[2].selectbox("To class b", classes, index=(int(y[0]) + 1) % ds.n_classes,
+                              format_func=ds.class_name, key="explore_arith_b")
         return x, (a, b)
     c1, c2 = st.columns(2)
     with c1:
@@ -153,7 +161,8 @@ def arithmetic_inputs(mode: str) -> tuple[np.ndarray, tuple[int, int] | tuple[np
     return x, (d1[0].batch, d2[0].batch)
 
 
-def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends: tuple) -> None:
+def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends: tuple,
+                   ds: ImageDataset) -> None:
     """One model's strip z(x) + t·(z_to − z_from) and the decoded ends it moves between."""
     label, strip, refs = st.columns([1, 4, 2], vertical_alignment="center")
     label.markdown(f"#### {info.kind_label}")
@@ -165,9 +174,12 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
     with strip, C.guarded(f"{info.kind_label} latent arithmetic"):
         z = cache.encode(info.ref, x)[0]
         if mode == "classes":
-            means = cache.class_mean_codes(info.ref)
+            means = cache.class_mean_codes(info.ref, ds.name)
             z_from, z_to = means[ends[0]], means[ends[1]]
-            names = (f"G(mean({ends[0]}))", f"G(mean({ends[1]}))")
+            if np.isnan(z_from).any() or np.isnan(z_to).any():
+                st.info("A class without test images has no mean code: choose another.")
+                return
+            names = tuple(f"G(mean({ds.class_name(c)}))" for c in ends)
         else:
             z_from, z_to = cache.encode(info.ref, ends[0])[0], cache.encode(info.ref, ends[1])[0]
             names = ("G(code(upload 1))", "G(code(upload 2))")
@@ -180,7 +192,7 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
 
 
 @st.fragment
-def arithmetic(infos: Sequence[CheckpointInfo]) -> None:
+def arithmetic(infos: Sequence[CheckpointInfo], ds: ImageDataset) -> None:
     """The latent arithmetic section (a fragment of its own)."""
     st.subheader("Latent arithmetic")
     st.markdown("Move the code of a test image **x** by the difference of two codes: the class "
@@ -190,16 +202,17 @@ def arithmetic(infos: Sequence[CheckpointInfo]) -> None:
     with st.expander("The formulas"):
         C.latex(latent_ops.class_means)
         C.latex(latent_ops.arithmetic_path)
-    mode = st.radio("Difference of", list(ARITH_MODES), format_func=ARITH_MODES.get, horizontal=True,
+    modes = list(ARITH_MODES) if ds.takes_user_images else ["classes"]
+    mode = st.radio("Difference of", modes, format_func=ARITH_MODES.get, horizontal=True,
                     key="explore_arith_mode")
-    x, ends = arithmetic_inputs(mode)
+    x, ends = arithmetic_inputs(mode, ds)
     if ends is None:
         return
     if mode == "classes" and ends[0] == ends[1]:
         st.caption("a = b: the difference is 0, every step is x's own reconstruction.")
     with st.spinner("Encoding the test set for the class means (once per model)…"):
         for i, info in enumerate(infos):
-            arithmetic_row(i, info, mode, x, ends)
+            arithmetic_row(i, info, mode, x, ends, ds)
 
 
 def main() -> None:
@@ -217,11 +230,13 @@ def main() -> None:
     infos = C.selected_models()
     if not C.require_models(infos):
         return
-    source = st.radio("Start from", list(SOURCES), format_func=SOURCES.get, horizontal=True,
+    ds = C.current_dataset()
+    sources = [s for s in SOURCES if s != "user" or ds.takes_user_images]
+    source = st.radio("Start from", sources, format_func=SOURCES.get, horizontal=True,
                       key="explore_source")
     seed = C.current_seed()
     with C.guarded("Loading the start image"):
-        x, what = start_image(source)
+        x, what = start_image(source, ds)
         starts = {info.key: start_code(info, x, seed) for info in infos}
         random_start = {i.key for i in infos if x is None or not i.has_encoder}
         no_encoder = [i.kind_label for i in infos if not i.has_encoder]
@@ -233,7 +248,7 @@ def main() -> None:
                        "z_dim start from the same z).")
         explorer(infos, starts, random_start)
     st.divider()
-    arithmetic(infos)
+    arithmetic(infos, ds)
 
 
 main()

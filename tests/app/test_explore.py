@@ -183,10 +183,12 @@ def test_arithmetic_two_uploads(app_env):
 
 # --- Samples: nearest training images ------------------------------------------------------------
 @pytest.fixture
-def small_train_set(monkeypatch):
-    """The first N_TRAIN training images stand in for the 60,000 (the index is built per test)."""
+def small_train_set(monkeypatch, tmp_path):
+    """The first N_TRAIN training images stand in for the 60,000 (the index is built per test,
+    its features saved under tmp_path/features)."""
     sub = load_mnist("train").subset(N_TRAIN)
     monkeypatch.setattr(cache, "train_set", lambda: sub)
+    monkeypatch.setenv("WAE_LAB_CACHE_DIR", str(tmp_path / "features"))
     cache.neighbour_index.clear()
     cache.nearest_training.clear()
     yield sub
@@ -222,3 +224,25 @@ def test_samples_toggle_shows_nearest_training_images(app_env, small_train_set):
     assert png_id(first, 4, 4) in image_urls(at)[1]
     at.toggle(key="samples_neighbours").set_value(False).run()
     assert image_urls(at) == urls
+
+
+def test_training_features_are_saved_and_reused(app_env, small_train_set, tmp_path, monkeypatch):
+    ref = catalog.classifier_ref()
+    index = cache.neighbour_index(ref)
+    saved = list((tmp_path / "features").glob("train-features-*.npy"))
+    assert len(saved) == 1 and len(index) == N_TRAIN
+    cache.neighbour_index.clear()  # a new server: the features come from the file, no LeNet pass
+
+    def no_classifier(_ref):
+        raise AssertionError("the training features were computed again")
+
+    monkeypatch.setattr(cache, "_classifier", no_classifier)
+    again = cache.neighbour_index(ref)
+    q = np.abs(np.random.default_rng(0).normal(size=(4, index.dim))).astype(np.float32)
+    for a, b in zip(index.query(q, 3), again.query(q, 3)):
+        assert np.array_equal(a, b)
+    # another training set (here: a shorter one) is not served the saved features
+    monkeypatch.setattr(cache, "train_set", lambda: small_train_set.subset(N_TRAIN - 1))
+    cache.neighbour_index.clear()
+    with pytest.raises(AssertionError, match="computed again"):
+        cache.neighbour_index(ref)

@@ -88,3 +88,16 @@ def test_near_ties_are_ordered_by_the_direct_distance() -> None:
     assert np.allclose(dist[0], [0.01, 0.02, 0.03, 0.04, 0.05], atol=2e-3)
     # k = 1 as well: the candidates re-measured must be more than k
     assert index.query(base[None], k=1)[1][0, 0] == 104
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    ref, q = _feats(200, 8, 5), _feats(5, 8, 6)
+    index = NeighbourIndex(chunk_size=64).fit(ref)
+    index.save(tmp_path / "sub" / "feats.npy")
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["feats.npy"]  # no temp file left
+    loaded = NeighbourIndex.load(tmp_path / "sub" / "feats.npy")
+    assert len(loaded) == 200 and loaded.dim == 8
+    for a, b in zip(index.query(q, 3), loaded.query(q, 3)):
+        assert np.array_equal(a, b)
+    with pytest.raises(RuntimeError):
+        NeighbourIndex().save(tmp_path / "x.npy")
