@@ -55,6 +55,12 @@ class ImageDataset:
             return f"{label // 100}-{label // 10 % 10}-{label % 10}"
         return self.class_names[int(label)]
 
+    def describe(self, label: int) -> str:
+        """A label for a caption: "digit 7", "Trouser", "digits 3-1-4"."""
+        if self.class_names is DIGITS and not self.per_channel:
+            return f"digit {self.class_name(label)}"
+        return f"digits {self.class_name(label)}" if self.per_channel else self.class_name(label)
+
     def groups(self, labels: np.ndarray) -> np.ndarray:
         """The colour group (0..9) of each label: the class, or Stacked MNIST's red digit."""
         labels = np.asarray(labels)

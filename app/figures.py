@@ -231,22 +231,30 @@ def toy_view_images(snap: GroupSnapshot, modes: np.ndarray | None = None,
     return images + [latent_png(r.codes, r.prior) for r in snap.runs if r.codes is not None]
 
 
-def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str]) -> go.Figure:
-    """Prior samples in grey, codes coloured by digit (customdata: test index, label),
-    the user's digits as stars."""
+def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list[str],
+                      groups: np.ndarray | None = None, group_names: Sequence[str] | None = None,
+                      label_names: Sequence[str] | None = None) -> go.Figure:
+    """Prior samples in grey, codes coloured by group (customdata: test index, label, label
+    name), the user's digits as stars. ``groups``: the colour group 0..9 of each code (default: its
+    label, a digit); ``group_names``: the legend's names; ``label_names``: each code's label as
+    text (default: "digit <label>")."""
     fig = go.Figure()
     fig.add_trace(go.Scattergl(
         x=m.prior_xy[:, 0], y=m.prior_xy[:, 1], mode="markers", name="P_Z",
         marker={"size": 4, "color": PRIOR_MAP_COLOUR}, hoverinfo="skip"))
+    groups = m.labels if groups is None else np.asarray(groups)
+    names = np.asarray(label_names if label_names is not None else [f"digit {v}" for v in m.labels],
+                       dtype=object)
     for d in range(10):
-        sel = m.labels == d
+        sel = groups == d
         if not sel.any():
             continue
         fig.add_trace(go.Scattergl(
-            x=m.codes_xy[sel, 0], y=m.codes_xy[sel, 1], mode="markers", name=str(d),
+            x=m.codes_xy[sel, 0], y=m.codes_xy[sel, 1], mode="markers",
+            name=group_names[d] if group_names is not None else str(d),
             marker={"size": 5, "color": CLASS_COLOURS[d % len(CLASS_COLOURS)], "opacity": 0.6},
-            customdata=np.stack([m.indices[sel], m.labels[sel]], 1),
-            hovertemplate="digit %{customdata[1]} · test #%{customdata[0]}<extra></extra>"))
+            customdata=np.stack([m.indices[sel], m.labels[sel], names[sel]], 1),
+            hovertemplate="%{customdata[2]} · test #%{customdata[0]}<extra></extra>"))
     if user_xy is not None and len(user_xy):
         fig.add_trace(go.Scatter(
             x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name="your digit",

@@ -9,7 +9,7 @@ import math
 import streamlit as st
 import torch
 
-from app import cache, catalog, figures
+from app import cache, catalog, datasets, figures
 from app import components as C
 from wae_core import divergences as div
 from wae_core import metrics
@@ -234,6 +234,11 @@ def main() -> None:
     st.markdown("Tolstikhin, Bousquet, Gelly, Schölkopf — *Wasserstein Auto-Encoders*, ICLR 2018. "
                 "Every formula below is rendered from the docstring of the code that computes it; "
                 "every number is computed now from the shipped models.")
+    ds = C.current_dataset()
+    if ds.name != datasets.MNIST.name:
+        st.info(f"This page tells the paper's story on MNIST: it shows the shipped MNIST models and "
+                f"MNIST test images whatever the sidebar's data set ({ds.label} now). The other pages "
+                f"follow the sidebar.", icon=":material/info:")
     seed = C.current_seed()
     for part in (vae_blur, gan, optimal_transport, wae_objective, penalties):
         part(seed)

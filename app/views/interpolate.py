@@ -56,10 +56,12 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
 def grid_walk() -> None:
     """Decode a grid over [-GRID_EXTENT, GRID_EXTENT]² for a model with a 2-D latent space."""
     st.subheader("Walking the 2-D latent plane")
-    z2 = [i for i in catalog.list_checkpoints(image=True) if i.z_dim == 2]
+    ds = C.current_dataset()
+    z2 = [i for i in catalog.list_checkpoints(for_data=ds.name) if i.z_dim == 2]
     if not z2:
-        st.info("No image model with z_dim = 2 found (e.g. `mnist-wae-mmd-z2.safetensors`): train one "
-                "with `python -m wae_core.train --model wae-mmd --z-dim 2 ...` to see its latent plane.")
+        st.info(f"No {ds.label} image model with z_dim = 2 found (e.g. `mnist-wae-mmd-z2.safetensors` "
+                "for MNIST): train one with `python -m wae_core.train --model wae-mmd --z-dim 2 ...` "
+                "to see its latent plane.")
         return
     c1, c2 = st.columns([2, 1])
     labels = {i.id: i.label for i in z2}
@@ -84,19 +86,22 @@ def main() -> None:
         for f in latex_of(interpolate_codes):
             st.latex(f)
     infos = C.selected_models()
-    source = st.radio("Between", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="interp_source")
+    ds = C.current_dataset()
+    sources = [s for s in SOURCES if s != "user" or ds.takes_user_images]
+    source = st.radio("Between", sources, format_func=SOURCES.get, horizontal=True, key="interp_source")
     seed = C.current_seed()
     xa = xb = None
     if source == "test":
         c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-        a = c1.number_input("Test image A", 0, 9999, 0, key="interp_a")
-        b = c2.number_input("Test image B", 0, 9999, 1, key="interp_b")
+        last = len(cache.test_set(ds.name)) - 1
+        a = c1.number_input("Test image A", 0, last, 0, key="interp_a")
+        b = c2.number_input("Test image B", 0, last, 1, key="interp_b")
         with C.guarded("Loading test images"):
-            (xa, ya), (xb, yb) = cache.test_images([a]), cache.test_images([b])
+            (xa, ya), (xb, yb) = cache.test_images([a], ds.name), cache.test_images([b], ds.name)
             with c3:
-                C.digit_image(xa[0], scale=3, caption=f"A: #{a} (digit {int(ya[0])})")
+                C.digit_image(xa[0], scale=3, caption=f"A: #{a} ({ds.describe(ya[0])})")
             with c4:
-                C.digit_image(xb[0], scale=3, caption=f"B: #{b} (digit {int(yb[0])})")
+                C.digit_image(xb[0], scale=3, caption=f"B: #{b} ({ds.describe(yb[0])})")
     elif source == "user":
         ca, cb = st.columns(2)
         with ca:
@@ -111,6 +116,8 @@ def main() -> None:
             st.info("Upload or draw both digits A and B.")
     else:
         st.caption(f"z_A, z_B ~ P_Z drawn with seed {seed} (change it in the sidebar).")
+    if not ds.takes_user_images:
+        C.user_images_offered(ds)  # says why uploads / drawings are not among the sources
     if C.require_models(infos) and (source == "random" or xa is not None):
         paths(infos, source, xa, xb, seed)
     st.divider()

@@ -11,6 +11,7 @@ import streamlit as st
 from app import cache, figures
 from app import components as C
 from app.catalog import CheckpointInfo
+from app.datasets import ImageDataset
 from wae_core import divergences
 from wae_core.latent_map import PROJECTIONS, LatentMap
 
@@ -43,15 +44,27 @@ def csv_rows(info: CheckpointInfo, m: LatentMap) -> pd.DataFrame:
     return pd.concat([codes, prior], ignore_index=True)
 
 
+def map_figure(m: LatentMap, ds: ImageDataset, digits: list, user_xy: np.ndarray | None):
+    """The Plotly map, codes coloured by the data set's groups (digit, class, red digit)."""
+    if ds.per_channel:
+        group_names = [f"{ds.group_title} {d}" for d in range(10)]
+    else:
+        group_names = list(ds.class_names)
+    return figures.latent_map_figure(m, user_xy, [d.name for d in digits], groups=ds.groups(m.labels),
+                                     group_names=group_names,
+                                     label_names=[ds.class_name(v) for v in m.labels])
+
+
 def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw: bool,
               digits: list) -> LatentMap:
     """One model's column: its map of Q_Z vs P_Z, MMD, the user's digits and the selection."""
+    ds = C.current_dataset()
     proj = "raw plane" if info.z_dim == 2 else method
     msg = (f"Fitting t-SNE on {2 * n:,} points (seconds per model; cached afterwards)…"
            if proj == "t-SNE" else f"{proj}: {2 * n:,} points…")
     with st.spinner(msg, show_time=True):
-        m = cache.latent_map(info.ref, n, seed, method, draw)
-        mmd = cache.latent_mmd(info.ref, n, seed)
+        m = cache.latent_map(info.ref, n, seed, method, draw, ds.name)
+        mmd = cache.latent_mmd(info.ref, n, seed, ds.name)
     st.metric("MMD²(Q_Z, P_Z)", C.fmt(mmd, ".2e"),
               help="Unbiased estimate with the model's kernel on these test images; "
                    "≈ 0 means Q_Z and P_Z are indistinguishable at this sample size.")
@@ -60,13 +73,13 @@ def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw
         xb = np.concatenate([d.batch for d in digits])
         user_xy = m.place(cache.encode(info.ref, xb))
     st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
-               "select points (lasso / box) to see their digits")
-    fig = figures.latent_map_figure(m, user_xy, [d.name for d in digits])
+               f"select points (lasso / box) to see their images · colour: {ds.group_title}")
+    fig = map_figure(m, ds, digits, user_xy)
     event = st.plotly_chart(fig, width="stretch", on_select="rerun", key=f"latent_plot_{i}",
                             selection_mode=("points", "box", "lasso"))
     picked = selected_indices(event)
     if picked:
-        x, _ = cache.test_images(picked[:MAX_SELECTED])
+        x, _ = cache.test_images(picked[:MAX_SELECTED], ds.name)
         C.image_grid(x, ncol=8, caption=f"{len(picked)} selected"
                      + (f" (first {MAX_SELECTED})" if len(picked) > MAX_SELECTED else ""))
     return m
@@ -74,12 +87,13 @@ def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw
 
 def main() -> None:
     st.title("Latent space")
+    ds = C.current_dataset()
     st.markdown(
-        "Grey: samples of the prior **P_Z**. Colours: codes of MNIST test images, a sample of the "
-        "aggregate posterior **Q_Z** (colour = digit). The **VAE** pushes every single posterior "
-        "Q(Z|X=x) towards P_Z, so codes of different digits overlap; the **WAE** only asks the "
-        "aggregate Q_Z to match P_Z, so the digits can stay apart while the cloud as a whole "
-        "fills the prior.")
+        f"Grey: samples of the prior **P_Z**. Colours: codes of {ds.label} test images, a sample of "
+        f"the aggregate posterior **Q_Z** (colour = {ds.group_title}). The **VAE** pushes every "
+        "single posterior Q(Z|X=x) towards P_Z, so codes of different classes overlap; the **WAE** "
+        "only asks the aggregate Q_Z to match P_Z, so the classes can stay apart while the cloud as "
+        "a whole fills the prior.")
     infos = C.selected_models()
     c1, c2, c3 = st.columns([1.2, 1, 2])
     method = c1.radio("Projection", PROJECTIONS, horizontal=True, key="latent_method",
@@ -96,8 +110,10 @@ def main() -> None:
         return
     seed = C.current_seed()
 
+    digits = []
     with st.expander("Place your own digit on the maps (upload or draw)"):
-        digits = C.user_digits("latent_user", multiple=True)
+        if C.user_images_offered(ds):
+            digits = C.user_digits("latent_user", multiple=True)
     frames = []
     for i, (col, info) in enumerate(C.model_columns(infos)):
         with col:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache
+from app import cache, datasets
 from app import components as C
 from app.catalog import CheckpointInfo
 
@@ -52,23 +52,29 @@ def main() -> None:
     infos = C.selected_models()
     if not C.require_models(infos):
         return
+    ds = C.current_dataset()
 
-    st.subheader("MNIST test images")
+    st.subheader(f"{ds.label} test images")
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
     n = c1.selectbox("Images", [4, 8, 16, 32], index=1, key="recon_n")
     c2.button("Pick random", key="recon_random", on_click=_new_draw, icon=":material/casino:")
     seed = C.current_seed() * 1000 + st.session_state.get(DRAW_KEY, 0)
     with C.guarded("Loading test images"):
-        idx = cache.random_test_indices(n, seed)
-        x, y = cache.test_images(idx)
+        idx = cache.random_test_indices(n, seed, ds.name)
+        x, y = cache.test_images(idx, ds.name)
         c3.caption("Test images #" + ", #".join(str(i) for i in idx))
+        sep = " " if ds.name == datasets.MNIST.name else " · "
         with st.spinner("Reconstructing…"):
             comparison(x, infos, key="recon_test", ncol=min(n, 16),
-                       input_caption="Labels: " + " ".join(str(int(v)) for v in y))
+                       input_caption="Labels: " + sep.join(ds.class_name(v) for v in y))
 
-    st.subheader("Your own digits")
+    st.subheader("Your own digits" if ds.name == datasets.MNIST.name else "Your own images")
+    if not C.user_images_offered(ds):
+        return
     st.caption("Upload photos or scans of handwritten digits, or draw one. Each is turned into an "
-               "MNIST-style 28×28 image first (shown with what was done to it).")
+               "MNIST-style 28×28 image first (shown with what was done to it)."
+               + ("" if ds.name == datasets.MNIST.name else
+                  f" The {ds.label} models see it as one of their greyscale 28×28 images."))
     digits = C.user_digits("recon_user", multiple=True)
     if digits:
         xu = np.concatenate([d.batch for d in digits])

@@ -1,0 +1,222 @@
+"""The sidebar's **Data set** (MNIST, Fashion-MNIST, Stacked MNIST): the picker lists only that data
+set's models (its shipped four selected), every page takes its test images, labels and classifier
+from it and renders for each, the choice is kept in the URL (``?data=``), and a model of another
+data set (an upload) is never fed the wrong kind of image.
+
+The Fashion-MNIST and Stacked-MNIST models are trained here for a few steps from their recipes
+(session fixture, temp folder), on their offline test sets; the MNIST ones are the shared fixture's
+(``conftest.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from app import cache, datasets
+from wae_core import recipes
+from wae_core.classifier import LeNet, save_classifier
+from wae_core.config import MODEL_KINDS
+from wae_core.data import load_dataset
+from wae_core.models import build_model
+from wae_core.train import Trainer
+
+torch.set_num_threads(1)
+
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+TIMEOUT = 180
+TRAIN_STEPS = 20
+PREFIXES = {"fashion-mnist": "fashion", "stacked-mnist": "stacked"}
+# (page file, needs the test set) for every page of the app
+PAGES = ["idea.py", "samples.py", "reconstruct.py", "latent.py", "interpolate.py", "mode_collapse.py",
+         "toy_lab.py", "train.py", "results.py"]
+TEST_IMAGE_PAGES = ["samples.py", "reconstruct.py", "latent.py", "interpolate.py"]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``fashion-*`` and ``stacked-*`` from their recipes, TRAIN_STEPS steps each on 512 test
+    images (offline for both), and an untrained Fashion LeNet: a throwaway folder."""
+    root = tmp_path_factory.mktemp("wae_lab_datasets")
+    for data, prefix in PREFIXES.items():
+        images = load_dataset(data, "test").subset(512)
+        for kind in MODEL_KINDS:
+            r = recipes.get(f"{prefix}-{kind}")
+            torch.manual_seed(0)
+            cfg = replace(r.train, max_steps=TRAIN_STEPS, batch_size=32, max_seconds=0, threads=1)
+            Trainer(build_model(r.model), images, cfg, root / f"{r.name}.safetensors",
+                    meta={"dataset": r.dataset, "recipe": r.name}).fit()
+    save_classifier(LeNet(), root / "lenet-fashion-mnist.safetensors", {"test_accuracy": 0.1})
+    return root
+
+
+@pytest.fixture(scope="module")
+def env(app_env, trained):
+    """The shared fixture's folders plus the trained one; the Fashion LeNet from it."""
+    dirs = os.environ["WAE_LAB_CHECKPOINT_DIRS"] + os.pathsep + str(trained)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAE_LAB_CHECKPOINT_DIRS", dirs)
+        mp.setenv("WAE_LAB_FASHION_CLASSIFIER", str(trained / "lenet-fashion-mnist.safetensors"))
+        yield {**app_env, "trained": trained}
+
+
+@pytest.fixture
+def test_image_calls(monkeypatch):
+    """Every ``cache.test_images`` call of the pages: (data set, images' shape, labels)."""
+    calls: list[tuple[str, tuple, np.ndarray]] = []
+    real = cache.test_images
+
+    def spy(indices, dataset=datasets.DEFAULT):
+        x, y = real(indices, dataset)
+        calls.append((dataset, x.shape, y))
+        return x, y
+
+    monkeypatch.setattr(cache, "test_images", spy)
+    return calls
+
+
+def open_app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def selected_ids(at: AppTest) -> list[str]:
+    ms = at.multiselect(key="sidebar_models")
+    return [ms.options[i].split(" · ", 1)[1] for i in ms.indices]
+
+
+def option_ids(at: AppTest) -> list[str]:
+    return [o.split(" · ", 1)[1] for o in at.multiselect(key="sidebar_models").options]
+
+
+def texts(at: AppTest, *kinds: str) -> list[str]:
+    kinds = kinds or ("markdown", "caption", "info", "warning", "error", "success", "subheader")
+    return [str(e.value) for kind in kinds for e in at.get(kind)]
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]
+
+
+def shipped(prefix: str) -> list[str]:
+    return [f"{prefix}-{k}" for k in MODEL_KINDS]
+
+
+# --- the sidebar: model list, defaults, URL ------------------------------------------------------
+def test_switching_the_data_set_changes_the_model_list(env):
+    at = open_app()
+    assert at.selectbox(key="sidebar_data").value == "mnist"
+    assert selected_ids(at) == shipped("mnist")
+    assert not any(i.startswith(("fashion", "stacked")) for i in option_ids(at))
+    for data, prefix in PREFIXES.items():
+        at.selectbox(key="sidebar_data").set_value(data).run()
+        assert not at.exception, at.exception
+        assert option_ids(at) == shipped(prefix)  # only that data set's models
+        assert selected_ids(at) == shipped(prefix)  # its shipped four, in the deck's order
+        assert at.query_params["data"] == data
+        assert at.query_params["models"] == ",".join(shipped(prefix))
+    at.selectbox(key="sidebar_data").set_value("mnist").run()
+    assert selected_ids(at) == shipped("mnist") and at.query_params["data"] == "mnist"
+
+
+def test_url_parameter_round_trips(env):
+    at = open_app({"data": "stacked-mnist", "page": "samples"})
+    assert at.selectbox(key="sidebar_data").value == "stacked-mnist"
+    assert selected_ids(at) == shipped("stacked")
+    assert at.query_params["data"] == "stacked-mnist" and at.title[0].value == "Samples"
+    # the URL written by one session opens the same view in another
+    at2 = open_app({k: at.query_params[k] for k in ("data", "models", "seed", "page")})
+    assert at2.selectbox(key="sidebar_data").value == "stacked-mnist"
+    assert selected_ids(at2) == shipped("stacked")
+    # models of another data set in the URL do not come along; an unknown data set is MNIST
+    at3 = open_app({"data": "fashion-mnist", "models": "fashion-gan,mnist-vae"})
+    assert selected_ids(at3) == ["fashion-gan"]
+    at4 = open_app({"data": "cifar-10"})
+    assert at4.selectbox(key="sidebar_data").value == "mnist"
+    assert at4.query_params["data"] == "mnist"
+
+
+def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env):
+    at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
+    one_channel = (env["checkpoints"] / "mnist-wae-mmd.safetensors").read_bytes()
+    at.file_uploader(key="sidebar_upload").set_value(
+        ("digits.safetensors", one_channel, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    assert any("digits.safetensors: a model of mnist (1-channel images), not of Stacked MNIST" in i
+               for i in texts(at, "info"))
+    assert selected_ids(at) == shipped("stacked")
+    # even when put into the selection by hand, the pages do not get it
+    keys = list(at.session_state["sidebar_models"])
+    at.session_state["sidebar_models"] = [*keys, *cache_keys_of_uploads(at)]
+    at.run()
+    assert not at.exception, at.exception
+    assert selected_ids(at) == shipped("stacked")
+
+
+def cache_keys_of_uploads(at: AppTest) -> list[str]:
+    return list(at.session_state["wae_uploads"])
+
+
+# --- every page, every data set ------------------------------------------------------------------
+@pytest.mark.parametrize("data", list(datasets.DATASETS))
+def test_every_page_renders_for_each_data_set(env, data, test_image_calls):
+    ds = datasets.get(data)
+    at = open_app({"data": data})
+    at.session_state["latent_n"] = 300
+    for page in PAGES:
+        test_image_calls.clear()
+        at.switch_page(f"views/{page}").run()
+        assert not at.exception, (page, at.exception)
+        assert at.selectbox(key="sidebar_data").value == data
+        if page in TEST_IMAGE_PAGES:
+            assert test_image_calls, page
+            for dataset, shape, labels in test_image_calls:
+                assert dataset == data, page
+                assert shape[1:] == (ds.channels, 28, 28), (page, shape)
+                assert labels.max() < ds.n_classes
+    at.switch_page("views/idea.py").run()
+    note = [i for i in texts(at, "info") if "tells the paper's story on MNIST" in i]
+    assert bool(note) == (data != "mnist")
+
+
+def test_pages_show_the_data_sets_labels(env):
+    at = open_app({"data": "fashion-mnist", "page": "reconstructions"})
+    assert "Fashion-MNIST test images" in texts(at, "subheader")
+    labels = [c for c in texts(at, "caption") if c.startswith("Labels: ")]
+    names = labels[0].removeprefix("Labels: ").split(" · ")
+    assert len(names) == 8 and set(names) <= set(datasets.FASHION.class_names)
+    assert at.file_uploader(key="recon_user_upload")  # 1-channel: uploads offered
+    at.switch_page("views/interpolate.py").run()
+    first = load_dataset("fashion-mnist", "test").y[0]
+    assert f"A: #0 ({datasets.FASHION.class_names[first]})" in image_captions(at)
+    at.switch_page("views/mode_collapse.py").run()
+    assert not at.exception, at.exception
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert list(bars["x"]) == list(datasets.FASHION.class_names)
+    assert "Classes covered" in {m.label for m in at.metric}
+
+
+def test_stacked_mnist_pages_say_what_they_do_not_offer(env):
+    at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
+    assert "Stacked MNIST test images" in texts(at, "subheader")
+    labels = [c for c in texts(at, "caption") if c.startswith("Labels: ")][0]
+    assert all(len(t.split("-")) == 3 for t in labels.removeprefix("Labels: ").split(" · "))
+    assert any("not offered for Stacked MNIST" in i for i in texts(at, "info"))
+    with pytest.raises(KeyError):
+        at.file_uploader(key="recon_user_upload")  # no 1-channel uploads for 3-channel models
+    at.switch_page("views/interpolate.py").run()
+    assert "user" not in at.radio(key="interp_source").options
+    at.switch_page("views/mode_collapse.py").run()
+    assert not at.exception, at.exception
+    assert any("view (1,000 modes" in i for i in texts(at, "info"))
+    assert not at.get("plotly_chart")  # the 10-class histograms do not run on stacked samples
