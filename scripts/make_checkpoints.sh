@@ -2,9 +2,12 @@
 # Retrain every shipped checkpoint (`make checkpoints`) from its named recipe: every number (nets,
 # λ, learning rates, epochs, time caps, and why) is in wae_core/recipes.py, and each command is
 # recorded in its checkpoint's metadata.
-# Usage: scripts/make_checkpoints.sh [classifier|mnist|mnist2|z2|toys|ring|grid|all|RECIPE...]
-# (mnist and mnist2 are the two halves of the MNIST set, so two processes can share the cores;
-# set THREADS=1 for each then. RECIPE: one or more recipe names, e.g. ring-wae-mmd grid-wae-gan.)
+# Usage: scripts/make_checkpoints.sh
+#          [classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|toys|ring|grid|all|RECIPE...]
+# (mnist and mnist2 are the two halves of the MNIST set, fashion and fashion2 of the Fashion-MNIST
+# set, so two processes can share the cores; set THREADS=1 for each then. RECIPE: one or more
+# recipe names, e.g. ring-wae-mmd grid-wae-gan. Fashion-MNIST's training split comes from the
+# Debian package dataset-fashion-mnist: installed here if missing.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -15,12 +18,23 @@ train() {  # train RECIPE: checkpoints/RECIPE.safetensors
   $PY -m wae_core.train --recipe "$1" "${T[@]}" --out "checkpoints/$1.safetensors"
 }
 
+need_fashion() {  # the training split of Fashion-MNIST (the repo embeds the test split only)
+  [[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]] && return
+  local sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+  $sudo apt-get install -y -qq dataset-fashion-mnist || {
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq dataset-fashion-mnist; }
+}
+
 case $what in
-  classifier|mnist|mnist2|z2|toys|ring|grid|all) ;;
+  classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|toys|ring|grid|all) ;;
   *) for recipe in "$@"; do train "$recipe"; done ;;
 esac
+[[ $what == classifier-fashion || $what == fashion || $what == fashion2 || $what == all ]] && need_fashion
 if [[ $what == classifier || $what == all ]]; then
   $PY -m wae_core.classifier --out checkpoints/lenet-mnist.safetensors "${T[@]}"
+fi
+if [[ $what == classifier-fashion || $what == all ]]; then
+  $PY -m wae_core.classifier --dataset fashion-mnist --out checkpoints/lenet-fashion-mnist.safetensors "${T[@]}"
 fi
 if [[ $what == mnist || $what == all ]]; then
   train mnist-wae-mmd
@@ -29,6 +43,14 @@ fi
 if [[ $what == mnist2 || $what == all ]]; then
   train mnist-wae-gan
   train mnist-gan
+fi
+if [[ $what == fashion || $what == all ]]; then
+  train fashion-wae-mmd
+  train fashion-vae
+fi
+if [[ $what == fashion2 || $what == all ]]; then
+  train fashion-wae-gan
+  train fashion-gan
 fi
 if [[ $what == z2 || $what == all ]]; then
   train mnist-vae-z2
