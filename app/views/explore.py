@@ -119,8 +119,8 @@ def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], ran
     with left:
         offsets, direction, step = sliders(d)
     with right:
-        for col, info in C.model_columns(infos):
-            with col, C.guarded(f"{info.kind_label} decoding"):
+        for j, (col, info) in enumerate(C.model_columns(infos)):
+            with col, C.guarded(f"{info.kind_label} decoding"), st.container(key=f"explore_decoded_{j}"):
                 decoded(info, starts[info.key], offsets, direction, step)
                 if info.key in random_start:
                     why = "" if info.has_encoder else " (no encoder)"

@@ -16,6 +16,7 @@ PAGES = [
     ("reconstructions", "Reconstructions", ["MNIST test images", "Mean MSE:", "Your own digits"]),
     ("latent", "Latent space", ["MMD²(Q_Z, P_Z)", "Download the embedding (CSV)"]),
     ("interpolation", "Interpolation", ["Linear", "Spherical (slerp)"]),
+    ("explore", "Latent explorer", ["Random direction", "Latent arithmetic"]),
     ("mode-collapse", "Mode collapse", ["Classes covered", "KL to uniform"]),
     ("toy-lab", "Live toy training", ["Step 0", "Modes covered", "OT cost to real"]),
     ("train", "Train your own", ["Start training", "Subset (images, 0 = all)"]),
