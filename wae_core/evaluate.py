@@ -3,8 +3,9 @@
     python -m wae_core.evaluate                      # -> results/results.json + results/results.md
 
 One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID (LeNet
-features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness; and
-the 2-D toys' modes covered / high-quality share over several seeds.
+features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness,
+and on the same LeNet features precision / recall, density / coverage and KID; and the 2-D toys'
+modes covered / high-quality share over several seeds.
 """
 
 from __future__ import annotations
@@ -39,19 +40,42 @@ def _clean(v: float) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
+# Precision / recall and density / coverage: the papers' k; KID: 100 subsets of 1,000 (Bińkowski et
+# al.'s and torch-fidelity's defaults). All on the LeNet features the FID uses, against the test images.
+PR_K, DC_K = 3, 5
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+
+
+def fidelity_protocol() -> dict[str, Any]:
+    return {"features": "LeNet (the FID's)", "reference": "MNIST test images", "k_pr": PR_K,
+            "k_dc": DC_K, "kid_subsets": KID_SUBSETS, "kid_subset_size": KID_SUBSET_SIZE}
+
+
 def image_row(name: str, kind: str, samples: torch.Tensor, ref_feats: torch.Tensor,
-              classifier: Any) -> dict[str, Any]:
+              classifier: Any, fidelity: bool = False, seed: int = 0) -> dict[str, Any]:
+    """One table row of image samples scored against the reference features; ``fidelity``
+    adds precision, recall, density, coverage and KID (mean, std) on the same features."""
     feats, probs = classifier.embed(samples)
     cov = M.mode_coverage(probs)
-    return {"model": name, "kind": kind, "fid_lenet": M.fid_from_features(feats, ref_feats),
-            "sharpness": M.sharpness(samples), "classes_covered": cov.classes_covered,
-            "kl_uniform": cov.kl_to_uniform, "confident_share": cov.confident_share,
-            "class_counts": cov.counts}
+    row = {"model": name, "kind": kind, "fid_lenet": M.fid_from_features(feats, ref_feats),
+           "sharpness": M.sharpness(samples), "classes_covered": cov.classes_covered,
+           "kl_uniform": cov.kl_to_uniform, "confident_share": cov.confident_share,
+           "class_counts": cov.counts}
+    if fidelity:
+        p = M.prdc(ref_feats, feats, k_pr=PR_K, k_dc=DC_K)
+        k = M.kid(feats, ref_feats, KID_SUBSETS, KID_SUBSET_SIZE, seed=seed)
+        row.update(precision=p.precision, recall=p.recall, density=p.density,
+                   coverage=p.coverage, kid_mean=k.mean, kid_std=k.std)
+    return row
 
 
 def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
-                   log: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows for the MNIST models found in ``ckpt_dir`` plus real data (train images vs test)."""
+                   log: bool = True, fidelity: bool = False
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows for the MNIST models found in ``ckpt_dir`` plus real data (train images vs test);
+    ``fidelity``: with precision / recall, density / coverage and KID (see :func:`image_row`;
+    about 12 s a model at n = 10,000 on one thread). Off by default: the spot check and the
+    shipped-model tests (tests/unit/test_shipped.py) use FID and sharpness only."""
     clf = load_classifier(classifier_path)
     test = load_mnist("test")
     x_test = test.x[:n]
@@ -60,7 +84,8 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
     train = load_mnist("train")
     g = torch.Generator().manual_seed(seed)
     x_real = train.x[torch.randperm(len(train), generator=g)[:n]]
-    rows = [{**image_row("True data (MNIST train vs test)", "data", x_real, ref_feats, clf),
+    rows = [{**image_row("True data (MNIST train vs test)", "data", x_real, ref_feats, clf,
+                         fidelity, seed),
              "mmd_qz_pz": None, "recon_mse": None, "recon_sharpness": None, "checkpoint": None}]
     for name, stem in MNIST_MODELS:
         path = ckpt_dir / f"{stem}.safetensors"
@@ -72,7 +97,7 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
         model = load(path)
         with torch.inference_mode():
             samples = M.generate(model, n, seed)
-            row = image_row(name, model.kind, samples, ref_feats, clf)
+            row = image_row(name, model.kind, samples, ref_feats, clf, fidelity, seed)
             row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
             row["recon_mse"] = row["recon_sharpness"] = None
             if model.has_encoder:
@@ -86,8 +111,10 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
                    epochs=model.meta.get("epochs_done"), train_command=model.meta.get("command"))
         rows.append(row)
         if log:
-            print(f"{name}: FID(LeNet) {row['fid_lenet']:.2f}, sharpness {row['sharpness']:.4f} "
-                  f"({time.time() - t0:.1f} s)", file=sys.stderr)
+            extra = (f", precision {row['precision']:.3f}, recall {row['recall']:.3f}, "
+                     f"KID {row['kid_mean']:.3g}" if fidelity else "")
+            print(f"{name}: FID(LeNet) {row['fid_lenet']:.2f}, sharpness {row['sharpness']:.4f}"
+                  f"{extra} ({time.time() - t0:.1f} s)", file=sys.stderr)
     # Measured here on the whole test set, not read from the classifier's metadata.
     info = {"test_accuracy": accuracy(clf, test.x, test.y), "checkpoint": str(classifier_path.name)}
     return rows, info
@@ -156,6 +183,21 @@ def to_markdown(res: dict[str, Any]) -> str:
                      f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
                      f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
                      f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |")
+    fid = res.get("fidelity") or {}
+    if fid and any("precision" in r for r in res["rows"]):
+        lines += ["", f"On LeNet features (the FID's), against the {res['n_samples']} test images: "
+                  f"precision / recall (k = {fid['k_pr']}, Kynkäänniemi et al. 2019), density / "
+                  f"coverage (k = {fid['k_dc']}, Naeem et al. 2020) and KID (unbiased MMD², "
+                  f"cubic kernel; mean ± std over {fid['kid_subsets']} subsets of "
+                  f"{fid['kid_subset_size']}; Bińkowski et al. 2018).", "",
+                  "| Model | Precision ↑ (LeNet) | Recall ↑ (LeNet) | Density (LeNet) "
+                  "| Coverage ↑ (LeNet) | KID ↓ (LeNet) |", "|---|---|---|---|---|---|"]
+        for r in res["rows"]:
+            kid = ("—" if r.get("kid_mean") is None
+                   else f"{r['kid_mean']:.3f} ± {r['kid_std']:.3f}")
+            lines.append(f"| {r['model']} | {_fmt(r.get('precision'), '.3f')} "
+                         f"| {_fmt(r.get('recall'), '.3f')} | {_fmt(r.get('density'), '.3f')} "
+                         f"| {_fmt(r.get('coverage'), '.3f')} | {kid} |")
     if res.get("toys"):
         lines += ["", "2-D toys (z = 2): modes covered and share of samples within 3σ of a mode, "
                   f"{res['toys'][0]['n']} samples, mean ± std over {res['toys'][0]['seeds']} seeds.",
@@ -186,10 +228,12 @@ def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: 
              seed: int = 0, toys: bool = True, command: str = "python -m wae_core.evaluate",
              log: bool = True) -> dict[str, Any]:
     classifier_path = classifier_path or ckpt_dir / "lenet-mnist.safetensors"
-    rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log)
+    rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log, fidelity=True)
+    # The spot check stores FID and sharpness only: no fidelity columns there.
     spot_rows, _ = evaluate_mnist(ckpt_dir, classifier_path, SPOT_CHECK_N, 0, log=False)
     return {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
             "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
+            "fidelity": fidelity_protocol(),
             "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else []}
 
 

@@ -343,8 +343,9 @@ def kid(feats1: torch.Tensor, feats2: torch.Tensor, subsets: int = 100, subset_s
       \qquad k(x, y) = \Big(\frac{x^\top y}{d} + 1\Big)^3$$
 
     Subset s takes ``torch.randperm(N1)[:m]`` then ``torch.randperm(N2)[:m]`` from one generator
-    seeded with ``seed``. Unbiased: about 0 for two samples of one distribution, and it can be
-    slightly negative.
+    seeded with ``seed``. Unbiased: about 0 for two independent samples of one distribution, and
+    it can be slightly negative. ``kid(X, X)`` is below 0: its two subsets share rows, whose
+    $k(x_i, x_i)$ enter the cross term but not the within-set terms.
     """
     x, y = _f64(feats1), _f64(feats2)
     m = min(subset_size, len(x), len(y))

@@ -266,3 +266,29 @@ def test_stacked_real_data_end_to_end(lenet):
     stacked = torch.cat([test.x[torch.randperm(len(test), generator=g)] for _ in range(3)], 1)
     c = M.stacked_mode_coverage(M.classify_stacked(stacked, lenet))
     assert c.classes_covered == 1000 and c.kl_to_uniform < 0.1  # floor 999 / 20,000 = 0.05
+
+
+def test_evaluate_rows_and_markdown_carry_the_fidelity_columns():
+    """``evaluate.image_row`` adds the columns measured by the functions above on the LeNet
+    features it also gives the FID, and ``to_markdown`` labels them as on LeNet features."""
+    from wae_core import evaluate as E
+    from wae_core.classifier import LeNet
+
+    torch.manual_seed(0)
+    net = LeNet().eval()
+    x = load_mnist("test").x[:600]
+    ref = net.embed(x[:300])[0]
+    row = E.image_row("m", "gan", x[300:], ref, net, fidelity=True, seed=3)
+    feats = net.embed(x[300:])[0]
+    p, k = M.prdc(ref, feats, E.PR_K, E.DC_K), M.kid(feats, ref, E.KID_SUBSETS, E.KID_SUBSET_SIZE, 3)
+    assert (row["precision"], row["recall"], row["density"], row["coverage"]) == (
+        p.precision, p.recall, p.density, p.coverage)
+    assert (row["kid_mean"], row["kid_std"]) == (k.mean, k.std)
+    assert "precision" not in E.image_row("m", "gan", x[300:], ref, net)
+    res = {"command": "c", "generated": "g", "n_samples": 300, "classifier": {},
+           "fidelity": E.fidelity_protocol(),
+           "rows": [{**row, "mmd_qz_pz": None, "recon_mse": None}]}
+    md = E.to_markdown(res)
+    assert "| Precision ↑ (LeNet) | Recall ↑ (LeNet) |" in md
+    assert f"| m | {row['precision']:.3f} | {row['recall']:.3f} |" in md
+    assert f"{row['kid_mean']:.3f} ± {row['kid_std']:.3f}" in md
