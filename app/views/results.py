@@ -70,6 +70,13 @@ def pr_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def label_position(recall: float, precision: float, df: pd.DataFrame, near: float = 0.06) -> str:
+    """"bottom center" for a point with another one just above it (their labels would overlap)."""
+    above = ((df.recall - recall).abs() < near) & (df.precision > precision) & (
+        df.precision - precision < near)
+    return "bottom center" if above.any() else "top center"
+
+
 def pr_sentence(df: pd.DataFrame) -> str:
     """What the scatter shows, from the measured numbers: the models lowest in precision and in
     recall, and the real-data reference."""
@@ -164,7 +171,9 @@ def main() -> None:
             fig = px.scatter(pr, x="recall", y="precision", color="group", text="model",
                              symbol="group", color_discrete_map={"model": "#4C78A8",
                                                                  "real data": "#72B7B2"})
-            fig.update_traces(marker={"size": 12}, textposition="top center", cliponaxis=False)
+            fig.update_traces(marker={"size": 12}, cliponaxis=False)
+            for tr in fig.data:  # a label below a point that sits just under another one
+                tr.textposition = [label_position(x, y, pr) for x, y in zip(tr.x, tr.y)]
             fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                               xaxis={"range": [0, 1], "title": "Recall (real images the model makes)"},
                               yaxis={"range": [0, 1], "title": "Precision (samples on real data)"},
