@@ -21,7 +21,8 @@ def neighbour_classifier() -> Ref | None:
     if C.classifier_or_info() is None:
         return None
     ref = catalog.classifier_ref()
-    with st.spinner("Indexing the training images in LeNet feature space (once, a few seconds)…"):
+    with st.spinner("Indexing the 60,000 training images in LeNet feature space (once: up to a "
+                    "minute; a restarted server reads them from disk)…"):
         cache.neighbour_index(ref)
     return ref
 
