@@ -10,8 +10,9 @@ import torch
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from app import cache, catalog
+from app import cache, catalog, datasets
 from app.components import grid_png
+from tests.app.test_datasets import env, open_app, test_image_calls, trained  # noqa: F401 (fixtures)
 from tests.app.test_pages import image_urls, model_key, open_page, texts
 from tests.upload_corpus import make_corpus
 from wae_core import checkpoint, metrics
@@ -129,6 +130,26 @@ def test_smaller_latent_uses_the_first_sliders(app_env):
     z1 = codes(at)
     assert np.allclose(z1[1] - z0[1], [0, 1.0], atol=0.011)
     assert np.allclose(z1[0] - z0[0], [0, 1, 0, 0, 0, 1, 0, 0], atol=0.011)
+
+
+@pytest.mark.parametrize("data", ["fashion-mnist", "stacked-mnist"])
+def test_explorer_follows_the_data_set(env, data, test_image_calls):  # noqa: F811
+    ds = datasets.get(data)
+    at = open_app({"data": data, "page": "explore"})
+    assert at.title[0].value == "Latent explorer"
+    assert test_image_calls and all(d == data and shape[1] == ds.channels
+                                    for d, shape, _ in test_image_calls)
+    one_channel = ds.channels == 1  # uploads and drawings are 1-channel digits
+    assert ("An uploaded / drawn digit" in at.radio(key="explore_source").options) == one_channel
+    assert ("Two uploads (an analogy)" in at.radio(key="explore_arith_mode").options) == one_channel
+    a = at.selectbox(key="explore_arith_a")
+    assert len(a.options) == ds.n_classes and a.options[7] == ds.class_name(7)
+    assert sum(c.startswith("t = 0 · t = 0.25") for c in image_captions(at)) == 3
+    z0 = codes(at)
+    assert len(z0) == 4
+    at.slider(key="explore_dz_0").set_value(1.0).run()
+    assert not at.exception, at.exception
+    assert all(abs(b[0] - a[0] - 1.0) < 0.011 for a, b in zip(z0, codes(at)))
 
 
 # --- Latent arithmetic -------------------------------------------------------------------------
