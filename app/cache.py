@@ -366,6 +366,14 @@ def nearest_training(images: np.ndarray, classifier: Ref, k: int = NEIGHBOURS_K)
     return {"dist": dist, "idx": idx}
 
 
+def decode_live(ref: Ref, z: np.ndarray) -> np.ndarray:
+    """G(z) for a few codes, *not* cached: the Latent explorer's sliders make a new code at every
+    position, and ``st.cache_data``'s hashing and copying would cost about three times the decode
+    itself (0.5 ms per code on one thread, ``scripts/bench_explore.py``)."""
+    with torch.inference_mode():
+        return get_model(ref).decode(torch.as_tensor(z, dtype=torch.float32)).numpy()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
     """The mean code of the test images of each class of ``dataset`` (:mod:`app.datasets`;

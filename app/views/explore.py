@@ -106,7 +106,9 @@ def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], dire
     u = latent_ops.random_direction(info.z_dim, direction) if direction is not None else None
     sigma = cache.get_model(info.ref).cfg.sigma_z
     z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
-    C.image_grid(cache.decode(info.ref, z[None]), ncol=1, scale=8, pad=0, width="stretch")
+    # uncached on purpose: a slider's codes rarely repeat (see cache.decode_live)
+    st.image(C.png_bytes(C.grid_array(cache.decode_live(info.ref, z[None]), 1, 0), 8), width="stretch",
+             output_format="PNG")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
 
 
