@@ -7,7 +7,8 @@ shipped checkpoints with the app's thread count (one, ``WAE_LAB_THREADS``):
   per grid of samples the LeNet features of the grid plus the exact 3-NN search;
 * with ``--browser``: the whole round trip in chromium (``python -m app.serve`` on a free port,
   as the browser tests): a slider moved one step with the keyboard -> every model's image on the
-  Latent explorer redrawn (the page's fragment re-run, the PNGs fetched and decoded).
+  Latent explorer redrawn (the page's fragment re-run, the PNGs fetched and decoded); and the same
+  on a bare Streamlit fragment with one slider and four PNGs, Streamlit's own floor.
 
     .venv/bin/python scripts/bench_explore.py [--threads 1] [--reps 50] [--browser]
 
@@ -111,41 +112,92 @@ def neighbour_latency(models: dict, reps: int, clf_path: Path) -> None:
               f"per grid (max {worst:.1f}; search alone {qmed:.1f} ms; target < 200 ms)")
 
 
+# Streamlit's own floor: a fragment with one slider and four 224 x 224 PNGs and nothing else.
+FLOOR_APP = """
+import io
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+@st.fragment
+def frag():
+    v = st.slider("Δz1", -3.0, 3.0, 0.0, 0.1)
+    for j in range(4):
+        with st.container(key=f"explore_decoded_{j}"):
+            buf = io.BytesIO()
+            Image.fromarray(np.full((224, 224), int((v + 3) * 40) % 256, np.uint8)).save(buf, format="PNG")
+            st.image(buf.getvalue())
+
+st.title("Latent explorer")
+frag()
+"""
+SRCS = ("() => Array.from({length: 4}, (_, j) => document.querySelector("
+        "`.st-key-explore_decoded_${j} img`)).map(i => i && i.complete ? i.src : '')")
+
+
+def round_trips(page, reps: int) -> list[float]:  # noqa: ANN001 - playwright Page
+    """Milliseconds from a key press on the Δz1 slider until all four images have new, loaded
+    sources; ``reps`` of them after one warm-up."""
+    thumb = page.locator("[data-testid='stSlider']", has_text="Δz1").locator("input[type='range']")
+    thumb.focus()
+    ts = []
+    for i in range(reps + 1):
+        before = page.evaluate(SRCS)
+        t0 = time.perf_counter()
+        thumb.press("ArrowRight" if i % 20 < 10 else "ArrowLeft")
+        page.wait_for_function(f"b => ({SRCS})().every((s, j) => s && s !== b[j])", arg=before,
+                               polling="raf")
+        if i:
+            ts.append((time.perf_counter() - t0) * 1e3)
+    return ts
+
+
 def browser_latency(reps: int) -> None:
-    """Key press on the Δz1 slider -> all four decoded images have new, loaded sources."""
+    """The Latent explorer's slider round trip in chromium, and Streamlit's floor beside it."""
+    import subprocess
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, UI, StreamlitServer
+    from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, UI, StreamlitServer, free_port, health_latency
 
-    srcs = ("() => Array.from({length: 4}, (_, j) => document.querySelector("
-            "`.st-key-explore_decoded_${j} img`)).map(i => i && i.complete ? i.src : '')")
-    server = StreamlitServer(Path(tempfile.mkdtemp()))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    work = Path(tempfile.mkdtemp())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        server = StreamlitServer(work)
+        try:
             ui = UI(page, server)
             ui.open("explore", "Latent explorer")
             page.get_by_text("Δz8").first.wait_for()
             ui.settle()
-            thumb = page.locator("[data-testid='stSlider']", has_text="Δz1").locator("input[type='range']")
-            thumb.focus()
-            ts = []
-            for i in range(reps + 1):
-                before = page.evaluate(srcs)
-                t0 = time.perf_counter()
-                thumb.press("ArrowRight" if i % 20 < 10 else "ArrowLeft")
-                page.wait_for_function(f"b => ({srcs})().every((s, j) => s && s !== b[j])", arg=before,
-                                       polling="raf")
-                if i:  # the first is a warm-up
-                    ts.append((time.perf_counter() - t0) * 1e3)
-            browser.close()
-    finally:
-        server.stop()
+            ts = round_trips(page, reps)
+        finally:
+            server.stop()
+        (work / "floor.py").write_text(FLOOR_APP)
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(work / "floor.py"), "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while health_latency(url, 2) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            page.goto(url)
+            page.get_by_text("Latent explorer").first.wait_for()
+            page.wait_for_timeout(1000)
+            floor = round_trips(page, reps)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        browser.close()
     print(f"Browser round trip (chromium, key press on Δz1 -> 4 models' images redrawn): median "
           f"{statistics.median(ts):.0f} ms, max {max(ts):.0f} ms over {len(ts)} changes (target < 100 ms)")
+    print(f"  Streamlit's floor (a fragment with one slider and 4 fixed-size PNGs, no model): median "
+          f"{statistics.median(floor):.0f} ms, max {max(floor):.0f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
