@@ -4,8 +4,9 @@
 
 One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID (LeNet
 features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness,
-and on the same LeNet features precision / recall, density / coverage and KID; and the 2-D toys'
-modes covered / high-quality share over several seeds.
+and on the same LeNet features precision / recall, density / coverage and KID; the 2-D toys'
+modes covered / high-quality share over several seeds; and the Stacked-MNIST benchmark (1,000
+modes, :mod:`wae_core.stacked_eval`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .classifier import accuracy, load_classifier
 from .config import KIND_LABELS, MODEL_KINDS
 from .data import REPO_ROOT, TOY_STD, load_dataset, load_mnist, toy_modes
 from .expost import fit_latent_gmm, generate_ex_post
+from .stacked_eval import evaluate_stacked
+from .stacked_eval import markdown as stacked_markdown
 
 CKPT_DIR = REPO_ROOT / "checkpoints"
 MNIST_MODELS = tuple((KIND_LABELS[k], f"mnist-{k}") for k in MODEL_KINDS)  # (label, file stem)
@@ -209,6 +212,8 @@ def to_markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {t['toy']} | {t['model']} | {_toy_cell(t, '')} | "
                          f"{_toy_cell(t, 'gmm_')} | {_fmt(t.get('steps'), ',')} | "
                          f"{_fmt(t.get('train_seconds'), '.0f')} |")
+    if res.get("stacked"):
+        lines += ["", stacked_markdown(res["stacked"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -226,7 +231,7 @@ def spot_check(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: int = 10_000,
              seed: int = 0, toys: bool = True, command: str = "python -m wae_core.evaluate",
-             log: bool = True) -> dict[str, Any]:
+             log: bool = True, stacked: bool = True) -> dict[str, Any]:
     classifier_path = classifier_path or ckpt_dir / "lenet-mnist.safetensors"
     rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log, fidelity=True)
     # The spot check stores FID and sharpness only: no fidelity columns there.
@@ -234,7 +239,8 @@ def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: 
     return {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
             "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
             "fidelity": fidelity_protocol(),
-            "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else []}
+            "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else [],
+            "stacked": evaluate_stacked(ckpt_dir, classifier_path, log=log) if stacked else []}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,9 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=REPO_ROOT / "results")
     p.add_argument("--no-toys", action="store_true")
+    p.add_argument("--no-stacked", action="store_true", help="skip Stacked MNIST (~10 minutes)")
     a = p.parse_args(argv)
     cmd = " ".join(["python -m wae_core.evaluate", shlex.join(argv)]).strip()
-    res = evaluate(a.checkpoints, None, a.n, a.seed, not a.no_toys, cmd)
+    res = evaluate(a.checkpoints, None, a.n, a.seed, not a.no_toys, cmd, stacked=not a.no_stacked)
     atomic_write_bytes(a.out / "results.json", json.dumps(res, indent=1).encode())
     md = to_markdown(res)
     atomic_write_bytes(a.out / "results.md", md.encode())
