@@ -138,7 +138,10 @@ class Trainer:
         self.last_logs: dict[str, float] = {}
         self.stop_requested = False
         self.stop_reason = ""
-        self.started = 0.0
+        self.started = 0.0  # this session's start; ``max_seconds`` counts from here
+        # Training seconds of the finished epochs of earlier sessions (a resumed run): the history's
+        # "seconds" are the run's total, not this session's.
+        self.seconds_before = 0.0
 
     # --- control ------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped by request") -> None:
@@ -261,7 +264,8 @@ class Trainer:
         self.partial_epoch = {"n": 0, "sums": {}}
         epoch_logs = {k: v / max(n, 1) for k, v in sums.items()}
         self.history.append({"epoch": self.epoch, "step": self.step,
-                             "seconds": round(time.time() - self.started, 2), **epoch_logs})
+                             "seconds": round(self.seconds_before + time.time() - self.started, 2),
+                             **epoch_logs})
         self.save()
         for cb in self.callbacks:
             cb.on_epoch(self, self.epoch, epoch_logs)
@@ -330,6 +334,7 @@ class Trainer:
         trainer = cls(model, data, cfg, out if out is not None else path, callbacks, keep)
         trainer.load_state_tensors(state)
         trainer.history = list(meta.get("history", []))
+        trainer.seconds_before = float(trainer.history[-1].get("seconds", 0.0)) if trainer.history else 0.0
         trainer.partial_epoch = meta.get("partial_epoch") or {"n": 0, "sums": {}}
         return trainer
 

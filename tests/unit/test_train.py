@@ -125,6 +125,22 @@ def test_lr_schedule_changes_rates_at_the_milestone_steps(data):
         assert got[1:] == pytest.approx(want[1:], rel=1e-12), (got, want)
 
 
+def test_resumed_history_counts_the_runs_total_seconds(data, tmp_path):
+    """A resumed run's history keeps counting seconds from the first session (the results table
+    reports a model's training time from it), while max_seconds caps each session."""
+    class Slow(Callback):
+        def on_step(self, trainer, logs):
+            time.sleep(0.1)
+
+    out = tmp_path / "t.safetensors"
+    Trainer(_model("vae"), data, _cfg(epochs=1), out, [Slow()]).fit()  # 6 steps: >= 0.6 s
+    first = C.read_meta(out)["history"][0]["seconds"]
+    assert first >= 0.6
+    t = Trainer.resume(out, data, epochs=2)
+    t.fit()  # the second epoch without sleeping: milliseconds
+    assert t.history[1]["seconds"] >= first and C.read_meta(out)["history"][1]["seconds"] >= first
+
+
 def test_max_seconds_stops_and_saves(data, tmp_path):
     """A time limit stops the run after the step that crosses it and saves a usable checkpoint."""
     class Slow(Callback):
