@@ -29,7 +29,7 @@ if not app.IMPORTS_READY.is_set():
 
 import torch  # noqa: E402
 
-from app import cache, sidebar  # noqa: E402
+from app import cache, share, sidebar  # noqa: E402
 
 torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
 st.set_page_config(**PAGE_CONFIG)
@@ -52,7 +52,10 @@ if not st.session_state.get("wae_page_param_read"):
     st.session_state["wae_page_param_read"] = True
     wanted = st.query_params.get("page")
     if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
-        st.switch_page(by_url[wanted])
+        # (the query goes along: the page reads its own controls from it, see app.share)
+        st.switch_page(by_url[wanted], query_params=st.query_params.to_dict())
 
-sidebar.sync_query_params(current.url_path or (pages[0].url_path if pages else None))
+page_id = current.url_path or (pages[0].url_path if pages else None)
+sidebar.sync_query_params(page_id)
 current.run()
+share.link_control(page_id or "")

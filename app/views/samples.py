@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import cache, catalog, datasets
+from app import cache, catalog, datasets, export, share
 from app import components as C
 from app.catalog import CheckpointInfo, Ref
 from wae_core import metrics
@@ -13,6 +13,7 @@ from wae_core.classifier import FEATURE_DIM
 from wae_core.divergences import latex_of
 
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
+GRIDS = [4, 6, 8, 10]
 
 
 def neighbour_classifier() -> Ref | None:
@@ -36,18 +37,21 @@ def neighbours(i: int, info: CheckpointInfo, imgs: np.ndarray, side: int, clf: R
     near, _ = cache.train_images(idx)  # (n, k, 1, 28, 28)
     for j, tab in enumerate(st.tabs([f"{ORDINALS[j]} nearest" for j in range(idx.shape[1])])):
         with tab:
-            C.image_grid(near[:, j], ncol=side, width=width)
+            C.image_grid(near[:, j], ncol=side, width=width, key=f"samples_nearest_png_{i}_{j}",
+                         download_name=f"nearest-{j + 1}-{info.id}.png")
             st.caption(f"Feature distance: median {C.fmt(float(np.median(dist[:, j])), '.2f')}, "
                        f"min {C.fmt(float(dist[:, j].min()), '.2f')}")
     c = int(np.argmin(dist[:, 0]))
     C.image_grid(np.concatenate([imgs[c:c + 1], near[c]]), ncol=1 + idx.shape[1], scale=3, width="content",
+                 key=f"samples_closest_png_{i}", download_name=f"closest-{info.id}.png",
                  caption=f"Closest: sample {c // side + 1}.{c % side + 1} and training images "
                          + ", ".join(f"#{t} (d = {d:.2f})" for t, d in zip(idx[c], dist[c])))
     with st.expander("Distances of every sample"):
-        st.dataframe({"sample (row.col)": [f"{s // side + 1}.{s % side + 1}" for s in range(len(idx))],
-                      **{f"d{j + 1}": dist[:, j] for j in range(idx.shape[1])},
-                      **{f"train #{j + 1}": idx[:, j] for j in range(idx.shape[1])}},
-                     hide_index=True, key=f"samples_neighbour_table_{i}")
+        table = {"sample (row.col)": [f"{s // side + 1}.{s % side + 1}" for s in range(len(idx))],
+                 **{f"d{j + 1}": dist[:, j] for j in range(idx.shape[1])},
+                 **{f"train #{j + 1}": idx[:, j] for j in range(idx.shape[1])}}
+        st.dataframe(table, hide_index=True, key=f"samples_neighbour_table_{i}")
+        export.csv_button(table, f"samples_neighbour_csv_{i}", f"nearest-{info.id}")
 
 
 def main() -> None:
@@ -55,8 +59,9 @@ def main() -> None:
     st.markdown("Random codes **z ~ P_Z** decoded by each model, side by side. Models with the "
                 "same latent size decode **the same z**, so differences come from the models alone.")
     infos = C.selected_models()
+    share.keep_in_url("samples", {"samples_grid": share.choice(GRIDS), "samples_neighbours": share.flag()})
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
-    side = c1.selectbox("Grid", [4, 6, 8, 10], index=2, key="samples_grid",
+    side = c1.selectbox("Grid", GRIDS, index=2, key="samples_grid",
                         format_func=lambda g: f"{g} × {g}")
     c2.button("Resample", key="samples_resample", on_click=C.bump_seed, icon=":material/casino:",
               help="Draw new z (next seed)")
