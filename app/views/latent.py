@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cache, figures
+from app import cache, export, figures, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
@@ -17,6 +17,7 @@ from wae_core.latent_map import PROJECTIONS, LatentMap
 
 CODE_MODES = {"draw": "a draw of Q(Z|X) (the aggregate Q_Z)", "mean": "posterior mean"}
 MAX_SELECTED = 40
+N_CHOICES = [300, 1000, 2000]
 
 
 def selected_indices(event: object) -> list[int]:
@@ -75,12 +76,14 @@ def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw
     st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
                f"select points (lasso / box) to see their images · colour: {ds.group_title}")
     fig = map_figure(m, ds, digits, user_xy)
-    event = st.plotly_chart(fig, width="stretch", on_select="rerun", key=f"latent_plot_{i}",
-                            selection_mode=("points", "box", "lasso"))
+    event = export.chart(fig, f"latent_plot_{i}", name=f"latent-{m.method}-{info.id}", full_mode_bar=True,
+                         width="stretch", on_select="rerun", selection_mode=("points", "box", "lasso"))
     picked = selected_indices(event)
     if picked:
         x, _ = cache.test_images(picked[:MAX_SELECTED], ds.name)
-        C.image_grid(x, ncol=8, caption=f"{len(picked)} selected"
+        C.image_grid(x, ncol=8, key=f"latent_selected_png_{i}",
+                     download_name=f"latent-selected-{info.id}.png",
+                     caption=f"{len(picked)} selected"
                      + (f" (first {MAX_SELECTED})" if len(picked) > MAX_SELECTED else ""))
     return m
 
@@ -95,13 +98,16 @@ def main() -> None:
         "only asks the aggregate Q_Z to match P_Z, so the classes can stay apart while the cloud as "
         "a whole fills the prior.")
     infos = C.selected_models()
+    share.keep_in_url("latent", {"latent_method": share.choice(PROJECTIONS),
+                                 "latent_n": share.choice(N_CHOICES),
+                                 "latent_codes": share.choice(CODE_MODES)})
     c1, c2, c3 = st.columns([1.2, 1, 2])
     method = c1.radio("Projection", PROJECTIONS, horizontal=True, key="latent_method",
                       help="Codes of more than 2 dimensions are projected to 2-D, fitted on codes ∪ prior "
                            "samples. Models with z_dim = 2 show their raw latent plane.")
     # 1,000 by default: a t-SNE of 1,000 codes + 1,000 prior draws takes ~2 s per model here,
     # of 2,000 + 2,000 ~7 s (scripts/bench_app.py).
-    n = c2.selectbox("Points", [300, 1000, 2000], index=1, key="latent_n",
+    n = c2.selectbox("Points", N_CHOICES, index=1, key="latent_n",
                      format_func=lambda v: f"{v:,} codes + {v:,} prior")
     mode = c3.radio("Codes", list(CODE_MODES), format_func=CODE_MODES.get, horizontal=True,
                     key="latent_codes", help="Differs only for the VAE (a stochastic encoder): "

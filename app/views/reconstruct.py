@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache, datasets
+from app import cache, datasets, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
 
 DRAW_KEY = "recon_draw"
+N_CHOICES = [4, 8, 16, 32]
 
 
 def _new_draw() -> None:
@@ -27,7 +28,9 @@ def comparison(x: np.ndarray, infos: Sequence[CheckpointInfo], *, key: str, ncol
     label.markdown("#### Input")
     label.caption(input_caption)
     with imgs:
-        C.image_grid(x, ncol=ncol, scale=4, width=width)
+        C.image_grid(x, ncol=ncol, scale=4, width=width, key=f"{key}_input_download",
+                     download_name=f"{key}-inputs.png")
+    rows = []
     for i, info in enumerate(infos):
         label, imgs = st.columns([1, 6], vertical_alignment="center")
         label.markdown(f"#### {info.kind_label}")
@@ -43,6 +46,9 @@ def comparison(x: np.ndarray, infos: Sequence[CheckpointInfo], *, key: str, ncol
                 mse = cache.reconstruction_errors(x, rec)
                 label.markdown(f"Mean MSE: **{C.fmt(float(mse.mean()), '.4f')}**")
                 st.caption("MSE per image: " + " · ".join(C.fmt(float(v), ".3f") for v in mse))
+                rows += [{"image": j + 1, "model": info.id, "mse": float(v)} for j, v in enumerate(mse)]
+    if rows:
+        export.csv_button(rows, f"{key}_mse_csv", f"{key}-mse", "Download the errors (CSV)")
 
 
 def main() -> None:
@@ -55,8 +61,10 @@ def main() -> None:
     ds = C.current_dataset()
 
     st.subheader(f"{ds.label} test images")
+    share.keep_in_url("reconstructions", {"recon_n": share.choice(N_CHOICES),
+                                          DRAW_KEY: share.integer(0, C.MAX_SEED)})
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
-    n = c1.selectbox("Images", [4, 8, 16, 32], index=1, key="recon_n")
+    n = c1.selectbox("Images", N_CHOICES, index=1, key="recon_n")
     c2.button("Pick random", key="recon_random", on_click=_new_draw, icon=":material/casino:")
     seed = C.current_seed() * 1000 + st.session_state.get(DRAW_KEY, 0)
     with C.guarded("Loading test images"):
