@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache, catalog
+from app import cache, catalog, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from wae_core.divergences import latex_of
@@ -34,6 +34,7 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
           seed: int) -> None:
     """The step slider and the decoded paths, one row per model (a fragment: moving the slider
     re-runs only this)."""
+    share.keep_in_url("interpolation", {"interp_steps": share.integer(3, 16)})
     steps = st.slider("Steps", 3, 16, 8, key="interp_steps")
     width = steps * 28 * 4
     for i, info in enumerate(infos):
@@ -65,6 +66,8 @@ def grid_walk() -> None:
         return
     c1, c2 = st.columns([2, 1])
     labels = {i.id: i.label for i in z2}
+    share.keep_in_url("interpolation", {"interp_grid_model": share.choice(labels),
+                                        "interp_grid_n": share.integer(5, 25)})
     key = c1.selectbox("Model (z_dim = 2)", list(labels), format_func=labels.get, key="interp_grid_model")
     n = c2.slider("Grid size", 5, 25, 15, key="interp_grid_n")
     info = next(i for i in z2 if i.id == key)
@@ -88,12 +91,15 @@ def main() -> None:
     infos = C.selected_models()
     ds = C.current_dataset()
     sources = [s for s in SOURCES if s != "user" or ds.takes_user_images]
+    share.keep_in_url("interpolation", {"interp_source": share.choice(sources)})
     source = st.radio("Between", sources, format_func=SOURCES.get, horizontal=True, key="interp_source")
     seed = C.current_seed()
     xa = xb = None
     if source == "test":
         c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
         last = len(cache.test_set(ds.name)) - 1
+        index = share.integer(0, last)
+        share.keep_in_url("interpolation", {"interp_a": index, "interp_b": index})
         a = c1.number_input("Test image A", 0, last, 0, key="interp_a")
         b = c2.number_input("Test image B", 0, last, 1, key="interp_b")
         with C.guarded("Loading test images"):
