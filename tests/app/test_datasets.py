@@ -19,10 +19,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app import cache, datasets
-from wae_core import recipes
+from app import PAGE_SPECS, cache, datasets
+from wae_core import checkpoint, recipes
 from wae_core.classifier import LeNet, save_classifier
-from wae_core.config import MODEL_KINDS
+from wae_core.config import MODEL_KINDS, ModelConfig
 from wae_core.data import load_dataset
 from wae_core.models import build_model
 from wae_core.train import Trainer
@@ -33,10 +33,11 @@ ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 TIMEOUT = 180
 TRAIN_STEPS = 20
 PREFIXES = {"fashion-mnist": "fashion", "stacked-mnist": "stacked"}
-# (page file, needs the test set) for every page of the app
-PAGES = ["idea.py", "samples.py", "reconstruct.py", "latent.py", "interpolate.py", "mode_collapse.py",
-         "toy_lab.py", "train.py", "results.py"]
-TEST_IMAGE_PAGES = ["samples.py", "reconstruct.py", "latent.py", "interpolate.py"]
+# every page of the app (app.PAGE_SPECS), and those that show test images
+PAGES = [spec[0] for spec in PAGE_SPECS]
+TEST_IMAGE_PAGES = ["samples.py", "reconstruct.py", "latent.py", "interpolate.py", "explore.py"]
+# the smallest settings of the heavier pages: every page runs three times on two busy cores
+LIGHT = {"latent_n": 300, "mc_n": 1000, "mc_grid": 50, "samples_grid": 4, "recon_n": 4}
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +147,7 @@ def test_url_parameter_round_trips(env):
     assert at4.query_params["data"] == "mnist"
 
 
-def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env):
+def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env, tmp_path):
     at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
     one_channel = (env["checkpoints"] / "mnist-wae-mmd.safetensors").read_bytes()
     at.file_uploader(key="sidebar_upload").set_value(
@@ -155,16 +156,25 @@ def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env):
     assert any("digits.safetensors: a model of mnist (1-channel images), not of Stacked MNIST" in i
                for i in texts(at, "info"))
     assert selected_ids(at) == shipped("stacked")
-    # even when put into the selection by hand, the pages do not get it
+    # a 1-channel model of a data set the app does not offer (an image folder) neither
+    folder = build_model(ModelConfig(kind="wae-mmd"))
+    path = tmp_path / "shoes.safetensors"
+    checkpoint.save(folder.eval(), path, {"dataset": "folder:shoes"})
+    at.file_uploader(key="sidebar_upload").set_value(
+        ("shoes.safetensors", path.read_bytes(), "application/octet-stream")).run()
+    assert any("shoes.safetensors: a model of folder:shoes (1-channel images)" in i
+               for i in texts(at, "info"))
+    assert "shoes (uploaded)" not in option_ids(at)
+    # even when put into the selection by hand, the pages do not get them
     keys = list(at.session_state["sidebar_models"])
-    at.session_state["sidebar_models"] = [*keys, *cache_keys_of_uploads(at)]
+    at.session_state["sidebar_models"] = [*keys, *at.session_state["wae_uploads"]]
     at.run()
     assert not at.exception, at.exception
     assert selected_ids(at) == shipped("stacked")
-
-
-def cache_keys_of_uploads(at: AppTest) -> list[str]:
-    return list(at.session_state["wae_uploads"])
+    # with a 1-channel data set the folder model is offered (it takes those images)
+    at.selectbox(key="sidebar_data").set_value("mnist").run()
+    assert "shoes (uploaded)" in option_ids(at)
+    assert "digits (uploaded)" in option_ids(at)
 
 
 # --- every page, every data set ------------------------------------------------------------------
@@ -172,11 +182,13 @@ def cache_keys_of_uploads(at: AppTest) -> list[str]:
 def test_every_page_renders_for_each_data_set(env, data, test_image_calls):
     ds = datasets.get(data)
     at = open_app({"data": data})
-    at.session_state["latent_n"] = 300
+    for k, v in LIGHT.items():
+        at.session_state[k] = v
     for page in PAGES:
         test_image_calls.clear()
         at.switch_page(f"views/{page}").run()
         assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])  # pages catch errors into boxes
         assert at.selectbox(key="sidebar_data").value == data
         if page in TEST_IMAGE_PAGES:
             assert test_image_calls, page
