@@ -84,10 +84,13 @@ def _restore(key: str, p: Param) -> None:
 
 
 def _write(params: Mapping[str, Param]) -> None:
-    """The widgets' current values into the URL (only the changed ones)."""
+    """The widgets' current values into the URL (only the changed ones); a key without a value
+    (None, or a widget not drawn on the last run) leaves the URL."""
     for key, p in params.items():
         value = st.session_state.get(key)
         if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
             continue
         try:
             text = p.dump(value)

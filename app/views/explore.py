@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache
+from app import cache, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
@@ -37,6 +37,7 @@ def start_image(source: str, ds: ImageDataset) -> tuple[np.ndarray | None, str]:
     """The image the encoder models start from ((1, C, 28, 28) or None) and what it is."""
     if source == "test":
         c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
+        share.keep_in_url("explore", {"explore_index": share.integer(0, len(cache.test_set(ds.name)) - 1)})
         i = c1.number_input("Test image", 0, len(cache.test_set(ds.name)) - 1, 0, key="explore_index")
         x, y = cache.test_images([i], ds.name)
         with c2:
@@ -79,6 +80,9 @@ def new_direction() -> None:
 def sliders(d: int) -> tuple[list[float], int | None, float]:
     """The offset sliders (one per coordinate), the buttons and the step along the random
     direction: (offsets Δ, direction seed or None, step s)."""
+    moves = share.number(-SLIDER_RANGE, SLIDER_RANGE)
+    share.keep_in_url("explore", {**{OFFSET_KEY.format(i): moves for i in range(d)}, STEP_KEY: moves,
+                                  DIRECTION_KEY: share.integer(0, C.MAX_SEED)})
     b1, b2 = st.columns(2)
     b1.button("Reset", key="explore_reset", on_click=reset, icon=":material/restart_alt:",
               help="Every slider back to 0, no random direction")
@@ -101,15 +105,16 @@ def sliders(d: int) -> tuple[list[float], int | None, float]:
 
 
 def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], direction: int | None,
-            step: float) -> None:
-    """One model's decoded moved code and the code itself."""
+            step: float) -> bytes:
+    """One model's decoded moved code and the code itself; returns the PNG."""
     u = latent_ops.random_direction(info.z_dim, direction) if direction is not None else None
     sigma = cache.get_model(info.ref).cfg.sigma_z
     z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
     # uncached on purpose: a slider's codes rarely repeat (see cache.decode_live)
-    st.image(C.png_bytes(C.grid_array(cache.decode_live(info.ref, z[None]), 1, 0), 8), width="stretch",
-             output_format="PNG")
+    png = C.png_bytes(C.grid_array(cache.decode_live(info.ref, z[None]), 1, 0), 8)
+    st.image(png, width="stretch", output_format="PNG")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
+    return png
 
 
 @st.fragment
@@ -123,7 +128,9 @@ def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], ran
     with right:
         for j, (col, info) in enumerate(C.model_columns(infos)):
             with col, C.guarded(f"{info.kind_label} decoding"), st.container(key=f"explore_decoded_{j}"):
-                decoded(info, starts[info.key], offsets, direction, step)
+                png = decoded(info, starts[info.key], offsets, direction, step)
+                # the bytes on click only: a slider redraws this often
+                export.png_button(lambda png=png: png, f"explore_decoded_png_{j}", f"explore-{info.id}")
                 if info.key in random_start:
                     why = "" if info.has_encoder else " (no encoder)"
                     st.caption(f"Starts from a random z ~ P_Z{why}.")
@@ -138,13 +145,16 @@ def arithmetic_inputs(mode: str, ds: ImageDataset
                       ) -> tuple[np.ndarray, tuple[int, int] | tuple[np.ndarray, np.ndarray] | None]:
     """x (a test image) and either the classes (a, b) or the two uploads' images (None: missing)."""
     cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    classes = range(ds.n_classes)
+    share.keep_in_url("explore", {"explore_arith_x": share.integer(0, len(cache.test_set(ds.name)) - 1),
+                                  "explore_arith_a": share.choice(classes),
+                                  "explore_arith_b": share.choice(classes)})
     i = cols[0].number_input("Image x (test set #)", 0, len(cache.test_set(ds.name)) - 1, 0,
                              key="explore_arith_x")
     x, y = cache.test_images([i], ds.name)
     with cols[3]:
         show_image(x, 3, f"x: #{i} ({ds.item} {ds.class_name(int(y[0]))})")
     if mode == "classes":
-        classes = range(ds.n_classes)
         a = cols[1].selectbox("From class a", classes, index=int(y[0]), format_func=ds.class_name,
                               key="explore_arith_a")
         b = cols[2].selectbox("To class b", classes, index=(int(y[0]) + 1) % ds.n_classes,
@@ -190,7 +200,8 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
                      download_name=f"latent-arithmetic-{info.id}.png", width="content")
         with refs:
             C.image_grid(cache.decode(info.ref, np.stack([z_from, z_to])), ncol=2, scale=3,
-                         caption=" · ".join(names), width="content")
+                         caption=" · ".join(names), width="content", key=f"explore_arith_ends_png_{i}",
+                         download_name=f"latent-arithmetic-ends-{info.id}.png")
 
 
 @st.fragment
@@ -205,6 +216,7 @@ def arithmetic(infos: Sequence[CheckpointInfo], ds: ImageDataset) -> None:
         C.latex(latent_ops.class_means)
         C.latex(latent_ops.arithmetic_path)
     modes = list(ARITH_MODES) if ds.takes_user_images else ["classes"]
+    share.keep_in_url("explore", {"explore_arith_mode": share.choice(modes)})
     mode = st.radio("Difference of", modes, format_func=ARITH_MODES.get, horizontal=True,
                     key="explore_arith_mode")
     x, ends = arithmetic_inputs(mode, ds)
@@ -234,6 +246,7 @@ def main() -> None:
         return
     ds = C.current_dataset()
     sources = [s for s in SOURCES if s != "user" or ds.takes_user_images]
+    share.keep_in_url("explore", {"explore_source": share.choice(sources)})
     source = st.radio("Start from", sources, format_func=SOURCES.get, horizontal=True,
                       key="explore_source")
     seed = C.current_seed()
