@@ -91,3 +91,9 @@ def chart(fig: Any, key: str, csv_rows: Rows | None = None, *, name: str | None 
         csv_button(csv_rows, f"{key}_csv", name or key)
     return event
 
+
+
+def labelled_rows(tables: Mapping[str, Mapping[str, Any]], label: str) -> list[dict[str, Any]]:
+    """Several dicts of equally long columns (one per run, say) as one list of rows, each row with
+    its table's name under ``label``."""
+    return [{label: name, **dict(zip(cols, r))} for name, cols in tables.items() for r in zip(*cols.values())]

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from app import components as C
-from app import figures
+from app import export, figures, share
 from wae_core import live, metrics, recipes
 from wae_core.config import KERNELS, KIND_LABELS, PAPER_KERNEL_SCALES
 from wae_core.divergences import optimal_transport
@@ -87,6 +87,7 @@ def _source(choice: str) -> tuple[live.ToySource | None, str]:
     if choice in ("ring", "grid"):
         return live.ToySource.builtin(choice), choice
     if choice == "draw":
+        share.keep_in_url("toy-lab", {"toy_draw_mode": share.choice(["dots", "strokes"])})
         mode = st.radio("Drawing", ["dots", "strokes"], horizontal=True, key="toy_draw_mode",
                         format_func={"dots": "Dots: each dot is a mode",
                                      "strokes": "Strokes: the strokes are the data"}.get)
@@ -164,7 +165,8 @@ def _describe(r: recipes.Recipe) -> str:
 def settings(wae_kind: str) -> None:
     s = st.session_state
     if "toy_lam" not in s:
-        _apply_preset()
+        _apply_preset()  # the preset's values first: the URL may set some of them
+    share.keep_in_url("toy-lab", url_settings())
     gan, wae = _preset_recipes(wae_kind)
     with st.expander("Settings", expanded=False, icon=":material/tune:"):
         c1, c2, c3, c4 = st.columns(4)
@@ -193,6 +195,17 @@ def settings(wae_kind: str) -> None:
         st.caption(f"GAN: {_describe(gan)}. WAE: {_describe(wae)}. Adam with β₁ = {wae.train.beta1:g}. "
                    "λ, kernel, scales and learning rates apply live; the preset, data, latent size, "
                    "batch size and WAE penalty reset the runs.")
+
+
+def url_settings() -> dict[str, share.Param]:
+    """The settings kept in the URL (a preset's own value is among a slider's values, so any
+    value in range is one)."""
+    positive = share.number(1e-6, 1e6)
+    scales = share.Param(lambda t: _scales_label(tuple(map(positive.parse, t.split(" + ")))))
+    return {"toy_lam": positive, "toy_kernel": share.choice(KERNELS), "toy_kernel_scales": scales,
+            "toy_z_dim": share.integer(1, 64), "toy_lr_gan": share.number(1e-7, 1.0),
+            "toy_lr_wae": share.number(1e-7, 1.0), "toy_speed": share.choice(SPEEDS),
+            "toy_batch": share.integer(2, 4096)}
 
 
 def _scales_label(scales: tuple[float, ...]) -> str:
@@ -273,12 +286,14 @@ def view(g: live.LiveGroup, src: live.ToySource, was_running: bool) -> None:
             mc[2].metric("OT cost to real", f"{m['ot'][-1]:.3f}",
                          help="Exact W₂² between 256 real points and 256 samples "
                               "(divergences.optimal_transport)")
-            st.container(key=f"toy_points_{i}").image(
-                figures.points_png(r.real, r.fake, ext, modes), width="stretch")
+            points = figures.points_png(r.real, r.fake, ext, modes)
+            st.container(key=f"toy_points_{i}").image(points, width="stretch")
+            export.png_button(lambda b=points: b, f"toy_points_png_{i}", f"toy-points-{r.kind}")
             if r.codes is not None:
                 st.caption("Latent space: codes of real points (Q_Z) vs prior draws (P_Z)")
-                st.container(key=f"toy_latent_{i}").image(figures.latent_png(r.codes, r.prior),
-                                                          width="stretch")
+                latent = figures.latent_png(r.codes, r.prior)
+                st.container(key=f"toy_latent_{i}").image(latent, width="stretch")
+                export.png_button(lambda b=latent: b, f"toy_latent_png_{i}", f"toy-latent-{r.kind}")
             else:
                 st.caption("A GAN has no encoder: there is no Q_Z to compare with P_Z.")
             if r.error:
@@ -293,22 +308,24 @@ def curves(g: live.LiveGroup) -> None:
             if r.per_mode is not None:
                 step = r.metrics["step"][-1]
                 col.caption(f"{r.label}: share of the on-mode samples per mode (step {step:,.0f})")
-                col.plotly_chart(figures.per_mode_figure(r.per_mode, r.kind), key=f"toy_modes_{i}",
-                                 config={"displayModeBar": False})
+                with col:
+                    export.chart(figures.per_mode_figure(r.per_mode, r.kind), f"toy_modes_{i}",
+                                 {"mode": range(1, len(r.per_mode) + 1), "high_quality_samples": r.per_mode},
+                                 name=f"toy-per-mode-{r.kind}")
         st.caption(WHY_NOTE)
     cols = st.columns(len(snap.runs) + 1, gap="medium")
     for i, (col, r) in enumerate(zip(cols, snap.runs)):
         with col:
             st.caption(f"{r.label} losses (averaged over the logging interval)")
-            st.plotly_chart(figures.losses_figure(r.history), key=f"toy_loss_{i}",
-                            config={"displayModeBar": False})
+            export.chart(figures.losses_figure(r.history), f"toy_loss_{i}", r.history,
+                         name=f"toy-losses-{r.kind}")
     with cols[-1]:
         st.caption("Scores over training")
+        scores = export.labelled_rows({r.label: r.metrics for r in snap.runs}, "run")
         if any(r.n_modes for r in snap.runs):
-            st.plotly_chart(figures.metrics_figure(snap.runs), key="toy_metrics",
-                            config={"displayModeBar": False})
+            export.chart(figures.metrics_figure(snap.runs), "toy_metrics", scores, name="toy-scores")
         else:
-            st.plotly_chart(figures.ot_figure(snap.runs), key="toy_ot", config={"displayModeBar": False})
+            export.chart(figures.ot_figure(snap.runs), "toy_ot", scores, name="toy-ot-cost")
 
 
 def explain() -> None:
@@ -335,6 +352,9 @@ def main() -> None:
     st.markdown("A **GAN** and a **WAE** learn the same 2-D distribution **at the same time**. Watch "
                 "the GAN's points gather on a few modes (mode collapse: *the same digit again and "
                 "again*) while the WAE, which must encode every point, spreads over all of them.")
+    share.keep_in_url("toy-lab", {"toy_data": share.choice(DATA_LABELS),
+                                  "toy_wae_kind": share.choice(WAE_KINDS),
+                                  "toy_preset": share.choice(recipes.LIVE_PRESETS)})
     c1, c2, c3 = st.columns([3, 2, 2])
     choice = c1.radio("Data", list(DATA_LABELS), format_func=DATA_LABELS.get, horizontal=True,
                       key="toy_data")

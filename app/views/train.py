@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import catalog, figures
+from app import catalog, export, figures, share
 from app import components as C
 from wae_core import live, recipes
 from wae_core.config import KERNELS, KIND_LABELS
@@ -31,6 +31,7 @@ MSG_KEY = "train_message"
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "zip": "Upload a zip of images"}
 ZIP_MB = 100
 LAMBDAS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+Z_SIZES = [2, 4, 8, 16, 32]
 REFRESH_S = 0.5
 # The archive limit is extract_image_zip's default: read it, not a copy of it.
 ZIP_MAX_FILES = inspect.signature(live.extract_image_zip).parameters["max_files"].default
@@ -75,6 +76,10 @@ def _default_name(kind: str, dataset: str) -> str:
 
 def form() -> None:
     s = st.session_state
+    share.keep_in_url("train", {"train_kind": share.choice(KIND_LABELS), "train_data": share.choice(DATASETS),
+                                "train_epochs": share.integer(1, 50),
+                                "train_subset": share.integer(0, 60_000), "train_z": share.choice(Z_SIZES),
+                                "train_lam": share.choice(LAMBDAS), "train_kernel": share.choice(KERNELS)})
     c1, c2, c3 = st.columns(3)
     kind = c1.selectbox("Model", list(KIND_LABELS), format_func=KIND_LABELS.get, key="train_kind", index=1)
     r = recipes.get(f"own-{kind}")
@@ -91,8 +96,7 @@ def form() -> None:
     c1.number_input("Epochs", 1, 50, r.train.epochs, key="train_epochs")
     c2.number_input("Subset (images, 0 = all)", 0, 60_000, 10_000, step=1000, key="train_subset",
                     help="Train on the first N images only: much faster on a CPU.")
-    sizes = [2, 4, 8, 16, 32]
-    c3.selectbox("Latent size z", sizes, index=sizes.index(r.model.z_dim), key="train_z")
+    c3.selectbox("Latent size z", Z_SIZES, index=Z_SIZES.index(r.model.z_dim), key="train_z")
     if kind in ("wae-mmd", "wae-gan"):
         c4.select_slider("λ", LAMBDAS, value=r.model.lam, key="train_lam")
     if kind == "wae-mmd":
@@ -182,8 +186,7 @@ def progress(job: live.BackgroundTraining, was_running: bool) -> None:
         st.progress(p.fraction, text=text)
     if len(p.history.get("step", [])) > 1:
         st.caption("Training losses (averaged over the logging interval)")
-        st.plotly_chart(figures.losses_figure(p.history), key="train_losses",
-                        config={"displayModeBar": False})
+        export.chart(figures.losses_figure(p.history), "train_losses", p.history, name="train-losses")
     if not p.done:
         st.button("Cancel", key="train_cancel", on_click=_cancel, icon=":material/stop:",
                   help="Stop after the current step; a usable checkpoint is saved first.")
