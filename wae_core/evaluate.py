@@ -6,7 +6,8 @@ One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID 
 features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness,
 and on the same LeNet features precision / recall, density / coverage and KID; the 2-D toys'
 modes covered / high-quality share over several seeds; and the Stacked-MNIST benchmark (1,000
-modes, :mod:`wae_core.stacked_eval`).
+modes, :mod:`wae_core.stacked_eval`). Fashion-MNIST gets a table of its own (``fashion``), the same
+rows for ``fashion-*`` scored with the Fashion LeNet (``lenet-fashion-mnist``) against its test set.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from . import metrics as M
 from .checkpoint import atomic_write_bytes, load
 from .classifier import accuracy, load_classifier
 from .config import KIND_LABELS, MODEL_KINDS
-from .data import REPO_ROOT, TOY_STD, load_dataset, load_mnist, toy_modes
+from .data import REPO_ROOT, TOY_STD, DatasetUnavailableError, TensorData, load_dataset, load_mnist, toy_modes
 from .expost import fit_latent_gmm, generate_ex_post
 from .stacked_eval import evaluate_stacked
 from .stacked_eval import markdown as stacked_markdown
 
 CKPT_DIR = REPO_ROOT / "checkpoints"
 MNIST_MODELS = tuple((KIND_LABELS[k], f"mnist-{k}") for k in MODEL_KINDS)  # (label, file stem)
+FASHION_MODELS = tuple((KIND_LABELS[k], f"fashion-{k}") for k in MODEL_KINDS)
+FASHION_CLASSIFIER = "lenet-fashion-mnist.safetensors"
 TOY_MODELS = tuple((KIND_LABELS[k], k) for k in MODEL_KINDS)  # (label, kind)
 
 
@@ -79,18 +82,43 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
     ``fidelity``: with precision / recall, density / coverage and KID (see :func:`image_row`;
     about 12 s a model at n = 10,000 on one thread). Off by default: the spot check and the
     shipped-model tests (tests/unit/test_shipped.py) use FID and sharpness only."""
+    return evaluate_images(MNIST_MODELS, "MNIST", load_mnist("test"), load_mnist("train"), ckpt_dir,
+                           classifier_path, n, seed, log, fidelity)
+
+
+def evaluate_fashion(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0, log: bool = True,
+                     fidelity: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of :func:`evaluate_mnist` for the ``fashion-*`` models, scored with the Fashion
+    LeNet against the Fashion-MNIST test set (embedded, offline); the real-data row needs the
+    training split (Debian package dataset-fashion-mnist) and is left out without it."""
+    try:
+        train = load_dataset("fashion-mnist", "train")
+    except DatasetUnavailableError as e:
+        if log:
+            print(f"Fashion-MNIST: no real-data row ({e})", file=sys.stderr)
+        train = None
+    return evaluate_images(FASHION_MODELS, "Fashion-MNIST", load_dataset("fashion-mnist", "test"), train,
+                           ckpt_dir, classifier_path, n, seed, log, fidelity)
+
+
+def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: TensorData,
+                    train: TensorData | None, ckpt_dir: Path, classifier_path: Path, n: int,
+                    seed: int = 0, log: bool = True, fidelity: bool = False
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One data set's rows (see :func:`evaluate_mnist`): ``models`` are (label, file stem) pairs
+    looked for in ``ckpt_dir``; the classifier judges ``test``, the reference of every score."""
     clf = load_classifier(classifier_path)
-    test = load_mnist("test")
     x_test = test.x[:n]
     ref_feats = clf.embed(x_test)[0]
-    # "True data": n training images scored against the test reference, like a generator would be.
-    train = load_mnist("train")
-    g = torch.Generator().manual_seed(seed)
-    x_real = train.x[torch.randperm(len(train), generator=g)[:n]]
-    rows = [{**image_row("True data (MNIST train vs test)", "data", x_real, ref_feats, clf,
-                         fidelity, seed),
-             "mmd_qz_pz": None, "recon_mse": None, "recon_sharpness": None, "checkpoint": None}]
-    for name, stem in MNIST_MODELS:
+    rows = []
+    if train is not None:
+        # "True data": n training images scored against the test reference, like a generator would be.
+        g = torch.Generator().manual_seed(seed)
+        x_real = train.x[torch.randperm(len(train), generator=g)[:n]]
+        rows.append({**image_row(f"True data ({data_label} train vs test)", "data", x_real, ref_feats,
+                                 clf, fidelity, seed),
+                     "mmd_qz_pz": None, "recon_mse": None, "recon_sharpness": None, "checkpoint": None})
+    for name, stem in models:
         path = ckpt_dir / f"{stem}.safetensors"
         if not path.exists():
             if log:
@@ -173,6 +201,22 @@ def _toy_cell(t: dict[str, Any], prefix: str) -> str:
             f"{100 * t[prefix + 'hq_share_std']:.1f} %")
 
 
+def fashion_markdown(fashion: dict[str, Any]) -> str:
+    """The Fashion-MNIST table: the main table's columns, on the Fashion LeNet's features."""
+    lines = [f"Fashion-MNIST ({fashion['n_samples']} samples; Fashion LeNet test accuracy "
+             f"{_fmt(fashion['classifier'].get('test_accuracy'), '.4f')}): FID on the 128-d features of "
+             "the Fashion-MNIST LeNet, not comparable with the MNIST numbers above.", "",
+             "| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
+             "| MMD(Q_Z, P_Z) | Recon. MSE | Recon. sharpness | Epochs |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in fashion["rows"]:
+        lines.append(f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
+                     f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
+                     f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
+                     f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |")
+    return "\n".join(lines) + "\n"
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     lines = [f"Measured by `{res['command']}` on {res['generated']} ({res['n_samples']} samples; "
              f"classifier test accuracy {_fmt(res['classifier'].get('test_accuracy'), '.4f')}).",
@@ -212,6 +256,8 @@ def to_markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {t['toy']} | {t['model']} | {_toy_cell(t, '')} | "
                          f"{_toy_cell(t, 'gmm_')} | {_fmt(t.get('steps'), ',')} | "
                          f"{_fmt(t.get('train_seconds'), '.0f')} |")
+    if res.get("fashion"):
+        lines += ["", fashion_markdown(res["fashion"]).rstrip("\n")]
     if res.get("stacked"):
         lines += ["", stacked_markdown(res["stacked"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
@@ -231,7 +277,7 @@ def spot_check(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: int = 10_000,
              seed: int = 0, toys: bool = True, command: str = "python -m wae_core.evaluate",
-             log: bool = True, stacked: bool = True) -> dict[str, Any]:
+             log: bool = True, stacked: bool = True, fashion: bool = True) -> dict[str, Any]:
     classifier_path = classifier_path or ckpt_dir / "lenet-mnist.safetensors"
     rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log, fidelity=True)
     # The spot check stores FID and sharpness only: no fidelity columns there.
@@ -240,7 +286,19 @@ def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: 
             "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
             "fidelity": fidelity_protocol(),
             "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else [],
+            "fashion": fashion_results(ckpt_dir, n, seed, log) if fashion else {},
             "stacked": evaluate_stacked(ckpt_dir, classifier_path, log=log) if stacked else []}
+
+
+def fashion_results(ckpt_dir: Path, n: int, seed: int = 0, log: bool = True) -> dict[str, Any]:
+    """The ``fashion`` part of results.json ({} without the Fashion LeNet in ``ckpt_dir``)."""
+    clf = ckpt_dir / FASHION_CLASSIFIER
+    if not clf.exists():
+        if log:
+            print(f"skipping Fashion-MNIST: {clf} not found", file=sys.stderr)
+        return {}
+    rows, info = evaluate_fashion(ckpt_dir, clf, n, seed, log, fidelity=True)
+    return {"n_samples": n, "seed": seed, "classifier": info, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,9 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "results")
     p.add_argument("--no-toys", action="store_true")
     p.add_argument("--no-stacked", action="store_true", help="skip Stacked MNIST (~10 minutes)")
+    p.add_argument("--no-fashion", action="store_true", help="skip Fashion-MNIST")
     a = p.parse_args(argv)
     cmd = " ".join(["python -m wae_core.evaluate", shlex.join(argv)]).strip()
-    res = evaluate(a.checkpoints, None, a.n, a.seed, not a.no_toys, cmd, stacked=not a.no_stacked)
+    res = evaluate(a.checkpoints, None, a.n, a.seed, not a.no_toys, cmd, stacked=not a.no_stacked,
+                   fashion=not a.no_fashion)
     atomic_write_bytes(a.out / "results.json", json.dumps(res, indent=1).encode())
     md = to_markdown(res)
     atomic_write_bytes(a.out / "results.md", md.encode())

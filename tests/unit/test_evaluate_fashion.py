@@ -1,0 +1,51 @@
+"""evaluate's Fashion-MNIST table: the fashion-* models scored with the Fashion LeNet against the
+Fashion-MNIST test set (rows like MNIST's), skipped without that classifier."""
+
+from __future__ import annotations
+
+import torch
+
+from wae_core import checkpoint, evaluate
+from wae_core.classifier import LeNet, save_classifier
+from wae_core.config import MODEL_KINDS, ModelConfig
+from wae_core.data import DatasetUnavailableError
+from wae_core.models import build_model
+
+N = 200
+
+
+def _shipped_fashion(folder):
+    torch.manual_seed(0)
+    for kind in MODEL_KINDS:
+        checkpoint.save(build_model(ModelConfig(kind=kind)).eval(), folder / f"fashion-{kind}.safetensors",
+                        {"dataset": "fashion-mnist", "epochs_done": 2})
+
+
+def test_fashion_rows_use_the_fashion_lenet_and_test_set(tmp_path, monkeypatch):
+    _shipped_fashion(tmp_path)
+    torch.manual_seed(1)
+    save_classifier(LeNet(), tmp_path / evaluate.FASHION_CLASSIFIER, {"test_accuracy": 0.1})
+    loaded = []
+    real_load = evaluate.load_dataset
+
+    def spy(name, split="train", seed=0):
+        loaded.append((name, split))
+        if split == "train":  # as on a machine without the Debian package
+            raise DatasetUnavailableError("no Fashion-MNIST training split here")
+        return real_load(name, split, seed)
+
+    monkeypatch.setattr(evaluate, "load_dataset", spy)
+    res = evaluate.fashion_results(tmp_path, N, log=False)
+    assert ("fashion-mnist", "test") in loaded and ("mnist", "test") not in loaded
+    assert [r["model"] for r in res["rows"]] == ["VAE", "WAE-MMD", "WAE-GAN", "GAN"]
+    assert all(r["checkpoint"].endswith(f"fashion-{r['kind']}.safetensors") for r in res["rows"])
+    assert all(r["epochs"] == 2 and r["fid_lenet"] > 0 and "precision" in r for r in res["rows"])
+    assert res["classifier"]["checkpoint"] == evaluate.FASHION_CLASSIFIER
+    assert 0.0 <= res["classifier"]["test_accuracy"] <= 1.0  # measured on the Fashion test set
+    md = evaluate.fashion_markdown(res)
+    assert md.startswith(f"Fashion-MNIST ({N} samples") and md.count("\n| ") == 5  # header + 4 rows
+
+
+def test_no_fashion_table_without_its_classifier(tmp_path):
+    _shipped_fashion(tmp_path)
+    assert evaluate.fashion_results(tmp_path, N, log=False) == {}
