@@ -44,6 +44,24 @@ def class_histogram(counts: Sequence[int], title: str | None = None, height: int
     return _layout(fig, height, title, showlegend=False)
 
 
+def stacked_mode_map(counts: Sequence[int], title: str | None = None, height: int = 190) -> go.Figure:
+    """Stacked MNIST's 1,000 modes as a 10 x 100 heat map: row r (the red channel's digit), column
+    10 g + b (green, blue); colour = samples in the mode, on a log scale; a mode no sample hit is
+    left blank, so a collapsed model shows as empty space."""
+    c = np.asarray(counts, dtype=float).reshape(10, 100)
+    z = np.where(c > 0, np.log10(np.maximum(c, 1)), np.nan)
+    text = c.astype(int).astype(str).tolist()
+    fig = go.Figure(go.Heatmap(  # lists, not arrays: NaN goes out as null (a blank cell)
+        z=z.tolist(), x=[f"{gb:02d}" for gb in range(100)], y=[str(r) for r in range(10)], text=text,
+        colorscale="Viridis", zmin=0, zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1, 1),
+        xgap=1, ygap=1, colorbar={"title": "log₁₀ n", "thickness": 10},
+        hovertemplate="mode %{y}-%{x}: %{text} samples<extra></extra>"))
+    fig.update_xaxes(title="green · blue digits", type="category",
+                     tickvals=[f"{10 * g:02d}" for g in range(10)], showgrid=False)
+    fig.update_yaxes(title="red digit", type="category", autorange="reversed", showgrid=False)
+    return _layout(fig, height, title, plot_bgcolor="rgba(0,0,0,0)")
+
+
 def _ellipses(mu: np.ndarray, half: np.ndarray, k: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Axis-aligned ellipses (centre mu, half-axes ``half``) as one polyline with NaN breaks."""
     t = np.linspace(0, 2 * np.pi, k)

@@ -3,9 +3,11 @@
 # λ, learning rates, epochs, time caps, and why) is in wae_core/recipes.py, and each command is
 # recorded in its checkpoint's metadata.
 # Usage: scripts/make_checkpoints.sh
-#          [classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|toys|ring|grid|all|RECIPE...]
+#          [classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|stacked|stacked2|toys|ring|grid|
+#           all|RECIPE...]
 # (mnist and mnist2 are the two halves of the MNIST set, fashion and fashion2 of the Fashion-MNIST
-# set, so two processes can share the cores; set THREADS=1 for each then. RECIPE: one or more
+# set, stacked and stacked2 of the Stacked-MNIST set (stacked2: the GAN and its further training
+# seeds in checkpoints/seeds/, which the benchmark averages over), so two processes can share the cores; set THREADS=1 for each then. RECIPE: one or more
 # recipe names, e.g. ring-wae-mmd grid-wae-gan. Fashion-MNIST's training split comes from the
 # Debian package dataset-fashion-mnist: installed here if missing.)
 set -euo pipefail
@@ -26,7 +28,7 @@ need_fashion() {  # the training split of Fashion-MNIST (the repo embeds the tes
 }
 
 case $what in
-  classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|toys|ring|grid|all) ;;
+  classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|stacked|stacked2|toys|ring|grid|all) ;;
   *) for recipe in "$@"; do train "$recipe"; done ;;
 esac
 [[ $what == classifier-fashion || $what == fashion || $what == fashion2 || $what == all ]] && need_fashion
@@ -52,6 +54,19 @@ if [[ $what == fashion2 || $what == all ]]; then
   train fashion-wae-gan
   train fashion-gan
 fi
+if [[ $what == stacked || $what == all ]]; then
+  train stacked-wae-mmd
+  train stacked-wae-gan
+  train stacked-vae
+fi
+if [[ $what == stacked2 || $what == all ]]; then
+  train stacked-gan
+  mkdir -p checkpoints/seeds
+  for seed in 1 2; do
+    $PY -m wae_core.train --recipe stacked-gan --seed $seed "${T[@]}" \
+      --out checkpoints/seeds/stacked-gan-seed$seed.safetensors
+  done
+fi
 if [[ $what == z2 || $what == all ]]; then
   train mnist-vae-z2
   train mnist-wae-mmd-z2
@@ -66,4 +81,5 @@ if [[ $what == toys || $what == ring || $what == grid || $what == all ]]; then
 fi
 
 # Ship weights only: drop optimiser / RNG state (resume needs it, the app does not).
-$PY -m wae_core.checkpoint strip checkpoints/*.safetensors
+shopt -s nullglob
+$PY -m wae_core.checkpoint strip checkpoints/*.safetensors checkpoints/seeds/*.safetensors
