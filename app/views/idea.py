@@ -9,7 +9,7 @@ import math
 import streamlit as st
 import torch
 
-from app import cache, catalog, datasets, figures, stacked
+from app import cache, catalog, datasets, export, figures, stacked
 from app import components as C
 from wae_core import divergences as div
 from wae_core import metrics
@@ -22,6 +22,17 @@ N_FIGURE = 100  # test images in the posterior figure
 N_COVERAGE = 1000  # GAN samples classified for the coverage numbers
 N_GRID = 60  # GAN samples shown
 N_RING = 40  # points per side of the optimal coupling on the ring
+
+
+def posterior_rows(post: dict | None, codes, labels) -> list[dict]:  # noqa: ANN001
+    """The posterior figure's numbers: (a) each VAE posterior's μ and σ, (b) each WAE code."""
+    rows = []
+    if post is not None:
+        rows += [{"panel": "a: VAE", "digit": int(d), "z1": m[0], "z2": m[1], "sigma1": s[0], "sigma2": s[1]}
+                 for m, s, d in zip(post["mu"], post["sigma"], post["labels"])]
+    if codes is not None:
+        rows += [{"panel": "b: WAE", "digit": int(d), "z1": c[0], "z2": c[1]} for c, d in zip(codes, labels)]
+    return rows
 
 
 def _section(title: str, lead: str) -> tuple:
@@ -51,7 +62,8 @@ def vae_blur(seed: int) -> None:
                 with col:
                     imgs = cache.samples(info.ref, 36, seed)
                     st.markdown(f"**{info.kind_label}** samples")
-                    C.image_grid(imgs, ncol=6, scale=3)
+                    C.image_grid(imgs, ncol=6, scale=3, key=f"idea_samples_png_{info.id}",
+                                 download_name=f"idea-samples-{info.id}-seed{seed}.png")
                     st.metric("Sharpness", C.fmt(cache.sharpness(imgs), ".2e"),
                               help="Variance of the Laplace-filtered image (metrics.sharpness): "
                                    "higher is sharper.")
@@ -85,13 +97,15 @@ def gan(seed: int) -> None:
                 st.code(f">>> gan.encode(x)\nNoEncoderError: {e}", language="text", wrap_lines=True)
             net = cache.load_classifier()
             if net is None:
-                C.image_grid(cache.samples(info.ref, N_GRID, seed), ncol=10, scale=2)
+                C.image_grid(cache.samples(info.ref, N_GRID, seed), ncol=10, scale=2, key="idea_gan_png",
+                             download_name=f"idea-gan-samples-seed{seed}.png")
                 st.caption("GAN samples (no classifier found, so unsorted).")
                 return
             res = cache.coverage(info.ref, N_COVERAGE, seed, catalog.classifier_ref())
             cov = res["coverage"]
             imgs, _ = C.sorted_by_class(cache.samples(info.ref, N_COVERAGE, seed), res["pred"], N_GRID)
-            C.image_grid(imgs, ncol=10, scale=2)
+            C.image_grid(imgs, ncol=10, scale=2, key="idea_gan_sorted_png",
+                         download_name=f"idea-gan-samples-by-digit-seed{seed}.png")
             st.markdown(f"{N_GRID} GAN samples sorted by predicted digit. Of {N_COVERAGE:,} samples: "
                         f"**{cov['classes_covered']}/10** digits covered, largest digit "
                         f"**{max(cov['counts']) / N_COVERAGE:.0%}** (uniform: 10 %), KL to uniform "
@@ -124,8 +138,11 @@ def optimal_transport(seed: int) -> None:
                 real = sample_toy("ring", N_RING, g).x
                 fake = torch.as_tensor(cache.samples(ring.ref, N_RING, seed))
                 cost, sigma = div.optimal_transport(real, fake)
-                st.plotly_chart(figures.ot_matching_figure(real.numpy(), fake.numpy(), sigma.numpy()),
-                                key="idea_ot_ring", config={"displayModeBar": False})
+                real, fake, sigma = real.numpy(), fake.numpy(), sigma.numpy()
+                pairs = {"real_x": real[:, 0], "real_y": real[:, 1],  # each point and its match
+                         "matched_x": fake[sigma, 0], "matched_y": fake[sigma, 1]}
+                export.chart(figures.ot_matching_figure(real, fake, sigma), "idea_ot_ring", pairs,
+                             name=f"ot-coupling-ring-seed{seed}")
                 st.caption(f"{N_RING} points of the ring and {N_RING} samples of {ring.kind_label} "
                            f"({ring.id}), matched optimally: mean cost ‖x − y‖² = **{cost:.3f}**.")
         infos = [i for i in (catalog.shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
@@ -162,8 +179,8 @@ def wae_objective(seed: int) -> None:
         if wae is not None:
             x, labels = cache.test_images(cache.random_test_indices(N_FIGURE, seed))
             codes = cache.encode(wae.ref, x)
-        st.plotly_chart(figures.posterior_figure(post, codes, labels), key="idea_posteriors",
-                        config={"displayModeBar": False})
+        export.chart(figures.posterior_figure(post, codes, labels), "idea_posteriors",
+                     posterior_rows(post, codes, labels), name=f"posteriors-vae-vs-wae-seed{seed}")
         st.caption(f"{N_FIGURE} MNIST test images, coloured by digit, over the density of "
                    "the prior P_Z. (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
                    "(b) mnist-wae-mmd-z2: the (deterministic) codes.")
@@ -229,6 +246,8 @@ def paper_table() -> None:
     # Markdown rather than st.table: the paper's few rows do not need pandas (~1 s to import).
     st.markdown("| Algorithm | FID | Sharpness |\n|---|---|---|\n"
                 + "\n".join(f"| {name} | {fid} | {sharp} |" for name, fid, sharp in C.PAPER_ROWS))
+    export.csv_button([dict(zip(("Algorithm", "FID", "Sharpness"), r)) for r in C.PAPER_ROWS],
+                      "idea_paper_csv", "paper-celeba")
     with st.expander("Sharpness, as defined in the paper"):
         C.latex(metrics.sharpness)
 

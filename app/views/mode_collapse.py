@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, catalog, datasets, figures, stacked
+from app import cache, catalog, datasets, export, figures, share, stacked
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
@@ -27,8 +27,9 @@ def column(info: CheckpointInfo, ds: ImageDataset, n: int, seed: int, k: int, i:
     m[1].metric("KL to uniform", f"{cov['kl_to_uniform']:.3f}",
                 help=f"0 = every {ds.item} equally often")
     labels = None if ds.name == datasets.MNIST.name else ds.class_names
-    st.plotly_chart(figures.class_histogram(cov["counts"], labels=labels), key=f"mc_hist_{i}",
-                    config={"displayModeBar": False})
+    export.chart(figures.class_histogram(cov["counts"], labels=labels), f"mc_hist_{i}",
+                 {"class": ds.class_names[:len(cov["counts"])], "samples": cov["counts"]},
+                 name=f"class-histogram-{info.id}-seed{seed}")
     st.caption(f"{total:,} samples classified · {cov['confident_share']:.0%} with confidence "
                f"≥ {metrics.CONFIDENT:g}")
     imgs, _ = C.sorted_by_class(cache.samples(info.ref, n, seed), res["pred"], k)
@@ -62,6 +63,7 @@ def class_view(infos: list[CheckpointInfo], ds: ImageDataset, n: int, seed: int,
                             icon=":material/info:")
     if len(rows) > 1:
         st.dataframe(rows, hide_index=True)
+        export.csv_button(rows, "mc_table_csv", f"mode-collapse-seed{seed}")
 
 
 def _queued_columns(infos: list[CheckpointInfo], what: str):  # noqa: ANN202
@@ -136,11 +138,14 @@ def stacked_view(infos: list[CheckpointInfo], ds: ImageDataset, n: int, seed: in
     st.caption("Row: the red channel's digit; column: the green and blue digits; colour: how many "
                "samples fell in the mode (log scale); blank: no sample.")
     for r in rows:
-        st.plotly_chart(figures.stacked_mode_map(r["counts"], title=f"{r['Model']} · {r['File']}"),
-                        key=f"mc_stacked_map_{r['File']}", config={"displayModeBar": False})
+        modes = [{"red": m // 100, "green": m // 10 % 10, "blue": m % 10, "samples": c}
+                 for m, c in enumerate(r["counts"])]  # mode 100 r + 10 g + b, as on the map
+        export.chart(figures.stacked_mode_map(r["counts"], title=f"{r['Model']} · {r['File']}"),
+                     f"mc_stacked_map_{r['File']}", modes, name=f"stacked-modes-{r['File']}-seed{seed}")
     if len(rows) > 1:
-        st.dataframe([{k: v for k, v in r.items() if k not in ("kind", "counts")} for r in rows],
-                     hide_index=True)
+        table = [{k: v for k, v in r.items() if k not in ("kind", "counts")} for r in rows]
+        st.dataframe(table, hide_index=True)
+        export.csv_button(table, "mc_stacked_table_csv", f"stacked-modes-seed{seed}")
     bench = stacked.summary()
     if bench:
         st.caption("The benchmark: " + bench)
@@ -154,6 +159,9 @@ def main() -> None:
                 f"{datasets.MNIST.label if ds.per_channel else ds.label}) labels many samples of each "
                 "model; a model that covers every mode has a flat histogram.")
     infos = C.selected_models()
+    share.keep_in_url("mode-collapse", {"mc_n": share.choice(N_CHOICES),
+                                        "mc_n_stacked": share.choice(STACKED_N_CHOICES),
+                                        "mc_grid": share.choice(GRID_CHOICES)})
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     if ds.per_channel:  # 1,000 modes need thousands of samples to be hit at all
         n = c1.select_slider("Samples per model", STACKED_N_CHOICES, value=10000, key="mc_n_stacked",

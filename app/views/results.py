@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import cache, catalog
+from app import cache, catalog, export
 from app import components as C
 from wae_core import metrics
 from wae_core.classifier import FEATURE_DIM
@@ -148,6 +148,7 @@ def stacked_section(rows: list[dict[str, Any]]) -> None:
                "(PacGAN's protocol). FID on the three channels' LeNet features side by side (384-d), "
                "not Inception. Mean ± std over the runs in the last column.")
     st.dataframe(stacked_table(rows), hide_index=True, width="stretch", key="results_stacked")
+    export.csv_button(rows, "results_stacked_csv", "results-stacked-mnist")
 
 
 def main() -> None:
@@ -174,6 +175,7 @@ def main() -> None:
         st.warning("results.json has no rows.")
     else:
         st.dataframe(table(rows), hide_index=True, width="stretch", key="results_table")
+        export.csv_button(rows, "results_table_csv", "results")  # the numbers, not their formatting
         cols = st.columns(len(CHARTS))
         for col, (key, title) in zip(cols, CHARTS):
             df = chart_frame(rows, key)
@@ -186,7 +188,8 @@ def main() -> None:
                              color_discrete_map={"model": "#4C78A8", "real data": "#72B7B2"})
                 fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                                   xaxis_title=None, yaxis_title=None, showlegend=False)
-                st.plotly_chart(fig, width="stretch", key=f"results_chart_{key}")
+                export.chart(fig, f"results_chart_{key}", df, name=f"results-{key}", full_mode_bar=True,
+                             width="stretch")
         pr = pr_frame(rows)
         if not pr.empty:
             fid = res.get("fidelity") or {}
@@ -202,7 +205,8 @@ def main() -> None:
                               xaxis={"range": [0, 1], "title": "Recall (real images the model makes)"},
                               yaxis={"range": [0, 1], "title": "Precision (samples on real data)"},
                               legend_title_text=None)
-            st.plotly_chart(fig, width="stretch", key="results_pr_scatter")
+            export.chart(fig, "results_pr_scatter", pr, name="results-precision-recall", full_mode_bar=True,
+                         width="stretch")
             st.caption(pr_sentence(pr))
     toys = [t for t in res.get("toys") or [] if isinstance(t, dict)]
     if toys:
@@ -213,6 +217,7 @@ def main() -> None:
                    "Ex-post: the same decoder fed codes from a Gaussian mixture fitted to Q_Z instead "
                    "of P_Z (RAE): the gap to P_Z is prior mass where no data point was encoded.")
         st.dataframe(toy_table(toys), hide_index=True, width="stretch", key="results_toys")
+        export.csv_button(toys, "results_toys_csv", "results-toys")
     stacked = [r for r in res.get("stacked") or [] if isinstance(r, dict)]
     if stacked:
         stacked_section(stacked)
@@ -221,6 +226,7 @@ def main() -> None:
                        icon=":material/download:")
     with st.expander("The paper's numbers (CelebA 64×64, Inception FID)"):
         st.dataframe(PAPER, hide_index=True)
+        export.csv_button(PAPER, "results_paper_csv", "paper-celeba")
         st.caption("Tolstikhin et al., ICLR 2018, as in the seminar deck. Different data and FID network: "
                    "only the ordering is comparable.")
 

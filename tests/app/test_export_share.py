@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import export, share
 from tests.app.test_explore import small_train_set  # noqa: F401 - a fixture
+from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
 from tests.app.test_pages import APP_DIR, open_page
 
 # Charts that export their numbers in a CSV of another name (the latent maps: one CSV of every map).
@@ -157,6 +158,52 @@ def test_toy_lab_curves_csv(app_env):
     at.session_state["toy_group"].close()
 
 
+def test_idea_figures_and_paper_table(app_env):
+    at = open_page(None)  # the default page
+    assert at.title[0].value.startswith("Wasserstein Auto-Encoders")
+    assert set(assert_charts_export(at)) == {"idea_ot_ring", "idea_posteriors"}
+    pairs = csv_of(at, "idea_ot_ring_csv")
+    assert list(pairs.columns) == ["real_x", "real_y", "matched_x", "matched_y"] and len(pairs) == 40
+    post = csv_of(at, "idea_posteriors_csv")
+    assert list(post.columns) == ["panel", "digit", "z1", "z2"]  # no mnist-vae-z2 here: panel (b) only
+    assert (post.panel == "b: WAE").sum() == 100 and set(post.digit) <= set(range(10))
+    assert csv_of(at, "idea_paper_csv").FID.tolist() == [63, 55, 42, 2]
+    buttons = {b.key for b in at.get("download_button")}
+    assert {"idea_samples_png_mnist-vae", "idea_samples_png_mnist-wae-mmd", "idea_gan_sorted_png"} <= buttons
+
+
+def test_idea_posterior_csv_has_both_panels(env):  # noqa: F811
+    post = csv_of(open_page(None), "idea_posteriors_csv")
+    assert list(post.columns) == ["panel", "digit", "z1", "z2", "sigma1", "sigma2"]
+    vae, wae = post[post.panel == "a: VAE"], post[post.panel == "b: WAE"]
+    assert len(vae) == len(wae) == 100
+    assert (vae.sigma1 > 0).all() and wae.sigma1.isna().all()
+
+
+def test_mode_collapse_histograms_and_table(app_env):
+    at = open_page("mode_collapse.py", state={"mc_n": 1000})
+    assert len(assert_charts_export(at)) == 4
+    hist = csv_of(at, "mc_hist_0_csv")
+    assert list(hist.columns) == ["class", "samples"] and hist["class"].tolist() == list(range(10))
+    assert hist.samples.sum() == 1000
+    table = csv_of(at, "mc_table_csv")
+    assert table.Model.tolist() == ["VAE", "WAE-MMD", "WAE-GAN", "GAN"]
+    assert table["Classes covered"].tolist() == at.dataframe[0].value["Classes covered"].tolist()
+
+
+def test_results_tables_and_charts(app_env):
+    at = open_page("results.py")
+    charts = assert_charts_export(at)
+    assert set(charts) == {f"results_chart_{k}" for k in ("fid_lenet", "sharpness", "classes_covered")}
+    fid = csv_of(at, "results_chart_fid_lenet_csv")
+    assert list(fid.columns) == ["model", "value", "group"] and fid.value.tolist() == [12.5, 30.0, 0.4]
+    table = csv_of(at, "results_table_csv")
+    assert table.model.tolist() == ["VAE", "GAN", "True data (MNIST test)"]
+    assert table.fid_lenet.tolist() == [12.5, 30.0, 0.4]  # numbers, not "12.50"
+    assert csv_of(at, "results_toys_csv").modes_covered_mean.tolist() == [8.0]
+    assert list(csv_of(at, "results_paper_csv").columns) == ["Algorithm", "FID", "Sharpness"]
+
+
 # --- controls from the URL ---------------------------------------------------------------------
 # (page, its controls in the URL, how to read a widget back: (kind, key) -> expected value)
 RESTORE = [
@@ -176,6 +223,8 @@ RESTORE = [
     ("toy-lab", {"toy_wae_kind": "wae-gan", "toy_lam": "3", "toy_z_dim": "4", "toy_kernel": "rbf"},
      {("radio", "toy_wae_kind"): "wae-gan", ("select_slider", "toy_lam"): 3.0,
       ("select_slider", "toy_z_dim"): 4, ("radio", "toy_kernel"): "rbf"}),
+    ("mode-collapse", {"mc_n": "1000", "mc_grid": "50"},
+     {("select_slider", "mc_n"): 1000, ("select_slider", "mc_grid"): 50}),
     ("train", {"train_kind": "gan", "train_epochs": "3", "train_subset": "2000", "train_z": "16"},
      {("selectbox", "train_kind"): "gan", ("number_input", "train_epochs"): 3,
       ("number_input", "train_subset"): 2000, ("selectbox", "train_z"): 16}),
@@ -193,6 +242,7 @@ INVALID = [
       ("slider", "explore_dz_1"): 0.0}),
     ("toy-lab", {"toy_data": "moon", "toy_lam": "-1", "toy_kernel_scales": "1 + x", "toy_batch": "1"},
      {("radio", "toy_data"): "ring"}),
+    ("mode-collapse", {"mc_n": "999", "mc_grid": "-"}, {("select_slider", "mc_n"): 2000}),
     ("train", {"train_kind": "diffusion", "train_epochs": "500", "train_z": "3"}, {}),
 ]
 
