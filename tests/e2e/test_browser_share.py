@@ -70,3 +70,15 @@ def test_share_link_restores_the_view_in_a_new_context(ui: UI, browser, app_serv
         assert not other.errors(), other.errors()
     finally:
         context.close()
+
+
+def test_a_fragment_control_reaches_the_address_bar(ui: UI) -> None:
+    """The interpolation's steps slider reruns only its fragment: the address bar still follows."""
+    ui.open("interpolation", "Interpolation")
+    ui.page.get_by_text("Spherical (slerp)").first.wait_for()
+    thumb = ui.page.locator("[data-testid='stSlider']", has_text="Steps").first.locator("input[type='range']")
+    thumb.focus()
+    thumb.press("ArrowRight")  # 8 -> 9
+    ui.settle()
+    ui.page.wait_for_url("**interp_steps=9**", timeout=20_000)
+    ui.assert_clean()
