@@ -201,19 +201,47 @@ def _toy_cell(t: dict[str, Any], prefix: str) -> str:
             f"{100 * t[prefix + 'hq_share_std']:.1f} %")
 
 
-def fashion_markdown(fashion: dict[str, Any]) -> str:
-    """The Fashion-MNIST table: the main table's columns, on the Fashion LeNet's features."""
+IMAGE_TABLE_HEAD = ["| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
+                    "| MMD(Q_Z, P_Z) | Recon. MSE | Recon. sharpness | Epochs |",
+                    "|---|---|---|---|---|---|---|---|---|"]
+
+
+def image_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The lines of an image data set's main table (MNIST, Fashion-MNIST)."""
+    return IMAGE_TABLE_HEAD + [
+        f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
+        f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
+        f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
+        f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |" for r in rows]
+
+
+def fidelity_table(rows: list[dict[str, Any]], fid: dict[str, Any], n: int) -> list[str]:
+    """The lines of the precision / recall / density / coverage / KID table ([] without them)."""
+    if not fid or not any("precision" in r for r in rows):
+        return []
+    lines = ["", f"On LeNet features (the FID's), against the {n} test images: "
+             f"precision / recall (k = {fid['k_pr']}, Kynkäänniemi et al. 2019), density / "
+             f"coverage (k = {fid['k_dc']}, Naeem et al. 2020) and KID (unbiased MMD², "
+             f"cubic kernel; mean ± std over {fid['kid_subsets']} subsets of "
+             f"{fid['kid_subset_size']}; Bińkowski et al. 2018).", "",
+             "| Model | Precision ↑ (LeNet) | Recall ↑ (LeNet) | Density (LeNet) "
+             "| Coverage ↑ (LeNet) | KID ↓ (LeNet) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        kid = "—" if r.get("kid_mean") is None else f"{r['kid_mean']:.3f} ± {r['kid_std']:.3f}"
+        lines.append(f"| {r['model']} | {_fmt(r.get('precision'), '.3f')} "
+                     f"| {_fmt(r.get('recall'), '.3f')} | {_fmt(r.get('density'), '.3f')} "
+                     f"| {_fmt(r.get('coverage'), '.3f')} | {kid} |")
+    return lines
+
+
+def fashion_markdown(fashion: dict[str, Any], fid: dict[str, Any] | None = None) -> str:
+    """The Fashion-MNIST tables: the main table's columns (and the fidelity columns), on the
+    Fashion LeNet's features."""
     lines = [f"Fashion-MNIST ({fashion['n_samples']} samples; Fashion LeNet test accuracy "
              f"{_fmt(fashion['classifier'].get('test_accuracy'), '.4f')}): FID on the 128-d features of "
              "the Fashion-MNIST LeNet, not comparable with the MNIST numbers above.", "",
-             "| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
-             "| MMD(Q_Z, P_Z) | Recon. MSE | Recon. sharpness | Epochs |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in fashion["rows"]:
-        lines.append(f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
-                     f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
-                     f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
-                     f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |")
+             *image_table(fashion["rows"]),
+             *fidelity_table(fashion["rows"], fid or {}, fashion["n_samples"])]
     return "\n".join(lines) + "\n"
 
 
@@ -221,30 +249,8 @@ def to_markdown(res: dict[str, Any]) -> str:
     lines = [f"Measured by `{res['command']}` on {res['generated']} ({res['n_samples']} samples; "
              f"classifier test accuracy {_fmt(res['classifier'].get('test_accuracy'), '.4f')}).",
              "FID is computed on the 128-d features of our MNIST LeNet, **not** Inception features.",
-             "",
-             "| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered | KL to uniform ↓ "
-             "| MMD(Q_Z, P_Z) | Recon. MSE | Recon. sharpness | Epochs |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in res["rows"]:
-        lines.append(f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
-                     f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
-                     f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
-                     f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |")
-    fid = res.get("fidelity") or {}
-    if fid and any("precision" in r for r in res["rows"]):
-        lines += ["", f"On LeNet features (the FID's), against the {res['n_samples']} test images: "
-                  f"precision / recall (k = {fid['k_pr']}, Kynkäänniemi et al. 2019), density / "
-                  f"coverage (k = {fid['k_dc']}, Naeem et al. 2020) and KID (unbiased MMD², "
-                  f"cubic kernel; mean ± std over {fid['kid_subsets']} subsets of "
-                  f"{fid['kid_subset_size']}; Bińkowski et al. 2018).", "",
-                  "| Model | Precision ↑ (LeNet) | Recall ↑ (LeNet) | Density (LeNet) "
-                  "| Coverage ↑ (LeNet) | KID ↓ (LeNet) |", "|---|---|---|---|---|---|"]
-        for r in res["rows"]:
-            kid = ("—" if r.get("kid_mean") is None
-                   else f"{r['kid_mean']:.3f} ± {r['kid_std']:.3f}")
-            lines.append(f"| {r['model']} | {_fmt(r.get('precision'), '.3f')} "
-                         f"| {_fmt(r.get('recall'), '.3f')} | {_fmt(r.get('density'), '.3f')} "
-                         f"| {_fmt(r.get('coverage'), '.3f')} | {kid} |")
+             "", *image_table(res["rows"]),
+             *fidelity_table(res["rows"], res.get("fidelity") or {}, res["n_samples"])]
     if res.get("toys"):
         lines += ["", "2-D toys (z = 2): modes covered and share of samples within 3σ of a mode, "
                   f"{res['toys'][0]['n']} samples, mean ± std over {res['toys'][0]['seeds']} seeds.",
@@ -257,7 +263,7 @@ def to_markdown(res: dict[str, Any]) -> str:
                          f"{_toy_cell(t, 'gmm_')} | {_fmt(t.get('steps'), ',')} | "
                          f"{_fmt(t.get('train_seconds'), '.0f')} |")
     if res.get("fashion"):
-        lines += ["", fashion_markdown(res["fashion"]).rstrip("\n")]
+        lines += ["", fashion_markdown(res["fashion"], res.get("fidelity")).rstrip("\n")]
     if res.get("stacked"):
         lines += ["", stacked_markdown(res["stacked"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
