@@ -218,6 +218,15 @@ def main() -> None:
                    "of P_Z (RAE): the gap to P_Z is prior mass where no data point was encoded.")
         st.dataframe(toy_table(toys), hide_index=True, width="stretch", key="results_toys")
         export.csv_button(toys, "results_toys_csv", "results-toys")
+    fashion = res.get("fashion") or {}
+    fashion_rows = [r for r in fashion.get("rows") or [] if isinstance(r, dict)]
+    if fashion_rows:
+        st.subheader("Fashion-MNIST")
+        acc = (fashion.get("classifier") or {}).get("test_accuracy")
+        st.caption(f"{cell(fashion.get('n_samples'), 'd')} samples per model, scored on the features of "
+                   f"a LeNet trained on Fashion-MNIST (test accuracy {C.fmt(acc, '.2%')}): not "
+                   "comparable with the MNIST numbers above.")
+        st.dataframe(table(fashion_rows), hide_index=True, width="stretch", key="results_fashion")
     stacked = [r for r in res.get("stacked") or [] if isinstance(r, dict)]
     if stacked:
         stacked_section(stacked)
