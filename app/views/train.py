@@ -1,4 +1,4 @@
-"""Train your own: a VAE / WAE-MMD / WAE-GAN / GAN on MNIST, Fashion-MNIST or a zip of images,
+"""Train your own: a VAE / WAE-MMD / WAE-GAN / GAN on MNIST, Fashion-MNIST, Stacked MNIST or a zip of images,
 in a background thread (``wae_core.live.BackgroundTraining`` around ``wae_core.train.Trainer``).
 The checkpoint lands in ``runs/`` where every other page lists it.
 """
@@ -18,17 +18,13 @@ from app import catalog, export, figures, share
 from app import components as C
 from wae_core import live, recipes
 from wae_core.config import KERNELS, KIND_LABELS
-from wae_core.data import (
-    DatasetUnavailableError,
-    TensorData,
-    load_fashion_mnist,
-    load_image_folder,
-    load_mnist,
-)
+from wae_core.data import DatasetUnavailableError, TensorData, load_dataset, load_image_folder
+from wae_core.train import data_config
 
 JOB_KEY = "train_job"
 MSG_KEY = "train_message"
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "zip": "Upload a zip of images"}
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",
+            "stacked-mnist": "Stacked MNIST (3 channels, 1,000 modes)", "zip": "Upload a zip of images"}
 ZIP_MB = 100
 LAMBDAS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 Z_SIZES = [2, 4, 8, 16, 32]
@@ -39,7 +35,7 @@ ZIP_MAX_FILES = inspect.signature(live.extract_image_zip).parameters["max_files"
 
 @st.cache_resource(show_spinner="Loading the training set…", max_entries=2)
 def _train_set(name: str) -> TensorData:
-    return load_mnist("train") if name == "mnist" else load_fashion_mnist("train")
+    return load_dataset(name, "train")
 
 
 def _load_zip(data: bytes) -> TensorData:
@@ -141,8 +137,9 @@ def start(kind: str, dataset: str, zip_file, s) -> None:  # noqa: ANN001
     if out.exists():
         s[MSG_KEY] = f"{out.name} already exists in {out.parent}: choose another run name."
         return
-    mcfg = replace(r.model, z_dim=int(s.get("train_z", r.model.z_dim)),
-                   lam=float(s.get("train_lam", r.model.lam)), kernel=s.get("train_kernel", r.model.kernel))
+    mcfg = data_config(replace(r.model, z_dim=int(s.get("train_z", r.model.z_dim)),
+                   lam=float(s.get("train_lam", r.model.lam)), kernel=s.get("train_kernel", r.model.kernel)),
+                       data)  # the data's image channels (3 for Stacked MNIST)
     tcfg = replace(r.train, epochs=int(s.get("train_epochs", r.train.epochs)), seed=C.current_seed())
     meta = {"dataset": ds_name, "subset": subset, "command": "WAE Lab app: Train your own",
             "run_name": name, "recipe": r.name}

@@ -177,6 +177,23 @@ def test_train_tiny_run_finishes_with_checkpoint(env):
     out.unlink()
 
 
+def test_train_on_stacked_mnist_builds_a_three_channel_model(env):
+    at = page("train").run()
+    at.selectbox(key="train_kind").set_value("wae-mmd")
+    at.selectbox(key="train_data").set_value("stacked-mnist")
+    at.number_input(key="train_subset").set_value(200)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("tiny stacked")
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    _wait_done(at)
+    assert not at.error, [e.value for e in at.error]
+    out = env["runs"] / "tiny-stacked.safetensors"
+    model = checkpoint.load(out)
+    assert model.cfg.img_channels == 3 and model.meta["dataset"] == "stacked-mnist"
+    out.unlink()
+
+
 def test_train_cancel_saves_checkpoint(env):
     at = page("train").run()
     at.selectbox(key="train_kind").set_value("wae-mmd")
