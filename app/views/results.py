@@ -227,6 +227,7 @@ def main() -> None:
                    f"a LeNet trained on Fashion-MNIST (test accuracy {C.fmt(acc, '.2%')}): not "
                    "comparable with the MNIST numbers above.")
         st.dataframe(table(fashion_rows), hide_index=True, width="stretch", key="results_fashion")
+        export.csv_button(fashion_rows, "results_fashion_csv", "results-fashion-mnist")
     stacked = [r for r in res.get("stacked") or [] if isinstance(r, dict)]
     if stacked:
         stacked_section(stacked)

@@ -15,6 +15,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from app import export, share
+from tests.app.conftest import RESULTS
 from tests.app.test_explore import small_train_set  # noqa: F401 - a fixture
 from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
 from tests.app.test_pages import APP_DIR, open_page
@@ -202,6 +203,23 @@ def test_results_tables_and_charts(app_env):
     assert table.fid_lenet.tolist() == [12.5, 30.0, 0.4]  # numbers, not "12.50"
     assert csv_of(at, "results_toys_csv").modes_covered_mean.tolist() == [8.0]
     assert list(csv_of(at, "results_paper_csv").columns) == ["Algorithm", "FID", "Sharpness"]
+
+
+def test_results_every_table_has_its_csv(app_env, monkeypatch, tmp_path):
+    from tests.app.test_results_sections import STACKED, results_with_sections
+
+    results_with_sections(tmp_path, monkeypatch)
+    at = open_page("results.py")
+    assert not at.exception, at.exception
+    csvs = {b.key for b in at.get("download_button") if b.key.endswith("_csv")}
+    tables = {d.proto.id.rsplit("-", 1)[-1] for d in at.dataframe}
+    assert len(at.dataframe) == 5  # results, toys, Fashion-MNIST, Stacked MNIST, the paper's
+    assert {"results_table_csv", "results_toys_csv", "results_fashion_csv", "results_stacked_csv",
+            "results_paper_csv"} <= csvs, (tables, csvs)
+    fashion = csv_of(at, "results_fashion_csv")
+    assert fashion.model.tolist() == [r["model"] + " (Fashion)" for r in RESULTS["rows"]]
+    stacked = csv_of(at, "results_stacked_csv")
+    assert stacked.modes_mean.tolist() == [r["modes_mean"] for r in STACKED]
 
 
 # --- controls from the URL ---------------------------------------------------------------------
