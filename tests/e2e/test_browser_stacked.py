@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_stacked_mode_collapse_page(ui: UI) -> None:
-    ui.open("mode-collapse?data=stacked-mnist", "Mode collapse")
+    ui.open("mode-collapse?data=stacked-mnist&mc_n_stacked=5000", "Mode collapse")  # 5,000 samples: CI time
     ui.page.get_by_text("The 1,000 modes, one map per model").first.wait_for()
     ui.assert_clean()
     assert not ui.errors(), ui.errors()

@@ -162,3 +162,61 @@ def test_bench_runs_the_shipped_nets(capsys):
     assert bench.main(["--archs", "shipped", "--kinds", "wae-mmd", "--steps", "2", "--threads", "1"]) == 0
     row = capsys.readouterr().out.strip().splitlines()[-1]
     assert row.startswith("| wae-mmd | shipped |") and float(row.split("|")[4].replace(",", "")) > 0
+
+
+# Stacked MNIST (1,000 modes; README "Stacked MNIST"): the shipped models re-measured on the
+# benchmark's protocol. The bounds sit below the WAEs' / above the GAN's measured numbers (all
+# runs in results.json) with a margin; the issue's own target (1,000 / 1,000 and KL <= 0.06 for
+# both WAEs) is a strict xfail while it is missed.
+STACKED_WAE_MIN_MODES = 990
+STACKED_GAN_MAX_MODES = 300
+STACKED_TARGET_KL = 0.06
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    """results.json's Stacked-MNIST rows, and the first run of each model measured again now."""
+    import json
+
+    from wae_core import metrics as M
+    from wae_core import stacked_eval as S
+    from wae_core.data import load_stacked_mnist
+
+    res = json.loads((Path(CKPT_DIR).parent / "results" / "results.json").read_text())
+    stored = {r["kind"]: r for r in res["stacked"]}
+    clf = load_classifier(CKPT_DIR / "lenet-mnist.safetensors")
+    ref = S.stacked_features(load_stacked_mnist("test").x, clf)[0]
+    now = {}
+    for kind in ("wae-mmd", "wae-gan", "gan"):
+        model = C.load(CKPT_DIR / f"stacked-{kind}.safetensors")
+        with torch.inference_mode():
+            now[kind] = S.score(M.generate(model, stored[kind]["n"], 0), ref, clf)
+    return stored, now
+
+
+def test_stacked_results_are_re_measured_and_files_match(stacked):
+    stored, now = stacked
+    for kind, r in now.items():
+        s = stored[kind]
+        path = Path(CKPT_DIR).parent / s["checkpoint"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == s["sha256"], (
+            f"{s['checkpoint']} changed since results/results.json: run python -m wae_core.evaluate")
+        # run 0 of each model: sampling seed 0 of the shipped file (training seed 0 for the GAN)
+        assert r["modes"] == s["modes_each"][0] and r["kl"] == pytest.approx(s["kl_each"][0], abs=0.01)
+
+
+def test_stacked_waes_cover_the_modes_the_gan_drops(stacked):
+    stored, now = stacked
+    for kind in ("wae-mmd", "wae-gan"):
+        assert now[kind]["modes"] >= STACKED_WAE_MIN_MODES
+        assert min(stored[kind]["modes_each"]) >= STACKED_WAE_MIN_MODES
+    assert max(stored["gan"]["modes_each"]) <= STACKED_GAN_MAX_MODES
+    assert stored["gan"]["runs"] >= 3 and stored["gan"]["spread_over"] == "training seeds"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="missed: KL WAE-MMD 0.089, WAE-GAN 0.194 > 0.06 (README, Stacked MNIST)")
+def test_stacked_wae_target(stacked):
+    stored, _ = stacked
+    for kind in ("wae-mmd", "wae-gan"):
+        assert stored[kind]["modes_mean"] == 1000 and stored[kind]["kl_mean"] <= STACKED_TARGET_KL
