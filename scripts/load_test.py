@@ -378,12 +378,12 @@ class WsSession:
             await self._queue.put(msg)
 
     async def send_rerun(self, *, page: str | None = None, widgets: list | None = None,
-                         fragment_id: str = "", auto: bool = False) -> None:
+                         fragment_id: str = "", auto: bool = False, query: str = "") -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         back = BackMsg()
         cs = back.rerun_script
-        cs.query_string = ""
+        cs.query_string = query  # the URL's query, e.g. "data=stacked-mnist" (read on a first run)
         if page is not None and page in self.page_hashes:
             cs.page_script_hash = self.page_hashes[page]
         elif page is not None:
@@ -404,9 +404,10 @@ class WsSession:
     async def next_message(self, timeout: float):  # noqa: ANN201
         return await asyncio.wait_for(self._queue.get(), timeout)
 
-    async def run(self, *, page: str | None = None, widgets: list | None = None) -> RunResult:
+    async def run(self, *, page: str | None = None, widgets: list | None = None,
+                  query: str = "") -> RunResult:
         """A full script run (page load, navigation or widget change); then fetch its images."""
-        await self.send_rerun(page=page, widgets=widgets)
+        await self.send_rerun(page=page, widgets=widgets, query=query)
         res = RunResult()
         deadline = time.monotonic() + self.timeout
         while True:

@@ -38,7 +38,8 @@ PREFIXES = {"fashion-mnist": "fashion", "stacked-mnist": "stacked"}
 PAGES = [spec[0] for spec in PAGE_SPECS]
 TEST_IMAGE_PAGES = ["samples.py", "reconstruct.py", "latent.py", "interpolate.py", "explore.py"]
 # the smallest settings of the heavier pages: every page runs three times on two busy cores
-LIGHT = {"latent_n": 300, "mc_n": 1000, "mc_grid": 50, "samples_grid": 4, "recon_n": 4}
+LIGHT = {"latent_n": 300, "mc_n": 1000, "mc_n_stacked": 5000, "mc_grid": 50, "samples_grid": 4,
+         "recon_n": 4}
 
 
 @pytest.fixture(scope="session")

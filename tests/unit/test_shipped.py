@@ -175,40 +175,46 @@ STACKED_TARGET_KL = 0.06
 
 @pytest.fixture(scope="module")
 def stacked():
-    """results.json's Stacked-MNIST rows, and the first run of each model measured again now."""
+    """results.json's Stacked-MNIST rows, and the first run (sampling seed 0 of the shipped file) of
+    the WAE-MMD and the GAN classified again now (modes and KL; ~30 s each)."""
     import json
 
     from wae_core import metrics as M
-    from wae_core import stacked_eval as S
-    from wae_core.data import load_stacked_mnist
 
     res = json.loads((Path(CKPT_DIR).parent / "results" / "results.json").read_text())
     stored = {r["kind"]: r for r in res["stacked"]}
     clf = load_classifier(CKPT_DIR / "lenet-mnist.safetensors")
-    ref = S.stacked_features(load_stacked_mnist("test").x, clf)[0]
-    now = {}
-    for kind in ("wae-mmd", "wae-gan", "gan"):
-        model = C.load(CKPT_DIR / f"stacked-{kind}.safetensors")
-        with torch.inference_mode():
-            now[kind] = S.score(M.generate(model, stored[kind]["n"], 0), ref, clf)
+    now, threads = {}, torch.get_num_threads()
+    torch.set_num_threads(2)  # 156,000 LeNet passes: both of CI's cores (the suite runs serially)
+    try:
+        for kind in ("wae-mmd", "gan"):
+            model = C.load(CKPT_DIR / f"stacked-{kind}.safetensors")
+            with torch.inference_mode():
+                samples = M.generate(model, stored[kind]["n"], 0)
+            now[kind] = M.stacked_mode_coverage(M.classify_stacked(samples, clf))
+    finally:
+        torch.set_num_threads(threads)
     return stored, now
 
 
 def test_stacked_results_are_re_measured_and_files_match(stacked):
     stored, now = stacked
-    for kind, r in now.items():
+    for kind in ("vae", "wae-mmd", "wae-gan", "gan"):
         s = stored[kind]
         path = Path(CKPT_DIR).parent / s["checkpoint"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == s["sha256"], (
             f"{s['checkpoint']} changed since results/results.json: run python -m wae_core.evaluate")
-        # run 0 of each model: sampling seed 0 of the shipped file (training seed 0 for the GAN)
-        assert r["modes"] == s["modes_each"][0] and r["kl"] == pytest.approx(s["kl_each"][0], abs=0.01)
+        assert all((Path(CKPT_DIR).parent / rel).is_file() for rel in s["seed_checkpoints"])
+    for kind, cov in now.items():  # run 0: sampling seed 0 (training seed 0 for the GAN)
+        # another CPU's float order may flip a borderline digit: a mode or two, no more
+        assert abs(cov.classes_covered - stored[kind]["modes_each"][0]) <= 2
+        assert cov.kl_to_uniform == pytest.approx(stored[kind]["kl_each"][0], abs=0.01)
 
 
 def test_stacked_waes_cover_the_modes_the_gan_drops(stacked):
     stored, now = stacked
+    assert now["wae-mmd"].classes_covered >= STACKED_WAE_MIN_MODES
     for kind in ("wae-mmd", "wae-gan"):
-        assert now[kind]["modes"] >= STACKED_WAE_MIN_MODES
         assert min(stored[kind]["modes_each"]) >= STACKED_WAE_MIN_MODES
     assert max(stored["gan"]["modes_each"]) <= STACKED_GAN_MAX_MODES
     assert stored["gan"]["runs"] >= 3 and stored["gan"]["spread_over"] == "training seeds"
