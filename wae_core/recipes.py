@@ -98,7 +98,8 @@ for _kind in MODEL_KINDS:
 
 
 # --- Stacked MNIST (1,000 modes) ------------------------------------------------------------------
-# The WAEs and the VAE: the shipped MNIST nets with 3 image channels and a code of STACKED_Z_DIM.
+# The WAEs and the VAE: the shipped MNIST nets with 3 image channels and a code of STACKED_Z_DIM
+# (three digits' worth of the MNIST code; a 6-minute pilot gave KL 0.132 at z = 24, 0.187 at 16).
 # The GAN baseline is the published setting where a DCGAN collapses: the Unrolled-GAN experiments'
 # nets with the discriminator 1/4 of the generator (PacGAN, Lin et al. 2018, Table 3: 30.6 ± 20.7
 # modes of 1,000), Adam beta (0.5, 0.99), generator 1e-4, discriminator 2e-4, batch 128, z of 256.
