@@ -163,7 +163,7 @@ def warm_first_page(workdir: Path) -> dict[str, float]:
     """A fresh server, and a tab that connects once the warm-up is done (a lecturer opening the
     browser a few seconds after ``make demo``): seconds to warm, then to the first page."""
     t0 = time.perf_counter()
-    server = lt.Server(workdir)
+    server = lt.StreamlitServer(workdir)
     try:
         while "caches warm" not in server.log_path.read_text(errors="replace"):
             if time.perf_counter() - t0 > 120:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="wae-bench-app-") as tmp:
         t_spawn = time.perf_counter()
-        server = lt.Server(Path(tmp))
+        server = lt.StreamlitServer(Path(tmp))
         t_health = time.perf_counter()
         try:
             app = asyncio.run(app_figures(server.url, a.repeats, t_spawn, t_health))
