@@ -206,10 +206,8 @@ def grid_walk(ref: Ref, n: int, extent: float) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def sharpness(images: np.ndarray) -> float:
-    """:func:`wae_core.metrics.sharpness` of images (n, C, 28, 28); with C = 3 (Stacked MNIST) each
-    channel counts as one greyscale image."""
-    x = torch.as_tensor(images)
-    return metrics.sharpness(x.reshape(-1, 1, *x.shape[-2:]) if x.dim() == 4 else x)
+    """:func:`wae_core.metrics.sharpness` of images (n, C, 28, 28)."""
+    return metrics.sharpness(torch.as_tensor(images))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -26,12 +26,12 @@ def sharpness(images: torch.Tensor) -> float:
     $$\mathrm{sharpness}(x) = \operatorname{Var}\big(x * L\big),\qquad
     L = \begin{pmatrix}0&1&0\\1&-4&1\\0&1&0\end{pmatrix}$$
 
-    Images (N, 1, H, W) in [0, 1]; the filter is applied without padding ("valid" region) so
-    borders add nothing. Noise and checkerboard artefacts raise it too: read it with an FID.
+    Images (N, C, H, W) in [0, 1]; with C > 1 (Stacked MNIST) each channel counts as one greyscale
+    image. The filter is applied without padding ("valid" region) so borders add nothing. Noise
+    and checkerboard artefacts raise it too: read it with an FID.
     """
     x = images.detach().float().cpu()
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
+    x = x.reshape(-1, 1, *x.shape[-2:])  # (N, H, W) or (N, C, H, W): one greyscale image each
     resp = F.conv2d(x, LAPLACIAN.view(1, 1, 3, 3))
     return float(resp.flatten(1).var(dim=1, unbiased=False).mean())
 
@@ -116,14 +116,20 @@ STACKED_MODES = 1000  # Stacked MNIST: one digit per colour channel, 10 ** 3 tri
 
 
 @torch.no_grad()
-def classify_stacked(images: torch.Tensor, classifier: LeNet) -> torch.Tensor:
-    """Class probabilities (N, 3, 10) of Stacked-MNIST images (N, 3, 28, 28): each channel is
-    classified on its own as a 1-channel MNIST image by ``classifier.embed``."""
+def stacked_features(images: torch.Tensor, classifier: LeNet) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stacked-MNIST images (N, 3, 28, 28), each channel embedded on its own as a 1-channel MNIST
+    image by ``classifier.embed``: (features (N, 3 * FEATURE_DIM), the channels' features side by
+    side; class probabilities (N, 3, 10))."""
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"expected Stacked-MNIST images (N, 3, H, W), got {tuple(images.shape)}")
     n, _, h, w = images.shape
-    probs = classifier.embed(images.reshape(n * 3, 1, h, w))[1]  # sample i, channel c at 3 i + c
-    return probs.view(n, 3, -1)
+    feats, probs = classifier.embed(images.reshape(n * 3, 1, h, w))  # sample i, channel c at 3 i + c
+    return feats.reshape(n, -1), probs.view(n, 3, -1)
+
+
+def classify_stacked(images: torch.Tensor, classifier: LeNet) -> torch.Tensor:
+    """Class probabilities (N, 3, 10) of Stacked-MNIST images (see :func:`stacked_features`)."""
+    return stacked_features(images, classifier)[1]
 
 
 def stacked_mode_coverage(probs: torch.Tensor, min_count: int = 1,

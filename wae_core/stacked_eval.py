@@ -37,27 +37,13 @@ SEED_DIR = "seeds"  # under the checkpoint folder: further training seeds of a m
 STACKED_MODELS = tuple((KIND_LABELS[k], f"stacked-{k}") for k in MODEL_KINDS)  # (label, stem)
 
 
-@torch.no_grad()
-def stacked_features(images: torch.Tensor, classifier: LeNet) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features (N, 3 * FEATURE_DIM): the channels' LeNet features side by side, class
-    probabilities (N, 3, 10) per channel)."""
-    n, c, h, w = images.shape
-    feats, probs = classifier.embed(images.reshape(n * c, 1, h, w))
-    return feats.reshape(n, -1), probs.reshape(n, c, -1)
-
-
-def channel_sharpness(images: torch.Tensor) -> float:
-    """:func:`wae_core.metrics.sharpness` of every channel as its own image, averaged."""
-    return M.sharpness(images.reshape(-1, 1, *images.shape[2:]))
-
-
 def score(images: torch.Tensor, ref_feats: torch.Tensor, classifier: LeNet) -> dict[str, Any]:
     """Modes covered, KL to uniform, confident share, FID (384-d) and sharpness of images."""
-    feats, probs = stacked_features(images, classifier)
+    feats, probs = M.stacked_features(images, classifier)
     cov = M.stacked_mode_coverage(probs)
     return {"modes": cov.classes_covered, "kl": cov.kl_to_uniform,
             "confident_share": cov.confident_share, "fid": M.fid_from_features(feats, ref_feats),
-            "sharpness": channel_sharpness(images), "counts": cov.counts}
+            "sharpness": M.sharpness(images), "counts": cov.counts}
 
 
 def _summary(scores: list[dict[str, Any]], spread_over: str) -> dict[str, Any]:
@@ -86,7 +72,7 @@ def evaluate_stacked(ckpt_dir: Path, classifier_path: Path, n: int = STACKED_SAM
     Stacked-MNIST model found in ``ckpt_dir``; the reference is the first ``n_ref`` test images
     (all 10,000 by default)."""
     clf = load_classifier(classifier_path)
-    ref_feats = stacked_features(load_stacked_mnist("test").x[:n_ref], clf)[0]
+    ref_feats = M.stacked_features(load_stacked_mnist("test").x[:n_ref], clf)[0]
     train = load_stacked_mnist("train")
     real = [score(train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(s))[:n]],
                   ref_feats, clf) for s in range(sample_seeds)]

@@ -23,7 +23,7 @@ def test_set():
 
 def test_features_are_each_channels_features_side_by_side(clf, test_set):
     x = test_set.x[:7]
-    feats, probs = S.stacked_features(x, clf)
+    feats, probs = M.stacked_features(x, clf)
     assert feats.shape == (7, 3 * 128) and probs.shape == (7, 3, 10)
     for i in range(7):
         for c in range(3):
@@ -32,16 +32,16 @@ def test_features_are_each_channels_features_side_by_side(clf, test_set):
             assert torch.allclose(probs[i, c], p[0], atol=1e-5)
 
 
-def test_channel_sharpness_is_the_mean_over_channels(test_set):
+def test_sharpness_of_three_channels_is_the_mean_over_channels(test_set):
     x = test_set.x[:20]
     per_channel = [M.sharpness(x[:, c:c + 1]) for c in range(3)]
-    assert S.channel_sharpness(x) == pytest.approx(sum(per_channel) / 3, rel=1e-6)
+    assert M.sharpness(x) == pytest.approx(sum(per_channel) / 3, rel=1e-6)
 
 
 def test_real_data_scores_itself_perfectly_and_a_copy_covers_one_mode(clf, test_set):
     # (Real Stacked MNIST covering all 1,000 modes: tests/unit/test_fidelity_metrics.py.)
     x = test_set.x[:1000]
-    ref = S.stacked_features(x, clf)[0]
+    ref = M.stacked_features(x, clf)[0]
     real = S.score(x, ref, clf)
     assert real["fid"] < 1e-6 and real["modes"] > 600  # 1,000 draws of 1,000 modes: ~632 expected
     copy = S.score(x[:1].expand(500, -1, -1, -1).contiguous(), ref, clf)
