@@ -347,6 +347,18 @@ def preprocess_drawing(rgba: np.ndarray | None) -> Digit | None:
     return Digit("drawing", p.image, p.notes)
 
 
+def user_digit_pair(titles: tuple[str, str], keys: tuple[str, str]) -> tuple[Any, Any]:
+    """Two single digits side by side (upload or drawing each, :func:`user_digits`) under the
+    markdown ``titles``: each digit's model input (1, 1, 28, 28), or None while it is missing."""
+    out = []
+    for col, title, key in zip(st.columns(2), titles, keys):
+        with col:
+            st.markdown(title)
+            d = user_digits(key, multiple=False)
+        out.append(d[0].batch if d else None)
+    return out[0], out[1]
+
+
 def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
                 show_inputs: bool = True) -> list[Digit]:
     """Upload image(s) and/or draw a digit. Widgets: file uploader ``{key}_upload`` and canvas

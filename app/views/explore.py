@@ -160,17 +160,12 @@ def arithmetic_inputs(mode: str, ds: ImageDataset
         b = cols[2].selectbox("To class b", classes, index=(int(y[0]) + 1) % ds.n_classes,
                               format_func=ds.class_name, key="explore_arith_b")
         return x, (a, b)
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown("**Upload 1** (from)")
-        d1 = C.user_digits("explore_arith_u1", multiple=False)
-    with c2:
-        st.markdown("**Upload 2** (to)")
-        d2 = C.user_digits("explore_arith_u2", multiple=False)
-    if not (d1 and d2):
+    u1, u2 = C.user_digit_pair(("**Upload 1** (from)", "**Upload 2** (to)"),
+                               ("explore_arith_u1", "explore_arith_u2"))
+    if u1 is None or u2 is None:
         st.info("Upload or draw both digits: x moves by code(upload 2) − code(upload 1).")
         return x, None
-    return x, (d1[0].batch, d2[0].batch)
+    return x, (u1, u2)
 
 
 def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends: tuple,

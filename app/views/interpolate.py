@@ -109,15 +109,9 @@ def main() -> None:
             with c4:
                 C.digit_image(xb[0], scale=3, caption=f"B: #{b} ({ds.describe(yb[0])})")
     elif source == "user":
-        ca, cb = st.columns(2)
-        with ca:
-            st.markdown("**Digit A**")
-            da = C.user_digits("interp_user_a", multiple=False)
-        with cb:
-            st.markdown("**Digit B**")
-            db = C.user_digits("interp_user_b", multiple=False)
-        if da and db:
-            xa, xb = da[0].batch, db[0].batch
+        ua, ub = C.user_digit_pair(("**Digit A**", "**Digit B**"), ("interp_user_a", "interp_user_b"))
+        if ua is not None and ub is not None:
+            xa, xb = ua, ub
         else:
             st.info("Upload or draw both digits A and B.")
     else:
