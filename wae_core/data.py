@@ -23,6 +23,8 @@ from .errors import UserFacingError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
 EMBEDDED_FASHION_TEST = REPO_ROOT / "data" / "fashion-mnist-test.npz"  # test split only (MIT, Zalando)
+# Non-MNIST digits as users upload them (scripts/make_heldout_digits.py): a test set only.
+HELDOUT_DIGITS = REPO_ROOT / "data" / "heldout-digits.npz"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "mnist-download", "fashion-mnist-download",
@@ -75,6 +77,21 @@ def load_mnist(split: str = "train") -> TensorData:
         raise DatasetUnavailableError(f"embedded MNIST missing: {EMBEDDED_MNIST}")
     with np.load(EMBEDDED_MNIST) as f:
         return _from_uint8(f[f"x_{split}"], f[f"y_{split}"], "mnist")
+
+
+def load_heldout_digits(path: Path | None = None) -> TensorData:
+    """The held-out non-MNIST digits (printed, drawn, scanned, photographed), already through the
+    app's upload preprocessing: about 600 images, 28x28, labels 0-9. Their family per image is
+    :func:`heldout_sources`."""
+    with np.load(HELDOUT_DIGITS if path is None else path) as f:
+        return _from_uint8(f["x"], f["y"], "heldout-digits")
+
+
+def heldout_sources(path: Path | None = None) -> np.ndarray:
+    """The family of each held-out digit, in :func:`load_heldout_digits`'s order: "font",
+    "canvas", "scan" or "photo"."""
+    with np.load(HELDOUT_DIGITS if path is None else path) as f:
+        return f["source"]
 
 
 # Stacked MNIST (VEEGAN, PacGAN): as many stacked images as the split has digits, each channel an

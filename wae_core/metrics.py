@@ -451,3 +451,29 @@ def generate(model: GenerativeModel, n: int, seed: int = 0, batch_size: int = 10
     g = torch.Generator().manual_seed(seed)
     return torch.cat([model.decode(model.sample_prior(min(batch_size, n - i), g)).cpu()
                       for i in range(0, n, batch_size)])
+
+
+@torch.no_grad()
+def recognised(images: torch.Tensor, y: torch.Tensor, classifier: LeNet) -> torch.Tensor:
+    """Per image: whether the classifier's top class (argmax) is the label ``y`` (bool, CPU)."""
+    return classifier.embed(images)[1].argmax(1) == y.cpu()
+
+
+def inputs_recognised(x: torch.Tensor, y: torch.Tensor, classifier: LeNet) -> float:
+    """Share of images the classifier reads as their label: the ceiling of :func:`class_kept`
+    (a perfect reconstruction keeps exactly the inputs' recognisable digits)."""
+    return float(recognised(x, y, classifier).double().mean())
+
+
+def class_kept(model: GenerativeModel, x: torch.Tensor, y: torch.Tensor, classifier: LeNet,
+               batch_size: int = 1000) -> float:
+    r"""Share of images whose reconstruction the classifier reads as the input's true label:
+
+    $$\mathrm{class\ kept} = \frac1N \sum_i \big[\arg\max_k\, p_k\big(G(E(x_i))\big) = y_i\big]$$
+
+    Does the auto-encoder keep *which digit* it was given? Pixel error cannot tell a blurred 3 from
+    a crisp 8 drawn in its place. NaN for a model without an encoder.
+    """
+    if not model.has_encoder:
+        return math.nan
+    return inputs_recognised(reconstructions(model, x, batch_size), y, classifier)
