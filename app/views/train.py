@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import catalog, export, figures, share
+from app import catalog, export, figures, share, train_quality
 from app import components as C
 from wae_core import live, recipes
 from wae_core.config import KERNELS, KIND_LABELS
@@ -160,6 +160,11 @@ def _eta(seconds: float | None) -> str:
     return f"ETA {seconds // 60}:{seconds % 60:02d}"
 
 
+def rate(steps_per_second: float, batch_size: int) -> str:
+    """Training images per second at the measured step rate ("… img/s" before the first steps)."""
+    return f"{steps_per_second * batch_size:,.0f} img/s" if steps_per_second > 0 else "… img/s"
+
+
 def describe(job: live.BackgroundTraining) -> str:
     m, t, meta = job.model_cfg, job.train_cfg, job.meta
     n = len(job.data)
@@ -179,7 +184,8 @@ def progress(job: live.BackgroundTraining, was_running: bool) -> None:
     else:
         last = ", ".join(f"{k} {v:.4g}" for k, v in p.last_logs.items())
         text = (f"Step {p.step:,} / {p.total_steps:,} · epoch {min(p.epoch + 1, p.epochs)}/{p.epochs}"
-                f" · {p.elapsed:.0f} s · {_eta(p.eta)}" + (f" · {last}" if last else ""))
+                f" · {p.elapsed:.0f} s · {rate(p.steps_per_second, job.train_cfg.batch_size)} · {_eta(p.eta)}"
+                + (f" · {last}" if last else ""))
         st.progress(p.fraction, text=text)
     if len(p.history.get("step", [])) > 1:
         st.caption("Training losses (averaged over the logging interval)")
@@ -196,9 +202,11 @@ def result(job: live.BackgroundTraining) -> None:
         st.error(f"Training failed: {p.error}", icon="⚠️")
     elif p.state in ("finished", "cancelled"):
         what = "Cancelled" if p.state == "cancelled" else "Finished"
-        st.success(f"{what} after {p.step:,} steps ({p.elapsed:.0f} s): saved **{out.name}** in "
+        st.success(f"{what} after {p.step:,} steps ({p.elapsed:.0f} s, "
+                   f"{rate(p.steps_per_second, job.train_cfg.batch_size)}): saved **{out.name}** in "
                    f"`{out.parent}`. It is now listed in the sidebar's **Models to compare**.",
                    icon="✅")
+        train_quality.show(catalog.file_ref(out), job.model_cfg.kind, job.meta.get("dataset", ""))
     if out.is_file():
         st.download_button("Download the checkpoint", out.read_bytes(), file_name=out.name,
                            mime="application/octet-stream", key="train_download",
@@ -209,7 +217,8 @@ def result(job: live.BackgroundTraining) -> None:
 def main() -> None:
     st.title("Train your own")
     st.markdown("Train a model in the background while you keep presenting: the page shows progress, "
-                "the ETA and the loss curves, and the result appears on every other page.")
+                "images/s, the ETA and the loss curves, then the model's FID and sharpness beside the "
+                "shipped model's, and the result appears on every other page.")
     job = _job()
     if job is None:
         form()

@@ -1,0 +1,142 @@
+"""Train your own, once a run is over: FID on LeNet features and sharpness of the model just trained,
+beside the shipped model of its kind on the same protocol, and a sentence saying which is better.
+
+The protocol is results.json's when the file has the shipped model's row (its number of samples n
+and seed; the first n test images as the reference: ``wae_core.evaluate``'s), so the shipped numbers
+are read from the file and are the Results page's. Without such a row, both models are measured
+here on :data:`FALLBACK_N` samples. Never a mix: an FID depends on n (the shipped MNIST WAE-MMD
+scored 84 on 2,000 samples and 103 on 10,000), so numbers made at different n do not compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from app import cache, catalog, datasets
+from app import components as C
+from app.catalog import Ref
+from wae_core import metrics
+from wae_core.config import KIND_LABELS
+
+FALLBACK_N = 2_000  # samples per model when results.json has no row to compare with (~1 s each)
+# The data sets one LeNet reads as they are (Stacked MNIST's three digits and image folders: no).
+SCORED_DATASETS = ("mnist", "fashion-mnist")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How both models are scored: ``n`` samples drawn with ``seed`` against the first ``n`` test
+    images; ``shipped`` holds the shipped model's numbers when results.json had them."""
+
+    n: int
+    seed: int
+    shipped: dict[str, float] | None
+    source: str  # where the shipped model's numbers come from, for the caption
+
+
+def results_section(res: dict[str, Any] | None, dataset: str) -> dict[str, Any] | None:
+    """The part of results.json that scores ``dataset``'s shipped models (evaluate's layout: the
+    MNIST table at the top level, Fashion-MNIST's under "fashion")."""
+    section = res if dataset == "mnist" else (res or {}).get("fashion")
+    return section if isinstance(section, dict) else None
+
+
+def shipped_row(section: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    for r in (section or {}).get("rows") or []:
+        if isinstance(r, dict) and r.get("kind") == kind and not C.is_missing(r.get("fid_lenet")) \
+                and not C.is_missing(r.get("sharpness")):
+            return r
+    return None
+
+
+def protocol(kind: str, dataset: str) -> Protocol:
+    """results.json's protocol and numbers for the shipped ``kind`` if it has them, else
+    :data:`FALLBACK_N` samples with seed 0 (the shipped model to be measured)."""
+    try:
+        res = cache.load_results()
+    except ValueError:  # an unreadable results.json: the Results page says why
+        res = None
+    section = results_section(res, dataset)
+    row = shipped_row(section, kind)
+    n = section.get("n_samples") if section else None
+    if row is not None and isinstance(n, int) and n > 1:
+        n = min(n, len(cache.test_set(dataset)))
+        return Protocol(n, int(section.get("seed") or 0),
+                        {"fid_lenet": float(row["fid_lenet"]), "sharpness": float(row["sharpness"])},
+                        f"{row.get('model', KIND_LABELS[kind])} in results.json")
+    return Protocol(FALLBACK_N, 0, None, "measured here")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _reference(classifier: Ref, dataset: str, n: int) -> np.ndarray:
+    """LeNet features of the first n test images of ``dataset`` (``classifier``: the cache key)."""
+    return cache.load_classifier(dataset).embed(cache.test_set(dataset).x[:n])[0].numpy()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scores(ref: Ref, classifier: Ref, dataset: str, n: int, seed: int) -> dict[str, float]:
+    """{"fid_lenet", "sharpness"} of n samples of a model, as ``wae_core.evaluate`` scores them
+    (the samples are not kept: 10,000 images would be 31 MB of cache)."""
+    with torch.inference_mode():
+        x = metrics.generate(cache.get_model(ref), n, seed)
+        feats = cache.load_classifier(dataset).embed(x)[0]
+    ref_feats = torch.as_tensor(_reference(classifier, dataset, n))
+    return {"fid_lenet": metrics.fid_from_features(feats, ref_feats), "sharpness": metrics.sharpness(x)}
+
+
+def verdict(kind: str, new: dict[str, float], shipped: dict[str, float]) -> str:
+    """Which is better, from the numbers: the FID decides (noise raises sharpness too)."""
+    label = KIND_LABELS[kind]
+    nf, sf = new["fid_lenet"], shipped["fid_lenet"]
+    if nf < sf:
+        first = f"**Your model beats the shipped {label}**: FID {nf:.1f} against {sf:.1f}"
+    else:
+        first = f"**The shipped {label} is better**: FID {sf:.1f} against your model's {nf:.1f}"
+    sharper = "sharper" if new["sharpness"] > shipped["sharpness"] else "blurrier"
+    return (f"{first} (lower is better). Your samples are {sharper} ({new['sharpness']:.4f} against "
+            f"{shipped['sharpness']:.4f}); noise raises sharpness too, so the FID decides.")
+
+
+def show(out: Ref | None, kind: str, dataset: str) -> None:
+    """The section under a finished (or cancelled) run's message: ``out`` is its checkpoint."""
+    st.subheader("How good is it?")
+    ds = datasets.get(dataset)
+    if dataset not in SCORED_DATASETS:
+        st.caption(f"FID and sharpness are scored for MNIST and Fashion-MNIST runs, not for "
+                   f"{ds.label if datasets.home(dataset) else 'an image folder'}.")
+        return
+    clf = catalog.classifier_ref(dataset)
+    if out is None or clf is None:
+        st.caption(f"No {'checkpoint' if out is None else 'classifier'} to score with.")
+        return
+    p = protocol(kind, dataset)
+    shipped_info = None if p.shipped is not None else catalog.shipped(f"{ds.prefix}-{kind}")
+    with st.spinner(f"Scoring {p.n:,} samples of your model"
+                    + (" and of the shipped one" if shipped_info is not None else "") + "…"):
+        new = C.safe_call(scores, out, clf, dataset, p.n, p.seed, what="Scoring your model")
+        shipped = p.shipped
+        if shipped_info is not None:
+            shipped = C.safe_call(scores, shipped_info.ref, clf, dataset, p.n, p.seed,
+                                  what="Scoring the shipped model")
+    if new is None:
+        return
+    label = KIND_LABELS[kind]
+    c1, c2 = st.columns(2)
+    delta = None if shipped is None else new["fid_lenet"] - shipped["fid_lenet"]
+    c1.metric("FID (LeNet), your model", f"{new['fid_lenet']:.1f}",
+              delta=None if delta is None else f"{delta:+.1f} vs shipped", delta_color="inverse")
+    c1.metric("Sharpness, your model", f"{new['sharpness']:.4f}")
+    if shipped is None:
+        c2.caption(f"No shipped {label} for {ds.label} here to compare with.")
+    else:
+        c2.metric(f"FID (LeNet), shipped {label}", f"{shipped['fid_lenet']:.1f}")
+        c2.metric(f"Sharpness, shipped {label}", f"{shipped['sharpness']:.4f}")
+        st.markdown(verdict(kind, new, shipped))
+    source = p.source if shipped_info is None else f"`{shipped_info.id}` measured here the same way"
+    st.caption(f"{p.n:,} samples each (seed {p.seed}) against the first {p.n:,} {ds.label} test images, "
+               f"on the features of the {ds.label} LeNet. Shipped model: {source}.")
