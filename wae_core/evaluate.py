@@ -6,8 +6,12 @@ One row per model (VAE, WAE-MMD, WAE-GAN, GAN) plus the real-data row, with FID 
 features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruction MSE and sharpness,
 and on the same LeNet features precision / recall, density / coverage and KID; the 2-D toys'
 modes covered / high-quality share over several seeds; and the Stacked-MNIST benchmark (1,000
-modes, :mod:`wae_core.stacked_eval`). Fashion-MNIST gets a table of its own (``fashion``), the same
-rows for ``fashion-*`` scored with the Fashion LeNet (``lenet-fashion-mnist``) against its test set.
+modes, :mod:`wae_core.stacked_eval`). The MNIST auto-encoders also get "class kept" (does the
+reconstruction keep the digit? on MNIST test images and on ``data/heldout-digits.npz``, non-MNIST
+digits as users upload them) and an ex-post table: FID and sharpness of samples decoded from a
+Gaussian mixture fitted to Q_Z (RAE, Ghosh et al. 2020) beside those from P_Z. Fashion-MNIST gets a
+table of its own (``fashion``), the same rows for ``fashion-*`` scored with the Fashion LeNet
+(``lenet-fashion-mnist``) against its test set.
 """
 
 from __future__ import annotations
@@ -30,8 +34,19 @@ from . import metrics as M
 from .checkpoint import atomic_write_bytes, load
 from .classifier import accuracy, load_classifier
 from .config import KIND_LABELS, MODEL_KINDS
-from .data import REPO_ROOT, TOY_STD, DatasetUnavailableError, TensorData, load_dataset, load_mnist, toy_modes
-from .expost import fit_latent_gmm, generate_ex_post
+from .data import (
+    HELDOUT_DIGITS,
+    REPO_ROOT,
+    TOY_STD,
+    DatasetUnavailableError,
+    TensorData,
+    heldout_sources,
+    load_dataset,
+    load_heldout_digits,
+    load_mnist,
+    toy_modes,
+)
+from .expost import GMM_COMPONENTS, fit_latent_gmm, generate_ex_post
 from .stacked_eval import evaluate_stacked
 from .stacked_eval import markdown as stacked_markdown
 
@@ -76,14 +91,18 @@ def image_row(name: str, kind: str, samples: torch.Tensor, ref_feats: torch.Tens
 
 
 def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
-                   log: bool = True, fidelity: bool = False
+                   log: bool = True, fidelity: bool = False, expost: bool = False
                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows for the MNIST models found in ``ckpt_dir`` plus real data (train images vs test);
-    ``fidelity``: with precision / recall, density / coverage and KID (see :func:`image_row`;
-    about 12 s a model at n = 10,000 on one thread). Off by default: the spot check and the
-    shipped-model tests (tests/unit/test_shipped.py) use FID and sharpness only."""
-    return evaluate_images(MNIST_MODELS, "MNIST", load_mnist("test"), load_mnist("train"), ckpt_dir,
-                           classifier_path, n, seed, log, fidelity)
+    """Rows for the MNIST models found in ``ckpt_dir`` plus real data (train images vs test),
+    with the class-kept columns (:func:`class_kept_columns`, ~2 s a model); ``fidelity``: with
+    precision / recall, density / coverage and KID (see :func:`image_row`; about 12 s a model at
+    n = 10,000 on one thread); ``expost``: with :func:`expost_columns` (~15 s a model). Both off by
+    default: the spot check and the shipped-model tests (tests/unit/test_shipped.py) use FID and
+    sharpness only."""
+    train = load_mnist("train")
+    return evaluate_images(MNIST_MODELS, "MNIST", load_mnist("test"), train, ckpt_dir,
+                           classifier_path, n, seed, log, fidelity, uploads=load_heldout_digits(),
+                           expost_train=train if expost else None)
 
 
 def evaluate_fashion(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0, log: bool = True,
@@ -103,12 +122,16 @@ def evaluate_fashion(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 
 
 def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: TensorData,
                     train: TensorData | None, ckpt_dir: Path, classifier_path: Path, n: int,
-                    seed: int = 0, log: bool = True, fidelity: bool = False
+                    seed: int = 0, log: bool = True, fidelity: bool = False,
+                    uploads: TensorData | None = None, expost_train: TensorData | None = None
                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One data set's rows (see :func:`evaluate_mnist`): ``models`` are (label, file stem) pairs
-    looked for in ``ckpt_dir``; the classifier judges ``test``, the reference of every score."""
+    looked for in ``ckpt_dir``; the classifier judges ``test``, the reference of every score.
+    With ``uploads`` (the held-out digits) the class-kept columns are added, with
+    ``expost_train`` the ex-post columns (mixture fitted to the codes of these images)."""
     clf = load_classifier(classifier_path)
-    x_test = test.x[:n]
+    x_test, y_test = test.x[:n], test.y[:n]
+    sources = heldout_sources() if uploads is not None else None
     ref_feats = clf.embed(x_test)[0]
     rows = []
     if train is not None:
@@ -118,6 +141,10 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
         rows.append({**image_row(f"True data ({data_label} train vs test)", "data", x_real, ref_feats,
                                  clf, fidelity, seed),
                      "mmd_qz_pz": None, "recon_mse": None, "recon_sharpness": None, "checkpoint": None})
+        if uploads is not None:
+            # Not a model: the share of the inputs themselves that the LeNet reads, the ceiling
+            # of every model's class kept (a perfect reconstruction reaches it exactly).
+            rows[-1].update(class_kept_columns(x_test, y_test, uploads.x, uploads, sources, clf))
     for name, stem in models:
         path = ckpt_dir / f"{stem}.safetensors"
         if not path.exists():
@@ -131,11 +158,19 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
             row = image_row(name, model.kind, samples, ref_feats, clf, fidelity, seed)
             row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
             row["recon_mse"] = row["recon_sharpness"] = None
+            # None, not absent, for a model without an encoder (the GAN): every row has every column
+            row.update(dict.fromkeys(CLASS_KEPT_KEYS if uploads is not None else ()))
+            row.update(dict.fromkeys(EXPOST_KEYS if expost_train is not None else ()))
             if model.has_encoder:
                 x_hat = M.reconstructions(model, x_test)  # once, for both columns
                 row["recon_mse"] = M.mean_squared_error(x_hat, x_test)
                 # How sharp the decoder can be at all: samples cannot beat their reconstructions.
                 row["recon_sharpness"] = M.sharpness(x_hat)
+                if uploads is not None:
+                    row.update(class_kept_columns(x_hat, y_test, M.reconstructions(model, uploads.x),
+                                                  uploads, sources, clf))
+                if expost_train is not None:
+                    row.update(expost_columns(model, expost_train, ref_feats, clf, n, seed))
         row.update(checkpoint=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
                                   else path),
                    sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -144,11 +179,57 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
         if log:
             extra = (f", precision {row['precision']:.3f}, recall {row['recall']:.3f}, "
                      f"KID {row['kid_mean']:.3g}" if fidelity else "")
+            if row.get("class_kept_test") is not None:
+                extra += (f", class kept {row['class_kept_test']:.3f} (test) "
+                          f"{row['class_kept_heldout']:.3f} (uploads)")
+            if row.get("fid_lenet_gmm") is not None:
+                extra += f", ex-post FID {row['fid_lenet_gmm']:.2f}"
             print(f"{name}: FID(LeNet) {row['fid_lenet']:.2f}, sharpness {row['sharpness']:.4f}"
                   f"{extra} ({time.time() - t0:.1f} s)", file=sys.stderr)
     # Measured here on the whole test set, not read from the classifier's metadata.
     info = {"test_accuracy": accuracy(clf, test.x, test.y), "checkpoint": str(classifier_path.name)}
     return rows, info
+
+
+CLASS_KEPT_KEYS = ("class_kept_test", "class_kept_heldout", "class_kept_heldout_by_source")
+EXPOST_KEYS = ("fid_lenet_gmm", "sharpness_gmm", "gmm_fit_seconds")
+
+
+def class_kept_columns(x_hat_test: torch.Tensor, y_test: torch.Tensor, x_hat_uploads: torch.Tensor,
+                       uploads: TensorData, sources: np.ndarray, clf: Any) -> dict[str, Any]:
+    """"Class kept": the share of reconstructions the LeNet reads as the input's label
+    (:func:`metrics.class_kept`), on the first n test images and on the held-out non-MNIST
+    digits, there also per family (font, canvas, scan, photo). Given the inputs themselves as
+    ``x_hat_*`` it is the share of inputs recognised (the real-data row)."""
+    read = M.recognised(x_hat_uploads, uploads.y, clf).numpy()
+    return {"class_kept_test": M.inputs_recognised(x_hat_test, y_test, clf),
+            "class_kept_heldout": float(read.mean()),
+            "class_kept_heldout_by_source": {s: float(read[sources == s].mean())
+                                             for s in dict.fromkeys(sources.tolist())}}
+
+
+def expost_columns(model: Any, train: TensorData, ref_feats: torch.Tensor, clf: Any, n: int,
+                   seed: int = 0) -> dict[str, Any]:
+    """FID (LeNet) and sharpness of ``n`` samples decoded from a ``GMM_COMPONENTS``-component
+    full-covariance mixture fitted to the codes of all of ``train`` (Q_Z; 60,000 MNIST images:
+    ~15-20 s a model on one thread, most of it encoding), for the columns beside P_Z's."""
+    t0 = time.time()
+    gmm = fit_latent_gmm(model, train.x, GMM_COMPONENTS, seed)
+    fit_seconds = time.time() - t0
+    samples = generate_ex_post(model, gmm, n, seed)
+    return {"fid_lenet_gmm": M.fid_from_features(clf.embed(samples)[0], ref_feats),
+            "sharpness_gmm": M.sharpness(samples), "gmm_fit_seconds": round(fit_seconds, 1)}
+
+
+def expost_protocol(n_fit: int) -> dict[str, Any]:
+    return {"components": GMM_COMPONENTS, "covariance": "full", "fit_images": n_fit,
+            "fit_to": "Q_Z: codes E(x) of the MNIST training images (the VAE's encoder mean)"}
+
+
+def uploads_protocol() -> dict[str, Any]:
+    sources = heldout_sources()
+    return {"file": str(HELDOUT_DIGITS.relative_to(REPO_ROOT)), "n": len(sources),
+            "per_source": {s: int((sources == s).sum()) for s in dict.fromkeys(sources.tolist())}}
 
 
 def evaluate_toys(ckpt_dir: Path, n: int = 2500, seeds: int = 5) -> list[dict[str, Any]]:
@@ -206,13 +287,66 @@ IMAGE_TABLE_HEAD = ["| Model | FID (LeNet) ↓ | Sharpness ↑ | Classes covered
                     "|---|---|---|---|---|---|---|---|---|"]
 
 
+CLASS_KEPT_HEAD = (" Class kept (MNIST test) ↑ | Class kept (non-MNIST uploads) ↑ |", "---|---|")
+
+
+def _kept(r: dict[str, Any], v: float | None) -> str:
+    """A class-kept share in per cent; on the real-data row it is the inputs' own recognition."""
+    if v is None:
+        return "—"
+    return f"{100 * v:.1f} %" + (" (inputs read)" if r.get("kind") == "data" else "")
+
+
 def image_table(rows: list[dict[str, Any]]) -> list[str]:
-    """The lines of an image data set's main table (MNIST, Fashion-MNIST)."""
-    return IMAGE_TABLE_HEAD + [
+    """The lines of an image data set's main table (MNIST, Fashion-MNIST); the class-kept
+    columns when the rows have them (MNIST)."""
+    kept = any("class_kept_test" in r for r in rows)
+    head = [h + c for h, c in zip(IMAGE_TABLE_HEAD, CLASS_KEPT_HEAD)] if kept else IMAGE_TABLE_HEAD
+    return head + [
         f"| {r['model']} | {_fmt(r['fid_lenet'], '.2f')} | {_fmt(r['sharpness'], '.4f')} "
         f"| {r['classes_covered']}/10 | {_fmt(r['kl_uniform'], '.4f')} "
         f"| {_fmt(r['mmd_qz_pz'], '.4f')} | {_fmt(r['recon_mse'], '.4f')} "
-        f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |" for r in rows]
+        f"| {_fmt(r.get('recon_sharpness'), '.4f')} | {_fmt(r.get('epochs'), 'd')} |"
+        + (f" {_kept(r, r.get('class_kept_test'))} | {_kept(r, r.get('class_kept_heldout'))} |"
+           if kept else "") for r in rows]
+
+
+def class_kept_table(rows: list[dict[str, Any]], uploads: dict[str, Any]) -> list[str]:
+    """The explanation of the class-kept columns and their held-out share per upload family."""
+    rows = [r for r in rows if r.get("class_kept_heldout_by_source")]
+    if not rows:
+        return []
+    families = list(rows[0]["class_kept_heldout_by_source"])
+    sizes = uploads.get("per_source") or {}
+    lines = ["", "Class kept: the share of reconstructions G(E(x)) that the LeNet reads as the "
+             "input's digit; on the real-data row, the share of the inputs themselves it reads "
+             "(the ceiling). Non-MNIST uploads: `data/heldout-digits.npz`, printed, drawn, "
+             "scanned and photographed digits through the app's upload preprocessing; by family:",
+             "", "| Model | " + " | ".join(f"{f} ({sizes.get(f, '?')})" for f in families)
+             + " | all |", "|---|" + "---|" * (len(families) + 1)]
+    for r in rows:
+        by = r["class_kept_heldout_by_source"]
+        lines.append(f"| {r['model']} | " + " | ".join(_kept(r, by.get(f)) for f in families)
+                     + f" | {_kept(r, r['class_kept_heldout'])} |")
+    return lines
+
+
+def expost_table(rows: list[dict[str, Any]], expost: dict[str, Any]) -> list[str]:
+    """FID and sharpness from P_Z beside those from the ex-post mixture ([] without them)."""
+    rows = [r for r in rows if r.get("fid_lenet_gmm") is not None]
+    if not rows:
+        return []
+    k = expost.get("components", GMM_COMPONENTS)
+    lines = ["", f"Ex-post GMM ({k} components): the same decoders, codes drawn from a "
+             f"{expost.get('covariance', 'full')}-covariance Gaussian mixture fitted to Q_Z (the "
+             f"codes of {_fmt(expost.get('fit_images'), ',')} training images) instead of from "
+             "P_Z (RAE, Ghosh et al. 2020).", "",
+             "| Model | FID (LeNet) ↓ from P_Z | FID (LeNet) ↓ from the GMM | Sharpness ↑ from P_Z "
+             "| Sharpness ↑ from the GMM |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['fid_lenet']:.2f} | {r['fid_lenet_gmm']:.2f} "
+                     f"| {r['sharpness']:.4f} | {r['sharpness_gmm']:.4f} |")
+    return lines
 
 
 def fidelity_table(rows: list[dict[str, Any]], fid: dict[str, Any], n: int) -> list[str]:
@@ -250,6 +384,8 @@ def to_markdown(res: dict[str, Any]) -> str:
              f"classifier test accuracy {_fmt(res['classifier'].get('test_accuracy'), '.4f')}).",
              "FID is computed on the 128-d features of our MNIST LeNet, **not** Inception features.",
              "", *image_table(res["rows"]),
+             *class_kept_table(res["rows"], res.get("uploads") or {}),
+             *expost_table(res["rows"], res.get("expost") or {}),
              *fidelity_table(res["rows"], res.get("fidelity") or {}, res["n_samples"])]
     if res.get("toys"):
         lines += ["", "2-D toys (z = 2): modes covered and share of samples within 3σ of a mode, "
@@ -285,12 +421,13 @@ def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: 
              seed: int = 0, toys: bool = True, command: str = "python -m wae_core.evaluate",
              log: bool = True, stacked: bool = True, fashion: bool = True) -> dict[str, Any]:
     classifier_path = classifier_path or ckpt_dir / "lenet-mnist.safetensors"
-    rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log, fidelity=True)
+    rows, info = evaluate_mnist(ckpt_dir, classifier_path, n, seed, log, fidelity=True, expost=True)
     # The spot check stores FID and sharpness only: no fidelity columns there.
     spot_rows, _ = evaluate_mnist(ckpt_dir, classifier_path, SPOT_CHECK_N, 0, log=False)
     return {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
             "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
-            "fidelity": fidelity_protocol(),
+            "fidelity": fidelity_protocol(), "uploads": uploads_protocol(),
+            "expost": expost_protocol(len(load_mnist("train"))),
             "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else [],
             "fashion": fashion_results(ckpt_dir, n, seed, log) if fashion else {},
             "stacked": evaluate_stacked(ckpt_dir, classifier_path, log=log) if stacked else []}

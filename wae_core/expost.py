@@ -15,15 +15,22 @@ import torch
 
 from .models import GenerativeModel
 
+# The mixture's size for the image data sets (MNIST; evaluate's "Ex-post GMM" table and the Samples
+# page): one component per digit, as in Ghosh et al.'s MNIST experiments (their 10-component GMM).
+GMM_COMPONENTS = 10
+
 
 @torch.no_grad()
 def fit_latent_gmm(model: GenerativeModel, x: torch.Tensor, n_components: int, seed: int = 0,
                    batch_size: int = 1000):
-    """A full-covariance Gaussian mixture fitted (EM, k-means start) to the codes E(x) of ``x``."""
+    """A full-covariance Gaussian mixture fitted (EM, k-means start) to the codes E(x) of ``x``
+    (the encoder's mean for a VAE). MNIST's 60,000 training codes (z = 8): ~13 s to encode and
+    2-5 s of EM on one thread."""
     from sklearn.mixture import GaussianMixture
 
     model.eval()
-    codes = torch.cat([model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    codes = torch.cat([model.encode(x[i:i + batch_size].to(model.device)).cpu()
+                       for i in range(0, len(x), batch_size)])
     gmm = GaussianMixture(n_components, covariance_type="full", random_state=seed, reg_covar=1e-5)
     return gmm.fit(codes.double().cpu().numpy())
 
@@ -41,8 +48,11 @@ def sample_latent_gmm(gmm, n: int, seed: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate_ex_post(model: GenerativeModel, gmm, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` samples G(z), z drawn from the fitted mixture instead of P_Z."""
+def generate_ex_post(model: GenerativeModel, gmm, n: int, seed: int = 0,
+                     batch_size: int = 1000) -> torch.Tensor:
+    """``n`` samples G(z), z drawn from the fitted mixture instead of P_Z (decoded in batches, on
+    the CPU; the codes do not depend on ``batch_size``)."""
     model.eval()
-    z = sample_latent_gmm(gmm, n, seed).to(model.device)
-    return model.decode(z).cpu()
+    z = sample_latent_gmm(gmm, n, seed)
+    return torch.cat([model.decode(z[i:i + batch_size].to(model.device)).cpu()
+                      for i in range(0, n, batch_size)])

@@ -1,4 +1,5 @@
-"""Samples: random draws of P_Z decoded by each model, the same z for every model."""
+"""Samples: random draws of P_Z decoded by each model, the same z for every model; on MNIST the
+encoder models can draw their codes from an ex-post mixture fitted to Q_Z instead."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from app.catalog import CheckpointInfo, Ref
 from wae_core import metrics
 from wae_core.classifier import FEATURE_DIM
 from wae_core.divergences import latex_of
+from wae_core.expost import GMM_COMPONENTS
 
 ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
 GRIDS = [4, 6, 8, 10]
+CODES = {"prior": "prior P_Z", "gmm": f"ex-post GMM fitted to Q_Z ({GMM_COMPONENTS} components)"}
 
 
 def neighbour_classifier() -> Ref | None:
@@ -59,7 +62,8 @@ def main() -> None:
     st.markdown("Random codes **z ~ P_Z** decoded by each model, side by side. Models with the "
                 "same latent size decode **the same z**, so differences come from the models alone.")
     infos = C.selected_models()
-    share.keep_in_url("samples", {"samples_grid": share.choice(GRIDS), "samples_neighbours": share.flag()})
+    share.keep_in_url("samples", {"samples_grid": share.choice(GRIDS), "samples_neighbours": share.flag(),
+                                  "samples_codes": share.choice(CODES)})
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
     side = c1.selectbox("Grid", GRIDS, index=2, key="samples_grid",
                         format_func=lambda g: f"{g} × {g}")
@@ -68,6 +72,14 @@ def main() -> None:
     seed = C.current_seed()
     c3.caption(f"Seed {seed}")
     ds = C.current_dataset()
+    codes = "prior"
+    if ds.name == datasets.MNIST.name:  # the mixture is fitted to MNIST's training codes
+        codes = st.radio("Codes from", list(CODES), format_func=CODES.get, key="samples_codes",
+                         horizontal=True)
+        st.caption("Ex-post sampling (Ghosh et al. 2020): fit a Gaussian mixture to the codes the "
+                   "encoder gives the training images (Q_Z) and decode draws of it, so no code "
+                   "falls where P_Z has mass but no image was encoded. Each model has its own "
+                   "mixture, so the models no longer decode the same z.")
     show_nn = False
     if ds.name == datasets.MNIST.name:  # the index holds MNIST's training set, in MNIST LeNet features
         show_nn = st.toggle("Show nearest training images", key="samples_neighbours",
@@ -80,12 +92,19 @@ def main() -> None:
     clf = neighbour_classifier() if show_nn else None
     n = side * side
     width = "stretch" if len(infos) > 1 else 640  # one model: not a wall-sized grid
-    with st.spinner("Sampling…"):
+    spinner = ("Fitting each model's mixture to Q_Z (once per model: a few seconds) and sampling…"
+               if codes == "gmm" else "Sampling…")
+    with st.spinner(spinner):
         for i, (col, info) in enumerate(C.model_columns(infos)):
             with col, C.guarded(f"{info.kind_label} sampling"):
-                imgs = cache.samples(info.ref, n, seed)
+                ex_post = codes == "gmm" and info.has_encoder
+                draw = cache.ex_post_samples if ex_post else cache.samples
+                imgs = draw(info.ref, n, seed)
                 C.image_grid(imgs, ncol=side, key=f"samples_download_{i}", width=width,
-                             download_name=f"samples-{info.id}-seed{seed}.png")
+                             download_name=f"samples-{'gmm-' if ex_post else ''}{info.id}-seed{seed}.png")
+                if codes == "gmm" and not ex_post:
+                    st.caption(f"{info.kind_label}: no encoder, so no Q_Z to fit: codes from the "
+                               "prior P_Z.")
                 st.markdown(f"Sharpness: **{C.fmt(cache.sharpness(imgs), '.2e')}**")
                 if clf is not None:
                     neighbours(i, info, imgs, side, clf, width)

@@ -116,3 +116,45 @@ def test_generator_reproduces_the_committed_file(tmp_path):
     with np.load(out) as new, np.load(HELDOUT_DIGITS) as old:
         for key in ("x", "y", "source"):
             assert np.array_equal(new[key], old[key]), key
+
+
+def test_evaluate_columns_and_markdown(lenet):
+    """``evaluate.class_kept_columns`` against the metric per family, and the tables that show
+    them: the real-data row labelled as the inputs' own recognition, the GAN without, the ex-post
+    table beside P_Z, and a data set without the columns (Fashion-MNIST) unchanged."""
+    from wae_core import evaluate as E
+
+    test, held, sources = load_mnist("test").subset(300), load_heldout_digits(), heldout_sources()
+    cols = E.class_kept_columns(test.x, test.y, held.x, held, sources, lenet)
+    assert cols["class_kept_test"] == M.inputs_recognised(test.x, test.y, lenet)
+    assert cols["class_kept_heldout"] == pytest.approx(M.inputs_recognised(held.x, held.y, lenet))
+    assert list(cols["class_kept_heldout_by_source"]) == ["font", "canvas", "scan", "photo"]
+    for family, v in cols["class_kept_heldout_by_source"].items():
+        m = torch.from_numpy(sources == family)
+        assert v == pytest.approx(M.inputs_recognised(held.x[m], held.y[m], lenet)), family
+
+    base = {"sharpness": 0.05, "classes_covered": 10, "kl_uniform": 0.01, "mmd_qz_pz": None,
+            "recon_mse": None}
+    rows = [{**base, **cols, "model": "True data", "kind": "data", "fid_lenet": 1.0},
+            {**base, "model": "M", "kind": "wae-mmd", "fid_lenet": 100.0, "class_kept_test": 0.9,
+             "class_kept_heldout": 0.8, "class_kept_heldout_by_source": {"font": 0.7, "canvas": 0.9,
+                                                                         "scan": 0.6, "photo": 1.0},
+             "fid_lenet_gmm": 40.0, "sharpness_gmm": 0.07},
+            {**base, "model": "G", "kind": "gan", "fid_lenet": 20.0,
+             **dict.fromkeys(E.CLASS_KEPT_KEYS + E.EXPOST_KEYS)}]
+    res = {"command": "c", "generated": "g", "n_samples": 300, "classifier": {}, "rows": rows,
+           "uploads": E.uploads_protocol(), "expost": E.expost_protocol(60_000)}
+    md = E.to_markdown(res).splitlines()
+    assert md[3].endswith("| Class kept (MNIST test) ↑ | Class kept (non-MNIST uploads) ↑ |")
+    real = f"{100 * cols['class_kept_test']:.1f} % (inputs read)"
+    assert next(m for m in md if m.startswith("| True data |")).endswith(
+        f"| {real} | {100 * cols['class_kept_heldout']:.1f} % (inputs read) |")
+    assert "| M | 100.00 |" in md[6] and md[6].endswith("| 90.0 % | 80.0 % |")
+    assert md[7].startswith("| G |") and md[7].endswith("| — | — |")
+    assert "| Model | font (150) | canvas (150) | scan (150) | photo (150) | all |" in md
+    assert "| M | 70.0 % | 90.0 % | 60.0 % | 100.0 % | 80.0 % |" in md
+    assert not any(m.startswith("| G | —") for m in md[8:])  # no GAN row in the family table
+    assert any(m.startswith(f"Ex-post GMM ({E.GMM_COMPONENTS} components)") for m in md)
+    assert "| M | 100.00 | 40.00 | 0.0500 | 0.0700 |" in md
+    fashion = [{**base, "model": "M", "kind": "vae", "fid_lenet": 3.0}]
+    assert E.image_table(fashion)[:2] == E.IMAGE_TABLE_HEAD

@@ -1,0 +1,65 @@
+"""The shipped MNIST auto-encoders keep the digit they are given: class kept (the share of
+reconstructions the LeNet reads as the input's label) on MNIST test images and on the held-out
+non-MNIST uploads (data/heldout-digits.npz), re-measured now.
+
+FID from P_Z (both WAEs below the VAE) is asserted in test_shipped.py, not repeated here.
+"""
+
+import pytest
+import torch
+
+from wae_core import metrics as M
+from wae_core.checkpoint import load
+from wae_core.classifier import load_classifier
+from wae_core.data import heldout_sources, load_heldout_digits, load_mnist
+from wae_core.evaluate import CKPT_DIR
+
+# Every test here scores the shipped checkpoints (~10 s): not in make test-fast.
+pytestmark = pytest.mark.slow
+
+N_TEST = 2000  # the first 2,000 MNIST test images
+MODELS = {"VAE": "mnist-vae", "WAE-MMD": "mnist-wae-mmd", "WAE-GAN": "mnist-wae-gan"}
+
+# Floors from a measurement of the current checkpoints, ~3 points below it (2026-12-03, by
+# class_kept(load(f"checkpoints/{stem}.safetensors"), x, y, lenet) on the sets above, as this file
+# does; `python -m wae_core.evaluate` prints the same columns at n = 10,000). Measured: MNIST test
+# VAE 0.942, WAE-MMD 0.937, WAE-GAN 0.861; uploads VAE 0.868, WAE-MMD 0.870, WAE-GAN 0.815.
+# The checkpoints will be retrained: raise the floors then, from a new measurement.
+CLASS_KEPT_TEST_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.90, "WAE-GAN": 0.83}
+CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.83, "WAE-MMD": 0.84, "WAE-GAN": 0.78}
+# The held-out uploads are meant to be messy but readable: the LeNet reads 98.2 % of them (font
+# 98.0, canvas 100, scan 95.3, photo 99.3 %); a class kept is only meaningful below that ceiling.
+UPLOADS_READ_FLOOR, FAMILY_READ_FLOOR = 0.95, 0.90
+
+
+@pytest.fixture(scope="module")
+def measured():
+    torch.manual_seed(0)
+    lenet = load_classifier(CKPT_DIR / "lenet-mnist.safetensors")
+    test, uploads = load_mnist("test").subset(N_TEST), load_heldout_digits()
+    out = {}
+    for name, stem in MODELS.items():
+        model = load(CKPT_DIR / f"{stem}.safetensors")
+        with torch.inference_mode():
+            out[name] = (M.class_kept(model, test.x, test.y, lenet),
+                         M.class_kept(model, uploads.x, uploads.y, lenet))
+    return lenet, uploads, out
+
+
+def test_the_uploads_are_readable(measured):
+    lenet, uploads, _ = measured
+    read = M.recognised(uploads.x, uploads.y, lenet).numpy()
+    assert read.mean() >= UPLOADS_READ_FLOOR
+    sources = heldout_sources()
+    for family in ("font", "canvas", "scan", "photo"):
+        assert read[sources == family].mean() >= FAMILY_READ_FLOOR, family
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_shipped_auto_encoders_keep_the_digit(measured, name):
+    lenet, _, kept = measured
+    on_test, on_uploads = kept[name]
+    assert on_test >= CLASS_KEPT_TEST_FLOOR[name], (name, on_test)
+    assert on_uploads >= CLASS_KEPT_UPLOADS_FLOOR[name], (name, on_uploads)
+    # uploads are farther from the training data than MNIST test digits: harder to keep
+    assert on_uploads < on_test, name
