@@ -18,7 +18,7 @@ MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")  # also the deck's order
 KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
 ARCHS = ("small", "paper", "mlp", "unrolled-dcgan")
 KERNELS = ("imq", "rbf")
-LR_SCHEDULES = ("step", "cosine")
+LR_SCHEDULES = ("step", "cosine", "cosine-budget")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
 # sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
 # (decoder from a 7x7 map of PAPER_DEC_CHANNELS[0] channels), ~22 M parameters.
@@ -125,21 +125,32 @@ class TrainConfig:
     max_steps: int = 0  # 0: no limit (stop after ``epochs``)
     max_seconds: float = 0.0  # 0: no time limit; else stop (and save) once exceeded
     threads: int = 0  # torch CPU threads, 0: all cores
-    # "step": lr_milestones / lr_factors per epoch; "cosine": from lr down to 0 over all steps.
+    # "step": lr_milestones / lr_factors per epoch; "cosine": from lr down to 0 over all steps;
+    # "cosine-budget": the same, over whichever runs out first, the steps or ``max_seconds`` (a
+    # run stopped by its time cap still ends at lr 0; its exact path then depends on the speed).
     lr_schedule: str = "step"
     # Ramp lambda linearly from 0 over this many steps (0: none). The W1-cost toys collapsed to
     # the ring's centre without it (the posterior became the prior before the decoder learned).
     lam_warmup_steps: int = 0
+    # Images: the encoder reads each batch randomly shifted, rotated, scaled and thickened or
+    # thinned (wae_core.augment); the cost compares the reconstruction with the original.
+    augment: bool = False
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose from {LR_SCHEDULES}")
 
-    def lr_multiplier(self, epoch: int, step: int = 0, total_steps: int = 0) -> float:
+    def lr_multiplier(self, epoch: int, step: int = 0, total_steps: int = 0,
+                      seconds: float = 0.0) -> float:
         r"""The factor on both learning rates. "step": the factor of the last milestone reached
-        at ``epoch``; "cosine": $\tfrac12\,(1 + \cos(\pi\, t / T))$ at step t of T."""
-        if self.lr_schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
+        at ``epoch``; "cosine": $\tfrac12\,(1 + \cos(\pi\, t / T))$ at step t of T;
+        "cosine-budget": the same at progress $\max(t / T,\ s / s_{max})$ after s seconds of
+        training when ``max_seconds`` is set."""
+        if self.lr_schedule in ("cosine", "cosine-budget"):
+            progress = step / max(total_steps, 1)
+            if self.lr_schedule == "cosine-budget" and self.max_seconds > 0:
+                progress = max(progress, seconds / self.max_seconds)
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
         m = 1.0
         for milestone, factor in zip(self.lr_milestones, self.lr_factors):
             if epoch >= milestone:

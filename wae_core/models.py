@@ -97,7 +97,11 @@ class GenerativeModel(nn.Module):
         return self.decode(interpolate_codes(za.reshape(-1), zb.reshape(-1), steps, mode))
 
     # --- training -------------------------------------------------------------------------
-    def loss(self, x: torch.Tensor) -> Losses:
+    def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
+        """The named loss terms of a batch ``x`` ("total" is optimised). ``x_in``: what the
+        encoder reads instead of ``x`` (an augmented copy, :mod:`wae_core.augment`); the
+        reconstruction is still compared with ``x``. For a WAE this keeps the paper's objective:
+        Q(Z|X=x) becomes the law of E(aug(x)), a random encoder, which the WAE allows."""
         raise NotImplementedError
 
     def main_parameters(self) -> list[nn.Parameter]:
@@ -107,11 +111,11 @@ class GenerativeModel(nn.Module):
     def adversary_parameters(self) -> list[nn.Parameter]:
         return [p for n, p in self.named_parameters() if n.startswith("adversary.")]
 
-    def forward(self, x: torch.Tensor, part: str = "main") -> Losses:
+    def forward(self, x: torch.Tensor, part: str = "main", x_in: torch.Tensor | None = None) -> Losses:
         """``part="main"``: :meth:`loss`; ``"adversary"``: :meth:`adversary_loss` (for DDP)."""
-        return self.loss(x) if part == "main" else self.adversary_loss(x)
+        return self.loss(x, x_in) if part == "main" else self.adversary_loss(x, x_in)
 
-    def adversary_loss(self, x: torch.Tensor) -> Losses:
+    def adversary_loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
         raise NotImplementedError(f"{self.kind} has no adversary")
 
     def cost(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -206,8 +210,8 @@ class VAE(GenerativeModel):
             return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         return self.cfg.recon_scale * (x - self.decode(z)).pow(2).flatten(1).sum(1)
 
-    def loss(self, x: torch.Tensor) -> Losses:
-        mu, logvar = self.encode_dist(x)
+    def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
+        mu, logvar = self.encode_dist(x if x_in is None else x_in)
         z = self.reparameterize(mu, logvar)
         recon = self.neg_log_likelihood(x, z).mean()
         kl = D.kl_normal(mu, logvar, self.cfg.sigma_z).mean()
@@ -249,8 +253,8 @@ class WAEMMD(_WAE):
 
     kind = "wae-mmd"
 
-    def loss(self, x: torch.Tensor) -> Losses:
-        codes = self.encode_sample(x)
+    def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
+        codes = self.encode_sample(x if x_in is None else x_in)
         recon = self.cost(x, self.decode(codes)).mean()
         mmd = self.latent_mmd(codes)
         return {"total": recon + self.lam * mmd, "recon": recon, "mmd": mmd}
@@ -270,15 +274,15 @@ class WAEGAN(_WAE):
         super().__init__(cfg)
         self.adversary = build_latent_discriminator(cfg)
 
-    def loss(self, x: torch.Tensor) -> Losses:
-        codes = self.encode_sample(x)
+    def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
+        codes = self.encode_sample(x if x_in is None else x_in)
         recon = self.cost(x, self.decode(codes)).mean()
         adv = D.fooling_loss(self.adversary(codes))
         return {"total": recon + self.lam * adv, "recon": recon, "adv": adv}
 
-    def adversary_loss(self, x: torch.Tensor) -> Losses:
+    def adversary_loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
         with torch.no_grad():
-            codes = self.encode_sample(x)
+            codes = self.encode_sample(x if x_in is None else x_in)
         prior = self.sample_prior(codes.shape[0])
         d = D.adversary_loss(*self.adversary_logits(prior, codes))
         # Scaled by lambda as in the official code, so the two players move at matched speeds.
@@ -302,12 +306,12 @@ class GAN(GenerativeModel):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NoEncoderError("a GAN has no encoder: it cannot map data to a latent code")
 
-    def loss(self, x: torch.Tensor) -> Losses:
+    def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
         fake = self.decode(self.sample_prior(x.shape[0]))
         g = D.fooling_loss(self.adversary(fake))
         return {"total": g, "gen": g}
 
-    def adversary_loss(self, x: torch.Tensor) -> Losses:
+    def adversary_loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
         with torch.no_grad():
             fake = self.decode(self.sample_prior(x.shape[0]))
         d = D.adversary_loss(*self.adversary_logits(x, fake))

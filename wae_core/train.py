@@ -29,6 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
 from . import cli, recipes
+from .augment import augment_digits
 from .config import ModelConfig, TrainConfig
 from .data import DatasetUnavailableError, TensorData, load_dataset
 from .errors import UserFacingError
@@ -157,6 +158,11 @@ class Trainer:
         total = self.cfg.epochs * self.steps_per_epoch
         return min(total, self.cfg.max_steps) if self.cfg.max_steps else total
 
+    @property
+    def training_seconds(self) -> float:
+        """Seconds of training so far, earlier sessions' included (0 outside :meth:`fit`)."""
+        return self.seconds_before + (time.time() - self.started if self.started else 0.0)
+
     def set_learning_rates(self, lr: float, lr_adv: float | None = None) -> None:
         """Set the main optimiser's learning rate (and the adversary's, if it has one)."""
         for g in self.opt.param_groups:
@@ -170,7 +176,8 @@ class Trainer:
         """One optimiser step on the batch ``x`` outside :meth:`fit` (the live toy runs): counts
         it in ``step``; no callbacks, no checkpoint, no epoch bookkeeping."""
         self.apply_schedules()
-        logs = self.train_step(x)
+        x_in = augment_digits(x) if self.cfg.augment and self.model.cfg.is_image else None
+        logs = self.train_step(x, x_in)
         self.step += 1
         self.last_logs = logs
         return logs
@@ -179,22 +186,23 @@ class Trainer:
         """Set this step's learning rates (a cosine schedule moves every step; the milestones
         move per epoch) and lambda's warm-up factor."""
         cfg = self.cfg
-        mult = cfg.lr_multiplier(self.epoch, self.step, self.total_steps)
+        mult = cfg.lr_multiplier(self.epoch, self.step, self.total_steps, self.training_seconds)
         self.set_learning_rates(cfg.lr * mult, cfg.lr_adv * mult)
         self.model.lam_scale = cfg.lam_multiplier(self.step)
 
-    def train_step(self, x: torch.Tensor) -> dict[str, float]:
-        """The optimisation of one batch (adversary first); raises TrainingDiverged."""
+    def train_step(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> dict[str, float]:
+        """The optimisation of one batch (adversary first); ``x_in``: what the encoder reads
+        (an augmented ``x``, see GenerativeModel.loss). Raises TrainingDiverged."""
         logs: dict[str, torch.Tensor] = {}
         if self.opt_adv is not None:
             self.opt_adv.zero_grad(set_to_none=True)
-            out = self.net(x, part="adversary")
+            out = self.net(x, part="adversary", x_in=x_in)
             out["total"].backward()
             self._check_finite(out)
             self.opt_adv.step()
             logs.update({k: v for k, v in out.items() if k != "total"})
         self.opt.zero_grad(set_to_none=True)
-        out = self.net(x, part="main")
+        out = self.net(x, part="main", x_in=x_in)
         out["total"].backward()
         self._check_finite(out)
         self.opt.step()
@@ -264,7 +272,7 @@ class Trainer:
         self.partial_epoch = {"n": 0, "sums": {}}
         epoch_logs = {k: v / max(n, 1) for k, v in sums.items()}
         self.history.append({"epoch": self.epoch, "step": self.step,
-                             "seconds": round(self.seconds_before + time.time() - self.started, 2),
+                             "seconds": round(self.training_seconds, 2),
                              **epoch_logs})
         self.save()
         for cb in self.callbacks:

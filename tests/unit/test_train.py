@@ -150,7 +150,7 @@ def test_max_seconds_stops_and_saves(data, tmp_path):
     out = tmp_path / "t.safetensors"
     t = Trainer(_model("wae-mmd"), data, _cfg(epochs=50, max_seconds=0.35), out, [Slow()])
     t.fit()
-    assert 3 <= t.step < 10 and "time limit" in t.stop_reason
+    assert 1 <= t.step < 10 and "time limit" in t.stop_reason  # 0.1 s a step, slower under load
     meta = C.read_meta(out)
     assert meta["step"] == t.step and meta["train_config"]["max_seconds"] == 0.35
     assert C.load(out).kind == "wae-mmd"

@@ -1,0 +1,88 @@
+r"""Data augmentation for digits: what users' uploads and drawings do that MNIST's did not.
+
+MNIST's digits are centred by centre of mass, fitted into 20 x 20 and drawn with one kind of pen.
+The app's uploads go through the same preparation (:mod:`wae_core.preprocess`), but a printed
+font, a canvas stroke or a phone photo still arrives a little off-centre, tilted, larger or
+smaller and with a thicker or thinner stroke than any training digit. An encoder that never saw
+such images maps them off Q_Z's support, and the decoder returns another digit. So the encoder
+reads each training image moved by a random affine map, some strokes thickened or thinned,
+
+$$\tilde x = s_w\big(x \circ A^{-1}\big),\quad A = \text{shift} \cdot \text{rotation} \cdot
+\text{scale},\quad s_w \in \{\text{thicken}, \text{thin}, \text{id}\},$$
+
+and the decoder must return the original: the cost is $c\big(x, G(E(\tilde x))\big)$. This is
+still the paper's objective: Q(Z|X=x) is now the law of $E(\tilde x)$, a random encoder, which
+the WAE's infimum over Q(Z|X) allows, and the decoder keeps generating MNIST's centred digits (a
+6-minute pilot that reconstructed the augmented image instead spent its code on pose: FID 397
+against 174 without augmentation). The random numbers come from torch's global generator, which
+the trainer checkpoints, so a resumed run augments exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+MAX_SHIFT_PX = 2.5  # MNIST's centring is by centre of mass: uploads land within a few pixels
+MAX_ROTATION_DEG = 15.0  # slanted handwriting and tilted photos
+SCALE_RANGE = (0.85, 1.15)  # digits smaller or larger than MNIST's 20 x 20 box
+# Half of each batch is left as it is: the decoder cannot know the pose or stroke an augmented
+# input lost, so every augmented image pulls it towards the mean and blurs it (6-minute pilots:
+# all augmented, recon. sharpness 0.025 and FID 397 against 0.051 and 174 without).
+AUGMENTED_SHARE = 0.5
+P_THICKEN, P_THIN = 0.25, 0.15  # share of a batch whose strokes are made thicker / thinner
+
+
+def random_affine(x: torch.Tensor) -> torch.Tensor:
+    """Each image of ``x`` (N, C, H, W) shifted, rotated and scaled at random (bilinear,
+    zeros outside: MNIST's background)."""
+    n, _, h, w = x.shape
+    rand = torch.rand(n, 4, device=x.device) * 2 - 1  # uniform in [-1, 1]
+    angle = rand[:, 0] * math.radians(MAX_ROTATION_DEG)
+    lo, hi = SCALE_RANGE
+    scale = lo + (rand[:, 1] + 1) / 2 * (hi - lo)
+    # affine_grid maps output to input coordinates in [-1, 1]: dividing by the scale enlarges
+    # the digit; a shift of k pixels is 2k / size in these units.
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    tx, ty = rand[:, 2] * 2 * MAX_SHIFT_PX / w, rand[:, 3] * 2 * MAX_SHIFT_PX / h
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def dilate(x: torch.Tensor) -> torch.Tensor:
+    """Strokes one pixel thicker: the maximum over each pixel's 3 x 3 neighbourhood."""
+    return F.max_pool2d(x, 3, stride=1, padding=1)
+
+
+def erode(x: torch.Tensor) -> torch.Tensor:
+    """Strokes thinner: the minimum over each pixel and its 4 neighbours (a 3 x 3 square would
+    erase MNIST's thinnest strokes)."""
+    padded = F.pad(x, (1, 1, 1, 1))
+    h, w = x.shape[-2:]
+    shifts = [padded[..., 1:h + 1, 1:w + 1], padded[..., :h, 1:w + 1], padded[..., 2:, 1:w + 1],
+              padded[..., 1:h + 1, :w], padded[..., 1:h + 1, 2:]]
+    return torch.stack(shifts).amin(0)
+
+
+def random_stroke_width(x: torch.Tensor) -> torch.Tensor:
+    """A random P_THICKEN of the images dilated, P_THIN thinned, the rest unchanged. Thinning is
+    half an erosion (the mean of the image and its erosion): a full one keeps only ~30 % of
+    MNIST's ink and breaks its thinnest strokes."""
+    u = torch.rand(x.shape[0], 1, 1, 1, device=x.device)
+    thin = 0.5 * (x + erode(x))
+    return torch.where(u < P_THICKEN, dilate(x), torch.where(u > 1 - P_THIN, thin, x))
+
+
+def augment_digits(x: torch.Tensor, share: float | None = None) -> torch.Tensor:
+    """A random ``share`` (default AUGMENTED_SHARE) of a batch of digit images (N, C, H, W) in
+    [0, 1] augmented, the rest as they are."""
+    share = AUGMENTED_SHARE if share is None else share
+    aug = random_stroke_width(random_affine(x)).clamp_(0.0, 1.0)
+    pick = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < share
+    return torch.where(pick, aug, x)
+
+
+__all__ = ["augment_digits", "dilate", "erode", "random_affine", "random_stroke_width"]
