@@ -65,3 +65,26 @@ def test_results_without_fidelity_numbers_has_no_scatter(app_env):
     assert len(at.get("plotly_chart")) == 3
     df = at.dataframe[0].value
     assert set(df["Precision ↑"]) == {"—"} and set(df["KID ↓"]) == {"—"}
+
+
+def test_results_class_kept_and_ex_post_columns(app_env, monkeypatch, tmp_path):
+    """Issue 17's columns come from results.json as they are: class kept (MNIST test, non-MNIST
+    uploads) and the ex-post GMM's FID and sharpness; the GAN (no encoder) shows dashes."""
+    extra = {"VAE": {"class_kept_test": 0.9712, "class_kept_heldout": 0.915, "fid_lenet_gmm": 36.82,
+                     "sharpness_gmm": 0.0688},
+             "GAN": {"class_kept_test": None, "class_kept_heldout": None, "fid_lenet_gmm": None},
+             "True data (MNIST test)": {"class_kept_test": 0.99, "class_kept_heldout": 0.982}}
+    res = json.loads(json.dumps(RESULTS))
+    for r in res["rows"]:
+        r.update(extra[r["model"]])
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res))
+    monkeypatch.setenv("WAE_LAB_RESULTS", str(path))
+    at = open_page("results.py")
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert list(df["Class kept, MNIST test ↑"]) == ["97.1%", "—", "99.0%"]
+    assert list(df["Class kept, non-MNIST uploads ↑"]) == ["91.5%", "—", "98.2%"]
+    assert list(df["FID (LeNet), ex-post GMM ↓"]) == ["36.82", "—", "—"]
+    assert df.loc[0, "Sharpness, ex-post GMM ↑"] == "6.88e-02"
+    assert any("Class kept: the share of reconstructions" in c for c in texts(at.caption))
