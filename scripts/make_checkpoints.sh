@@ -5,7 +5,7 @@
 # Usage: scripts/make_checkpoints.sh
 #          [classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|stacked|stacked2|toys|ring|grid|
 #           all|RECIPE...]
-# (mnist and mnist2 are the two halves of the MNIST set, fashion and fashion2 of the Fashion-MNIST
+# (mnist: the three MNIST auto-encoders side by side; mnist2: the MNIST GAN; fashion and fashion2 of the Fashion-MNIST
 # set, stacked and stacked2 of the Stacked-MNIST set (stacked2: the GAN and its further training
 # seeds in checkpoints/seeds/, which the benchmark averages over), so two processes can share the cores; set THREADS=1 for each then. RECIPE: one or more
 # recipe names, e.g. ring-wae-mmd grid-wae-gan. Fashion-MNIST's training split comes from the
@@ -39,11 +39,13 @@ if [[ $what == classifier-fashion || $what == all ]]; then
   $PY -m wae_core.classifier --dataset fashion-mnist --out checkpoints/lenet-fashion-mnist.safetensors "${T[@]}"
 fi
 if [[ $what == mnist || $what == all ]]; then
-  train mnist-wae-mmd
-  train mnist-vae
+  # The auto-encoders side by side, one thread each (their time caps: wae_core/recipes.py).
+  for kind in vae wae-mmd wae-gan; do
+    $PY -m wae_core.train --recipe "mnist-$kind" --threads 1 --out "checkpoints/mnist-$kind.safetensors" &
+  done
+  wait
 fi
 if [[ $what == mnist2 || $what == all ]]; then
-  train mnist-wae-gan
   train mnist-gan
 fi
 if [[ $what == fashion || $what == all ]]; then

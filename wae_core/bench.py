@@ -37,7 +37,8 @@ from .data import load_mnist
 from .models import GenerativeModel, Losses, build_model
 from .train import Trainer, resolve_device
 
-BENCH_ARCHS = ("small", "shipped", "paper")
+BENCH_ARCHS = ("small", "own", "shipped", "paper")
+RECIPE_ARCHS = {"own": "own-{kind}", "shipped": "mnist-{kind}"}  # bench rows read from a recipe
 BATCH = 100
 # One training step's parts, in the Trainer's order (an adversary's step comes first).
 PARTS = {
@@ -54,9 +55,11 @@ PARTS = {
 
 
 def bench_config(kind: str, arch: str, disc_hidden: int | None = None) -> ModelConfig:
-    """The model config for a bench row: a named arch, or "shipped" (the shipped recipe's);
-    ``disc_hidden`` replaces the latent adversary's width."""
-    cfg = recipes.get(f"mnist-{kind}").model if arch == "shipped" else ModelConfig(kind=kind, arch=arch)
+    """The model config for a bench row: a named arch, or "shipped" / "own" (the net of the shipped
+    recipe ``mnist-<kind>`` / of Train your own's ``own-<kind>``); ``disc_hidden`` replaces the
+    latent adversary's width."""
+    cfg = (recipes.get(RECIPE_ARCHS[arch].format(kind=kind)).model if arch in RECIPE_ARCHS
+           else ModelConfig(kind=kind, arch=arch))
     return dataclasses.replace(cfg, disc_hidden=disc_hidden) if disc_hidden else cfg
 
 

@@ -30,15 +30,21 @@ def values(a) -> list[float]:
     return list(a)
 
 
-def test_results_fidelity_columns_and_scatter(app_env, monkeypatch, tmp_path):
-    res = json.loads(json.dumps(RESULTS))
+def results_page_with(per_model: dict, monkeypatch, tmp_path, **top):
+    """The Results page on the fixture's results.json with each row updated from ``per_model``
+    (by model name) and ``top`` added at the top level."""
+    res = {**json.loads(json.dumps(RESULTS)), **top}
     for r in res["rows"]:
-        r.update(FIDELITY[r["model"]])
-    res["fidelity"] = {"k_pr": 3, "k_dc": 5, "kid_subsets": 100, "kid_subset_size": 1000}
+        r.update(per_model[r["model"]])
     path = tmp_path / "results.json"
     path.write_text(json.dumps(res))
     monkeypatch.setenv("WAE_LAB_RESULTS", str(path))
-    at = open_page("results.py")
+    return open_page("results.py")
+
+
+def test_results_fidelity_columns_and_scatter(app_env, monkeypatch, tmp_path):
+    protocol = {"k_pr": 3, "k_dc": 5, "kid_subsets": 100, "kid_subset_size": 1000}
+    at = results_page_with(FIDELITY, monkeypatch, tmp_path, fidelity=protocol)
     assert not at.exception
     df = at.dataframe[0].value
     assert list(df["Precision ↑"]) == ["0.910", "0.550", "0.860"]
@@ -74,13 +80,7 @@ def test_results_class_kept_and_ex_post_columns(app_env, monkeypatch, tmp_path):
                      "sharpness_gmm": 0.0688},
              "GAN": {"class_kept_test": None, "class_kept_heldout": None, "fid_lenet_gmm": None},
              "True data (MNIST test)": {"class_kept_test": 0.99, "class_kept_heldout": 0.982}}
-    res = json.loads(json.dumps(RESULTS))
-    for r in res["rows"]:
-        r.update(extra[r["model"]])
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(res))
-    monkeypatch.setenv("WAE_LAB_RESULTS", str(path))
-    at = open_page("results.py")
+    at = results_page_with(extra, monkeypatch, tmp_path)
     assert not at.exception
     df = at.dataframe[0].value
     assert list(df["Class kept, MNIST test ↑"]) == ["97.1%", "—", "99.0%"]

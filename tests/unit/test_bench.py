@@ -63,3 +63,14 @@ def test_throughput_rows_per_adversary_width(capsys):
                        "--disc-hidden", "32"]) == 0
     row = capsys.readouterr().out.strip().splitlines()[-1]
     assert row.startswith("| wae-gan (D 4 × 32) | small |")
+
+
+def test_recipe_archs_read_their_recipes():
+    """The "own" and "shipped" rows time the nets of the Train-your-own and shipped recipes."""
+    from wae_core import recipes
+    from wae_core.bench import bench_config
+
+    for kind in ("wae-mmd", "wae-gan"):
+        assert bench_config(kind, "own") == recipes.get(f"own-{kind}").model
+        assert bench_config(kind, "shipped") == recipes.get(f"mnist-{kind}").model
+    assert bench_config("wae-gan", "own", disc_hidden=128).disc_hidden == 128

@@ -20,13 +20,16 @@ pytestmark = pytest.mark.slow
 N_TEST = 2000  # the first 2,000 MNIST test images
 MODELS = {"VAE": "mnist-vae", "WAE-MMD": "mnist-wae-mmd", "WAE-GAN": "mnist-wae-gan"}
 
-# Floors from a measurement of the current checkpoints, ~3 points below it (2026-12-03, by
+# Floors from a measurement of the shipped checkpoints, ~3 points below it (2026-12-03, by
 # class_kept(load(f"checkpoints/{stem}.safetensors"), x, y, lenet) on the sets above, as this file
-# does; `python -m wae_core.evaluate` prints the same columns at n = 10,000). Measured: MNIST test
-# VAE 0.942, WAE-MMD 0.937, WAE-GAN 0.861; uploads VAE 0.868, WAE-MMD 0.870, WAE-GAN 0.815.
-# The checkpoints will be retrained: raise the floors then, from a new measurement.
-CLASS_KEPT_TEST_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.90, "WAE-GAN": 0.83}
-CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.83, "WAE-MMD": 0.84, "WAE-GAN": 0.78}
+# does; `python -m wae_core.evaluate` prints the same columns at n = 10,000). Measured on the first
+# 2,000 test images: VAE 0.970, WAE-MMD 0.969, WAE-GAN 0.922; on the uploads: VAE 0.943,
+# WAE-MMD 0.972, WAE-GAN 0.825. On all 10,000 test images: VAE 0.975,
+# WAE-MMD 0.974, WAE-GAN 0.936.
+CLASS_KEPT_TEST_FLOOR = {"VAE": 0.94, "WAE-MMD": 0.94, "WAE-GAN": 0.89}
+CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.94, "WAE-GAN": 0.79}
+# Issue 17's targets, on the whole MNIST test set and on the uploads.
+TARGET_TEST, TARGET_UPLOADS = 0.97, 0.90
 # The held-out uploads are meant to be messy but readable: the LeNet reads 98.2 % of them (font
 # 98.0, canvas 100, scan 95.3, photo 99.3 %); a class kept is only meaningful below that ceiling.
 UPLOADS_READ_FLOOR, FAMILY_READ_FLOOR = 0.95, 0.90
@@ -61,5 +64,23 @@ def test_shipped_auto_encoders_keep_the_digit(measured, name):
     on_test, on_uploads = kept[name]
     assert on_test >= CLASS_KEPT_TEST_FLOOR[name], (name, on_test)
     assert on_uploads >= CLASS_KEPT_UPLOADS_FLOOR[name], (name, on_uploads)
-    # uploads are farther from the training data than MNIST test digits: harder to keep
-    assert on_uploads < on_test, name
+
+
+@pytest.fixture(scope="module")
+def on_whole_test_set():
+    lenet = load_classifier(CKPT_DIR / "lenet-mnist.safetensors")
+    test = load_mnist("test")
+    with torch.inference_mode():
+        return {name: M.class_kept(load(CKPT_DIR / f"{stem}.safetensors"), test.x, test.y, lenet)
+                for name, stem in MODELS.items()}
+
+
+@pytest.mark.parametrize("name", [
+    "VAE", "WAE-MMD",
+    pytest.param("WAE-GAN", marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError,
+        reason="missed: 93.6 % of MNIST test, 82.5 % of uploads (README, Results)"))])
+def test_issue_17_targets(measured, on_whole_test_set, name):
+    """>= 97 % of the class kept on the 10,000 MNIST test images, >= 90 % on the uploads."""
+    assert on_whole_test_set[name] >= TARGET_TEST, (name, on_whole_test_set[name])
+    assert measured[2][name][1] >= TARGET_UPLOADS, (name, measured[2][name][1])
