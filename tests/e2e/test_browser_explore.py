@@ -51,7 +51,9 @@ def test_explorer_renders_and_a_slider_moves_every_image(ui: UI) -> None:
     ui.screenshot("explore")
     before = decoded(ui)
     # (the slider's element has no st-key class: find it by its label)
-    thumb = ui.page.locator("[data-testid='stSlider']", has_text="Δz1").locator("input[type='range']")
+    # (exactly "Δz1": a 16-d code also has Δz10 … Δz16)
+    thumb = ui.page.locator("[data-testid='stSlider']").filter(
+        has=ui.page.get_by_text("Δz1", exact=True)).locator("input[type='range']")
     thumb.focus()
     for _ in range(10):  # 10 steps of 0.1
         thumb.press("ArrowRight")

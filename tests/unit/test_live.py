@@ -179,7 +179,7 @@ def test_idle_group_pauses_itself(ring):
 def test_divergence_pauses_with_message(ring, monkeypatch):
     g = live.LiveGroup(ring, [small("gan"), small("wae-mmd")])
 
-    def boom(x):
+    def boom(x, x_in=None):
         raise TrainingDiverged("loss is not finite at step 3")
 
     monkeypatch.setattr(g.runs[1].trainer, "train_step", boom)
