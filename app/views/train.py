@@ -208,12 +208,13 @@ def result(job: live.BackgroundTraining) -> None:
                    f"{rate(p.steps_per_second, job.train_cfg.batch_size)}): saved **{out.name}** in "
                    f"`{out.parent}`. It is now listed in the sidebar's **Models to compare**.",
                    icon="✅")
-        train_quality.show(catalog.file_ref(out), job.model_cfg.kind, job.meta.get("dataset", ""))
     if out.is_file():
         st.download_button("Download the checkpoint", out.read_bytes(), file_name=out.name,
                            mime="application/octet-stream", key="train_download",
                            icon=":material/download:")
     st.button("Train another model", key="train_again", on_click=_new_run, icon=":material/add:")
+    if p.state in ("finished", "cancelled"):  # last: scoring takes seconds, the buttons do not wait
+        train_quality.show(catalog.file_ref(out), job.model_cfg.kind, job.meta.get("dataset", ""))
 
 
 def main() -> None:
