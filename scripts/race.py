@@ -154,6 +154,13 @@ def ours_result(job: Job, n: int, seed: int) -> tuple[torch.Tensor, dict[str, An
                      "seconds": seconds, "train_images": subset or len(load_mnist("train"))}
 
 
+def portable(command: list[str], tmp: Path) -> str:
+    """A contender's command as a shell line without this machine's paths: the repository's
+    prefix dropped (run from its root), the race's temp folder written as $TMP."""
+    line = shlex.join(command)
+    return line.replace(f"{REPO}/", "").replace(str(tmp), "$TMP")
+
+
 def score(jobs: list[Job], n: int, seed: int, classifier: Path) -> list[dict[str, Any]]:
     """Each finished job's row: its training numbers and our evaluator's FID (LeNet) and
     sharpness of n samples against the first n MNIST test images (evaluate.image_row's protocol)."""
@@ -171,7 +178,8 @@ def score(jobs: list[Job], n: int, seed: int, classifier: Path) -> list[dict[str
                      "img_per_s": train["images"] / max(train["seconds"], 1e-9),
                      "epochs": train["images"] / train["train_images"], "n_samples": len(samples[:n]),
                      "fid_lenet": r["fid_lenet"], "sharpness": r["sharpness"],
-                     "classes_covered": r["classes_covered"], "command": shlex.join(job.command)})
+                     "classes_covered": r["classes_covered"],
+                     "command": portable(job.command, job.folder.parent)})
     return rows
 
 

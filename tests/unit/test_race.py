@@ -35,6 +35,9 @@ def test_ours_end_to_end_on_a_tiny_budget(race, tmp_path, capsys):
     assert printed.count("load average") == 2  # at the start and at the end
     (row,) = json.loads(out.read_text())["rows"]
     assert row["contender"] == "ours-own-wae-mmd" and row["budget"] == 2
+    # the stored command names no path of this machine (the repository, the temp folder)
+    assert row["command"].startswith(".venv/bin/python -m wae_core.train --recipe own-wae-mmd")
+    assert "--out $TMP/" in row["command"] and str(race.REPO) not in row["command"]
     assert row["images"] > 0 and row["images"] % 100 == 0  # whole batches of the recipe's 100
     # The time cap stopped it (the recipe's 3 epochs of 1,000 images would take longer), after ~2 s
     # of training: start-up is not counted.
