@@ -14,6 +14,11 @@ Contenders:
   --recipe <recipe> --max-minutes <budget / 60>``, its epochs raised to :data:`OURS_EPOCHS` so that
   the budget stops it (a recipe's step schedule still applies at its milestones; a "cosine" one is
   stretched over the raised epochs, a "cosine-budget" one ends on the budget).
+* ``ours-<recipe>:<flag>=<value>,...``: the same with some of ``wae_core.train``'s flags changed,
+  e.g. ``ours-own-wae-mmd:lr=0.002,batch-size=50`` (a sweep of the recipe, one row per variant).
+
+``--seeds 0 1 2`` trains every contender once per seed (the rows say which); the summary then gives
+each contender's FID as mean ± std over the seeds.
 
 Every contender trains in its own process; its training seconds exclude start-up (imports, data,
 model) and sampling, and img/s = images trained / training seconds. Scoring starts once every
@@ -51,9 +56,12 @@ from wae_core import metrics as M  # noqa: E402
 from wae_core.classifier import load_classifier  # noqa: E402
 from wae_core.data import load_mnist  # noqa: E402
 from wae_core.evaluate import image_row  # noqa: E402
+from wae_core.train import build_parser as train_parser  # noqa: E402
 
 PYTHAE_MODELS = {"pythae-aae": "aae", "pythae-wae-mmd": "wae-mmd"}  # contender -> race_pythae --model
 OURS = "ours-"
+VARIANT_SEP = ":"  # ours-<recipe>:flag=value,...
+RACE_FLAGS = ("recipe", "max-minutes", "epochs", "threads", "seed", "out", "subset")  # set by the race
 RACE_PYTHON = REPO / ".venv-race" / "bin" / "python"
 PYTHAE_SCRIPT = REPO / "scripts" / "race_pythae.py"
 CLASSIFIER = REPO / "checkpoints" / "lenet-mnist.safetensors"
@@ -72,18 +80,37 @@ class Job:
     budget: float
     folder: Path
     command: list[str]
+    seed: int = 0
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.log = self.folder / "log.txt"
 
 
+def variant(contender: str) -> tuple[str, list[tuple[str, str]]]:
+    """``ours-<recipe>[:flag=value,...]`` -> (recipe, [(flag, value), ...])."""
+    recipe, _, changes = contender[len(OURS):].partition(VARIANT_SEP)
+    flags = []
+    for change in filter(None, changes.split(",")):
+        flag, eq, value = change.partition("=")
+        if not (eq and value and re.fullmatch(r"[a-z][a-z0-9-]*", flag)):
+            raise argparse.ArgumentTypeError(f"{change!r} in {contender!r}: write flag=value, "
+                                             "e.g. lr=0.002 or batch-size=50")
+        flags.append((flag, value))
+    return recipe, flags
+
+
 def contender_name(name: str) -> str:
-    """argparse type: a pythae contender or ``ours-<MNIST recipe>``."""
+    """argparse type: a pythae contender or ``ours-<MNIST recipe>[:flag=value,...]``."""
     if name in PYTHAE_MODELS:
         return name
     if name.startswith(OURS):
-        recipe = name[len(OURS):]
+        recipe, flags = variant(name)
+        known = {o for a in train_parser()._actions for o in a.option_strings}
+        for flag, _ in flags:
+            if f"--{flag}" not in known or flag in RACE_FLAGS:
+                raise argparse.ArgumentTypeError(f"--{flag} is no wae_core.train flag a variant may set "
+                                                 f"(the race sets {', '.join(RACE_FLAGS)} itself)")
         try:
             r = recipes.get(recipe)
         except ValueError as e:
@@ -103,7 +130,9 @@ def command(contender: str, budget: float, threads: int, seed: int, n: int, subs
                "--seconds", f"{budget:g}", "--threads", str(threads), "--seed", str(seed),
                "--n", str(n), "--out", str(folder)]
     else:
-        cmd = [sys.executable, "-m", "wae_core.train", "--recipe", contender[len(OURS):],
+        recipe, flags = variant(contender)
+        cmd = [sys.executable, "-m", "wae_core.train", "--recipe", recipe,
+               *(part for flag, value in flags for part in (f"--{flag}", value)),
                "--max-minutes", repr(budget / 60), "--epochs", str(OURS_EPOCHS),
                "--threads", str(threads), "--seed", str(seed), "--out", str(folder / "model.safetensors")]
     return cmd + (["--subset", str(subset)] if subset else [])
@@ -161,7 +190,7 @@ def portable(command: list[str], tmp: Path) -> str:
     return line.replace(f"{REPO}/", "").replace(str(tmp), "$TMP")
 
 
-def score(jobs: list[Job], n: int, seed: int, classifier: Path) -> list[dict[str, Any]]:
+def score(jobs: list[Job], n: int, classifier: Path) -> list[dict[str, Any]]:
     """Each finished job's row: its training numbers and our evaluator's FID (LeNet) and
     sharpness of n samples against the first n MNIST test images (evaluate.image_row's protocol)."""
     clf = load_classifier(classifier)
@@ -171,10 +200,10 @@ def score(jobs: list[Job], n: int, seed: int, classifier: Path) -> list[dict[str
         if job.contender in PYTHAE_MODELS:
             samples, train = pythae_result(job)
         else:
-            samples, train = ours_result(job, n, seed)
+            samples, train = ours_result(job, n, job.seed)
         with torch.inference_mode():
-            r = image_row(job.contender, job.contender, samples[:n], ref_feats, clf, seed=seed)
-        rows.append({"budget": job.budget, "contender": job.contender, **train,
+            r = image_row(job.contender, job.contender, samples[:n], ref_feats, clf, seed=job.seed)
+        rows.append({"budget": job.budget, "contender": job.contender, "seed": job.seed, **train,
                      "img_per_s": train["images"] / max(train["seconds"], 1e-9),
                      "epochs": train["images"] / train["train_images"], "n_samples": len(samples[:n]),
                      "fid_lenet": r["fid_lenet"], "sharpness": r["sharpness"],
@@ -184,10 +213,24 @@ def score(jobs: list[Job], n: int, seed: int, classifier: Path) -> list[dict[str
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| contender | params | img/s | epochs | FID (LeNet) | sharpness |", "|---|---|---|---|---|---|"]
+    lines = ["| contender | seed | params | img/s | epochs | FID (LeNet) | sharpness |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['contender']} | {r['params'] / 1e3:,.0f} k | {r['img_per_s']:,.0f} | "
+        lines.append(f"| {r['contender']} | {r['seed']} | {r['params'] / 1e3:,.0f} k | {r['img_per_s']:,.0f} | "
                      f"{r['epochs']:.2f} | {r['fid_lenet']:.1f} | {r['sharpness']:.4f} |")
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """Each contender's mean ± std (over its seeds; std 0 for one) of img/s, FID and sharpness."""
+    lines = ["| contender | seeds | img/s | FID (LeNet) | sharpness |", "|---|---|---|---|---|"]
+    for c in dict.fromkeys(r["contender"] for r in rows):
+        mine = [r for r in rows if r["contender"] == c]
+        cell = {k: (np.mean([r[k] for r in mine]), np.std([r[k] for r in mine]))
+                for k in ("img_per_s", "fid_lenet", "sharpness")}
+        lines.append(f"| {c} | {len(mine)} | {cell['img_per_s'][0]:,.0f} ± {cell['img_per_s'][1]:,.0f} | "
+                     f"{cell['fid_lenet'][0]:.1f} ± {cell['fid_lenet'][1]:.1f} | "
+                     f"{cell['sharpness'][0]:.4f} ± {cell['sharpness'][1]:.4f} |")
     return "\n".join(lines)
 
 
@@ -205,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch threads per contender (1 with --parallel)")
     p.add_argument("--parallel", action="store_true",
                    help="one contender per CPU core at once, each pinned to its core, one thread")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="one training per contender and seed")
     p.add_argument("--n", type=int, default=10_000, help="samples scored per contender")
     p.add_argument("--subset", type=int, default=0, help="train on the first N MNIST images only (tests)")
     p.add_argument("--classifier", type=Path, default=CLASSIFIER)
@@ -220,19 +263,23 @@ def main(argv: list[str] | None = None) -> int:
     start_load = load_line()
     how = f"parallel on cores {cores}, 1 thread each" if a.parallel else f"one at a time, {threads} threads"
     print(f"race: {', '.join(a.contenders)}; budgets {', '.join(f'{b:g} s' for b in a.budgets)}; {how}; "
-          f"n = {a.n}, seed {a.seed}; torch {torch.__version__}\nstart: {start_load}", flush=True)
+          f"n = {a.n}, seeds {', '.join(map(str, a.seeds))}; torch {torch.__version__}\nstart: {start_load}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="wae-race-"))
     rows: list[dict[str, Any]] = []
     try:
         for budget in a.budgets:
-            jobs = [Job(c, budget, tmp / f"{budget:g}s-{c}", []) for c in a.contenders]
+            jobs = [Job(c, budget, tmp / f"{budget:g}s-seed{seed}-{c.replace(VARIANT_SEP, '_')}", [], seed)
+                    for seed in a.seeds for c in a.contenders]
             for job in jobs:
-                job.command = command(job.contender, budget, threads, a.seed, a.n, a.subset, job.folder)
+                job.command = command(job.contender, budget, threads, job.seed, a.n, a.subset, job.folder)
             print(f"\ntraining, {budget:g} s each:", flush=True)
             run_jobs(jobs, cores, threads)
-            budget_rows = score(jobs, a.n, a.seed, a.classifier)
+            budget_rows = score(jobs, a.n, a.classifier)
             rows += budget_rows
             print(f"\n### {budget:g} s of training each\n\n{markdown(budget_rows)}", flush=True)
+            if len(a.seeds) > 1:
+                print(f"\nmean ± std over seeds {', '.join(map(str, a.seeds))}:\n\n{summary(budget_rows)}",
+                      flush=True)
     finally:
         if a.keep:
             print(f"\nkept {tmp}")
@@ -243,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         report = {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                   "command": shlex.join(["scripts/race.py", *(sys.argv[1:] if argv is None else argv)]),
-                  "parallel": a.parallel, "threads": threads, "n_samples": a.n, "seed": a.seed,
+                  "parallel": a.parallel, "threads": threads, "n_samples": a.n, "seeds": a.seeds,
                   "torch": torch.__version__, "cpus": os.cpu_count(), "load_start": start_load,
                   "load_end": end_load, "rows": rows}
         a.json.parent.mkdir(parents=True, exist_ok=True)

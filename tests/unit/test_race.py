@@ -31,7 +31,7 @@ def test_ours_end_to_end_on_a_tiny_budget(race, tmp_path, capsys):
     assert race.main(["--budgets", "2", "--contenders", "ours-own-wae-mmd", "--threads", "1",
                       "--n", "300", "--subset", "1000", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "| contender | params | img/s | epochs | FID (LeNet) | sharpness |" in printed
+    assert "| contender | seed | params | img/s | epochs | FID (LeNet) | sharpness |" in printed
     assert printed.count("load average") == 2  # at the start and at the end
     (row,) = json.loads(out.read_text())["rows"]
     assert row["contender"] == "ours-own-wae-mmd" and row["budget"] == 2
@@ -45,7 +45,7 @@ def test_ours_end_to_end_on_a_tiny_budget(race, tmp_path, capsys):
     assert row["img_per_s"] == pytest.approx(row["images"] / row["seconds"])
     assert row["epochs"] == pytest.approx(row["images"] / 1000)
     assert row["n_samples"] == 300 and math.isfinite(row["fid_lenet"]) and row["sharpness"] > 0
-    assert f"| ours-own-wae-mmd | {row['params'] / 1e3:,.0f} k | {row['img_per_s']:,.0f} |" in printed
+    assert f"| ours-own-wae-mmd | 0 | {row['params'] / 1e3:,.0f} k | {row['img_per_s']:,.0f} |" in printed
 
 
 def test_parallel_pins_each_job_to_its_own_core(race, tmp_path):
@@ -74,3 +74,29 @@ def test_contender_names(race):
     cmd = race.command("ours-mnist-wae-mmd", 90, 1, 3, 100, 0, Path("/tmp/x"))
     # The budget, not the recipe's epochs, ends our run.
     assert cmd[cmd.index("--max-minutes") + 1] == "1.5" and int(cmd[cmd.index("--epochs") + 1]) >= 1000
+
+
+def test_variants_change_the_recipes_flags(race):
+    """ours-<recipe>:flag=value,... passes the flags to wae_core.train after the recipe (so they
+    override it); flags the race sets itself, unknown flags and malformed changes are refused."""
+    name = "ours-own-wae-mmd:lr=0.002,batch-size=50"
+    assert race.contender_name(name) == name
+    cmd = race.command(name, 60, 1, 2, 100, 0, Path("/tmp/x"))
+    assert cmd[cmd.index("--recipe") + 1] == "own-wae-mmd"
+    assert cmd[cmd.index("--lr") + 1] == "0.002" and cmd[cmd.index("--batch-size") + 1] == "50"
+    assert cmd[cmd.index("--seed") + 1] == "2"
+    for bad, why in (("ours-own-wae-mmd:max-minutes=9", "the race sets"),
+                     ("ours-own-wae-mmd:no-such-flag=1", "no wae_core.train flag"),
+                     ("ours-own-wae-mmd:lr", "write flag=value"),
+                     ("ours-own-wae-mmd:lr=", "write flag=value")):
+        with pytest.raises(race.argparse.ArgumentTypeError, match=why):
+            race.contender_name(bad)
+
+
+def test_summary_is_mean_and_std_over_seeds(race):
+    rows = [{"contender": "a", "img_per_s": 100.0, "fid_lenet": 10.0, "sharpness": 0.1},
+            {"contender": "a", "img_per_s": 300.0, "fid_lenet": 30.0, "sharpness": 0.3},
+            {"contender": "b", "img_per_s": 50.0, "fid_lenet": 7.0, "sharpness": 0.05}]
+    table = race.summary(rows)
+    assert "| a | 2 | 200 ± 100 | 20.0 ± 10.0 | 0.2000 ± 0.1000 |" in table
+    assert "| b | 1 | 50 ± 0 | 7.0 ± 0.0 | 0.0500 ± 0.0000 |" in table
