@@ -15,7 +15,7 @@ Contenders:
   the budget stops it (a recipe's step schedule still applies at its milestones; a "cosine" one is
   stretched over the raised epochs, a "cosine-budget" one ends on the budget).
 * ``ours-<recipe>:<flag>=<value>,...``: the same with some of ``wae_core.train``'s flags changed,
-  e.g. ``ours-own-wae-mmd:lr=0.002,batch-size=50`` (a sweep of the recipe, one row per variant).
+  e.g. ``ours-own-wae-mmd:batch-size=50,z-dim=16`` (a sweep of the recipe, one row per variant).
 
 ``--seeds 0 1 2`` trains every contender once per seed (the rows say which); the summary then gives
 each contender's FID as mean ± std over the seeds.
@@ -95,7 +95,7 @@ def variant(contender: str) -> tuple[str, list[tuple[str, str]]]:
         flag, eq, value = change.partition("=")
         if not (eq and value and re.fullmatch(r"[a-z][a-z0-9-]*", flag)):
             raise argparse.ArgumentTypeError(f"{change!r} in {contender!r}: write flag=value, "
-                                             "e.g. lr=0.002 or batch-size=50")
+                                             "e.g. batch-size=50 or z-dim=16")
         flags.append((flag, value))
     return recipe, flags
 
