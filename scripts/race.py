@@ -1,7 +1,7 @@
 """Quality per CPU-second: train each contender for the same wall-clock budget, score all with our
 evaluator (FID on LeNet features and sharpness, the same n samples each).
 
-    .venv/bin/python scripts/race.py --budgets 60 180 600 --parallel --json results/race.json
+    .venv/bin/python scripts/race.py --budgets 180 --parallel --seeds 0 1 2 --json results/race-180.json
     .venv/bin/python scripts/race.py --budgets 60 --threads 2 \\
         --contenders pythae-wae-mmd ours-mnist-wae-mmd
 
@@ -216,8 +216,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| contender | seed | params | img/s | epochs | FID (LeNet) | sharpness |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['contender']} | {r['seed']} | {r['params'] / 1e3:,.0f} k | {r['img_per_s']:,.0f} | "
-                     f"{r['epochs']:.2f} | {r['fid_lenet']:.1f} | {r['sharpness']:.4f} |")
+        lines.append(f"| {r['contender']} | {r['seed']} | {r['params'] / 1e3:,.0f} k | "
+                     f"{r['img_per_s']:,.0f} | {r['epochs']:.2f} | {r['fid_lenet']:.1f} | "
+                     f"{r['sharpness']:.4f} |")
     return "\n".join(lines)
 
 
@@ -263,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     start_load = load_line()
     how = f"parallel on cores {cores}, 1 thread each" if a.parallel else f"one at a time, {threads} threads"
     print(f"race: {', '.join(a.contenders)}; budgets {', '.join(f'{b:g} s' for b in a.budgets)}; {how}; "
-          f"n = {a.n}, seeds {', '.join(map(str, a.seeds))}; torch {torch.__version__}\nstart: {start_load}", flush=True)
+          f"n = {a.n}, seeds {', '.join(map(str, a.seeds))}; torch {torch.__version__}\nstart: {start_load}",
+          flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="wae-race-"))
     rows: list[dict[str, Any]] = []
     try:
