@@ -5,7 +5,7 @@ PORT    ?= 8501
 HOST    ?= 127.0.0.1
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint bench evaluate checkpoints chromium clean
+.PHONY: demo test test-fast lint bench evaluate checkpoints chromium fonts clean
 
 # Create .venv and install requirements.txt (again only when it changes).
 $(STAMP): requirements.txt
@@ -24,7 +24,13 @@ demo: $(STAMP)
 	  --server.address $(HOST) --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
-test: $(STAMP) chromium
+# The fonts scripts/make_heldout_digits.py draws the committed held-out digits from.
+FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+fonts:
+	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FONT_PKGS); }
+
+test: $(STAMP) chromium fonts
 	$(PY) -m ruff check .
 	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=15
 

@@ -46,6 +46,10 @@ SEED = 20_250_117  # one seed for the whole set; image (family f, digit d, i) us
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
 # Math and extra-light faces are not what people print digits in.
 FONT_SKIP = ("MathTeXGyre", "ExtraLight")
+# The committed file was drawn from these Debian packages' 36 faces (20 DejaVu, 16 Liberation);
+# another set of fonts draws other digits from the same seeds (``make fonts`` installs them).
+FONT_PACKAGES = ("fonts-dejavu-core", "fonts-dejavu-extra", "fonts-liberation")
+FONT_COUNT = 36
 
 CANVAS_SIZE, CANVAS_STROKE = 280, 18  # app.components: the app's canvas and its brush
 
@@ -53,8 +57,10 @@ CANVAS_SIZE, CANVAS_STROKE = 280, 18  # app.components: the app's canvas and its
 def fonts() -> list[Path]:
     found = sorted(p for d in FONT_DIRS for p in d.glob("*.ttf")
                    if not any(s in p.name for s in FONT_SKIP))
-    if not found:
-        raise SystemExit(f"no TrueType fonts in {', '.join(map(str, FONT_DIRS))}")
+    if len(found) != FONT_COUNT:
+        raise SystemExit(f"{len(found)} TrueType fonts in {', '.join(map(str, FONT_DIRS))}, not the "
+                         f"{FONT_COUNT} the committed set was made with: install the Debian packages "
+                         f"{' '.join(FONT_PACKAGES)} (make fonts)")
     return found
 
 

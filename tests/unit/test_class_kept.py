@@ -111,8 +111,9 @@ def test_committed_heldout_set_is_complete():
 def test_generator_reproduces_the_committed_file(tmp_path):
     """The script draws from fixed seeds: re-running it gives the committed arrays (about 10 s)."""
     out = tmp_path / "h.npz"
-    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "make_heldout_digits.py"),
-                    "--out", str(out)], check=True, cwd=REPO_ROOT, capture_output=True)
+    run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "make_heldout_digits.py"),
+                          "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
     with np.load(out) as new, np.load(HELDOUT_DIGITS) as old:
         for key in ("x", "y", "source"):
             assert np.array_equal(new[key], old[key]), key
