@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from wae_core import ModelConfig, checkpoint, recipes
-from wae_core.config import MODEL_KINDS
+from wae_core.config import MODEL_KINDS, TrainConfig
 from wae_core.data import sample_toy
 from wae_core.models import build_model
 from wae_core.train import build_parser, configs_from_args
@@ -67,6 +67,18 @@ def test_shipped_checkpoints_were_made_by_their_recipe(stem):
     meta = checkpoint.read_meta(path)
     # through ModelConfig: fields added since the file was written take their (old) defaults
     assert ModelConfig.from_dict(meta["config"]).to_dict() == recipes.get(stem).model.to_dict()
+
+
+@pytest.mark.parametrize("stem", ["mnist-vae", "mnist-wae-mmd", "mnist-wae-gan", "mnist-gan"])
+def test_shipped_mnist_checkpoints_were_trained_as_their_recipe_says(stem):
+    """The schedule too (steps, time cap, learning rates, λ warm-up), not only the net: the Results
+    table's budgets are the recipe's. Threads and device are the machine's, not the recipe's."""
+    meta = checkpoint.read_meta(ROOT / "checkpoints" / f"{stem}.safetensors")
+    machine = {"threads", "device"}
+    shipped = {k: v for k, v in TrainConfig.from_dict(meta["train_config"]).to_dict().items()
+               if k not in machine}
+    recipe = {k: v for k, v in recipes.get(stem).train.to_dict().items() if k not in machine}
+    assert shipped == recipe
 
 
 def test_app_and_scripts_type_no_hyperparameters():

@@ -20,14 +20,15 @@ pytestmark = pytest.mark.slow
 N_TEST = 2000  # the first 2,000 MNIST test images
 MODELS = {"VAE": "mnist-vae", "WAE-MMD": "mnist-wae-mmd", "WAE-GAN": "mnist-wae-gan"}
 
-# Floors from a measurement of the shipped checkpoints, ~3 points below it (2026-12-03, by
+# Floors from a measurement of the shipped checkpoints, ~3 points below it (2026-12-04, by
 # class_kept(load(f"checkpoints/{stem}.safetensors"), x, y, lenet) on the sets above, as this file
 # does; `python -m wae_core.evaluate` prints the same columns at n = 10,000). Measured on the first
-# 2,000 test images: VAE 0.970, WAE-MMD 0.969, WAE-GAN 0.922; on the uploads: VAE 0.943,
-# WAE-MMD 0.972, WAE-GAN 0.825. On all 10,000 test images: VAE 0.975,
-# WAE-MMD 0.974, WAE-GAN 0.936.
-CLASS_KEPT_TEST_FLOOR = {"VAE": 0.94, "WAE-MMD": 0.94, "WAE-GAN": 0.89}
-CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.94, "WAE-GAN": 0.79}
+# 2,000 test images: VAE 0.970, WAE-MMD 0.969, WAE-GAN 0.938; on the uploads: VAE 0.943,
+# WAE-MMD 0.972, WAE-GAN 0.905. On all 10,000 test images: VAE 0.975, WAE-MMD 0.974, WAE-GAN 0.954.
+# The WAE-GAN's recipe over 3 training seeds (README, Results): 0.938 / 0.938 / 0.942 and
+# 0.905 / 0.885 / 0.925, so its floors hold for a retrained seed too.
+CLASS_KEPT_TEST_FLOOR = {"VAE": 0.94, "WAE-MMD": 0.94, "WAE-GAN": 0.91}
+CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.94, "WAE-GAN": 0.87}
 # Issue 17's targets, on the whole MNIST test set and on the uploads.
 TARGET_TEST, TARGET_UPLOADS = 0.97, 0.90
 # The held-out uploads are meant to be messy but readable: the LeNet reads 98.2 % of them (font
@@ -79,7 +80,7 @@ def on_whole_test_set():
     "VAE", "WAE-MMD",
     pytest.param("WAE-GAN", marks=pytest.mark.xfail(
         strict=True, raises=AssertionError,
-        reason="missed: 93.6 % of MNIST test, 82.5 % of uploads (README, Results)"))])
+        reason="missed: 95.4 % of MNIST test (uploads 90.5 %, met) (README, Results)"))])
 def test_issue_17_targets(measured, on_whole_test_set, name):
     """>= 97 % of the class kept on the 10,000 MNIST test images, >= 90 % on the uploads."""
     assert on_whole_test_set[name] >= TARGET_TEST, (name, on_whole_test_set[name])
