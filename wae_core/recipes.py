@@ -62,7 +62,7 @@ GAN_LR = 2e-4  # the GANs' (DCGAN's) learning rate, for generator and discrimina
 # The three auto-encoders get the same epochs and about the same CPU time: the VAE and the WAE-MMD
 # trained side by side with a third training for MNIST_AE_MINUTES of wall clock (3 trainings on 2
 # cores: ~33 CPU-minutes each, 28,178 and 28,060 steps, 46 epochs), the WAE-GAN for their
-# MNIST_WAE_GAN_STEPS (~35 minutes of one core beside one other training; its time cap is only a
+# MNIST_WAE_GAN_STEPS (34 minutes of one core beside one other training; its time cap is only a
 # guard), one thread each; a cosine learning rate reaches 0 when the steps or the time run out.
 # The code has MNIST_Z_DIM = 16 dimensions, not the paper's 8: in 6-minute WAE-MMD pilots (README,
 # Results) z = 8 kept the digit of 85 % of non-MNIST uploads and reconstructed at sharpness 0.051,
