@@ -5,7 +5,7 @@ PORT    ?= 8501
 HOST    ?= 127.0.0.1
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast lint bench evaluate checkpoints chromium fonts clean
+.PHONY: demo test test-fast lint bench evaluate checkpoints chromium fonts fashion-data clean
 
 # Create .venv and install requirements.txt (again only when it changes).
 $(STAMP): requirements.txt
@@ -43,7 +43,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m wae_core.bench
 
-evaluate: $(STAMP)
+# The Fashion-MNIST training split (the repo embeds the test split only): the real-data row.
+fashion-data:
+	@test -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
+
+evaluate: $(STAMP) fashion-data
 	$(PY) -m wae_core.evaluate
 
 checkpoints: $(STAMP)
