@@ -4,6 +4,8 @@ STAMP   := .venv/.installed
 PORT    ?= 8501
 HOST    ?= 127.0.0.1
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Install Debian packages (the index refreshed first: a fresh machine's may be empty).
+APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
 .PHONY: demo test test-fast lint bench evaluate checkpoints chromium fonts fashion-data clean
 
@@ -16,8 +18,7 @@ $(STAMP): requirements.txt
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) chromium; }
 
 demo: $(STAMP)
 	$(PY) -m app.serve \
@@ -27,8 +28,7 @@ demo: $(STAMP)
 # The fonts scripts/make_heldout_digits.py draws the committed held-out digits from.
 FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
 fonts:
-	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FONT_PKGS); }
+	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(APT_INSTALL) $(FONT_PKGS); }
 
 test: $(STAMP) chromium fonts
 	$(PY) -m ruff check .
@@ -45,8 +45,7 @@ bench: $(STAMP)
 
 # The Fashion-MNIST training split (the repo embeds the test split only): the real-data row.
 fashion-data:
-	@test -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
+	@test -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz || { $(APT_INSTALL) dataset-fashion-mnist; }
 
 evaluate: $(STAMP) fashion-data
 	$(PY) -m wae_core.evaluate

@@ -79,7 +79,7 @@ MNIST_AE_EPOCHS = 200  # an upper bound: on a CPU the time cap (or the WAE-GAN's
 MNIST_WAE_GAN_STEPS = 28_100
 MNIST_AE_TRAIN = {"vae": {}, "wae-mmd": {},
                   "wae-gan": {"max_steps": MNIST_WAE_GAN_STEPS, "lr_adv": 2e-4,
-                              "lam_warmup_steps": 7_000}}  # a quarter of the steps
+                              "lam_warmup_steps": 7_000}}  # about a quarter of the steps
 for _kind in ("vae", "wae-mmd", "wae-gan"):
     _add(Recipe(
         f"mnist-{_kind}", f"the shipped MNIST {_kind} (checkpoints/mnist-{_kind}.safetensors)", "mnist",
