@@ -12,11 +12,12 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .config import ARCHS, KERNELS, LR_SCHEDULES, MODEL_KINDS
+from .config import ARCHS, KERNELS, LR_SCHEDULES, MODEL_KINDS, UPSAMPLINGS
 
 # Fields whose values come from a fixed list.
 CHOICES = {"kind": MODEL_KINDS, "arch": ARCHS, "kernel": KERNELS,
-           "vae_likelihood": ("bernoulli", "gaussian"), "lr_schedule": LR_SCHEDULES}
+           "vae_likelihood": ("bernoulli", "gaussian"), "lr_schedule": LR_SCHEDULES,
+           "upsample": UPSAMPLINGS}
 
 
 def flag_name(field: str, flags: Mapping[str, str]) -> str:

@@ -18,6 +18,9 @@ MODEL_KINDS = ("vae", "wae-mmd", "wae-gan", "gan")  # also the deck's order
 KIND_LABELS = {"vae": "VAE", "wae-mmd": "WAE-MMD", "wae-gan": "WAE-GAN", "gan": "GAN"}
 ARCHS = ("small", "paper", "mlp", "unrolled-dcgan")
 KERNELS = ("imq", "rbf")
+# How the image decoder doubles its map: a 4x4 stride-2 transposed conv (the paper's) or a nearest
+# upsampling followed by a 3x3 conv (Odena et al. 2016: no uneven overlap, so no checkerboard).
+UPSAMPLINGS = ("transpose", "resize")
 LR_SCHEDULES = ("step", "cosine", "cosine-budget")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
 # sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
@@ -56,6 +59,7 @@ class ModelConfig:
     channels: tuple[int, ...] | None = None
     dec_channels: tuple[int, ...] | None = None
     batchnorm: bool = True
+    upsample: str = "transpose"  # one of UPSAMPLINGS
     # 2-D points
     x_dim: int = 2
     hidden: int = 128
@@ -85,6 +89,8 @@ class ModelConfig:
             raise ValueError(f"unknown arch {self.arch!r}; choose from {ARCHS}")
         if self.kernel not in KERNELS:
             raise ValueError(f"unknown kernel {self.kernel!r}; choose from {KERNELS}")
+        if self.upsample not in UPSAMPLINGS:
+            raise ValueError(f"unknown upsample {self.upsample!r}; choose from {UPSAMPLINGS}")
         if self.z_dim < 1:
             raise ValueError("z_dim must be >= 1")
         if self.cost_power <= 0:

@@ -45,12 +45,20 @@ class ConvEncoder(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
-class ConvDecoder(nn.Module):
-    """z -> linear to a 7x7 map of ``dec_channels[0]`` -> stride-2 transposed convs -> sigmoid.
+def _upsample(c_in: int, c_out: int, how: str, bias: bool) -> list[nn.Module]:
+    """Double the map's side: a 4x4 stride-2 transposed conv, or resize then a 3x3 conv."""
+    if how == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias)]
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)]
 
-    Each further width in ``dec_channels`` is one 4x4 stride-2 transposed conv (at most two:
-    7 -> 14 -> 28). The last layer maps to the image channels: a stride-2 transposed conv when
-    the map is still 14x14, else a 3x3 conv. Output in [0, 1]; ``logits`` gives the pre-sigmoid.
+
+class ConvDecoder(nn.Module):
+    """z -> linear to a 7x7 map of ``dec_channels[0]`` -> stride-2 upsamplings -> sigmoid.
+
+    Each further width in ``dec_channels`` is one upsampling by 2 (at most two: 7 -> 14 -> 28):
+    a 4x4 stride-2 transposed conv, or with ``upsample="resize"`` a nearest-neighbour doubling
+    and a 3x3 conv. The last layer maps to the image channels: one more upsampling when the map
+    is still 14x14, else a 3x3 conv. Output in [0, 1]; ``logits`` gives the pre-sigmoid.
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -65,14 +73,13 @@ class ConvDecoder(nn.Module):
         self.bn0 = nn.BatchNorm1d(self.c0 * 7 * 7) if cfg.batchnorm else nn.Identity()
         layers: list[nn.Module] = []
         for c_in, c in zip(chans, chans[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c, 4, 2, 1, bias=False),
-                       _bn(c, cfg.batchnorm), nn.ReLU()]
+            layers += [*_upsample(c_in, c, cfg.upsample, bias=False), _bn(c, cfg.batchnorm), nn.ReLU()]
         c_last = chans[-1]
         if len(chans) == 1:
-            layers += [nn.ConvTranspose2d(c_last, c_last, 4, 2, 1, bias=False),
+            layers += [*_upsample(c_last, c_last, cfg.upsample, bias=False),
                        _bn(c_last, cfg.batchnorm), nn.ReLU()]
         if len(chans) < 3:
-            layers.append(nn.ConvTranspose2d(c_last, cfg.img_channels, 4, 2, 1))
+            layers += _upsample(c_last, cfg.img_channels, cfg.upsample, bias=True)
         else:
             layers.append(nn.Conv2d(c_last, cfg.img_channels, 3, 1, 1))
         self.net = nn.Sequential(*layers)
