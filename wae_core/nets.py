@@ -71,13 +71,16 @@ class ConvDecoder(nn.Module):
         self.c0 = chans[0]
         self.fc = nn.Linear(cfg.z_dim, self.c0 * 7 * 7)
         self.bn0 = nn.BatchNorm1d(self.c0 * 7 * 7) if cfg.batchnorm else nn.Identity()
+
+        def stage(c_in: int, c: int) -> list[nn.Module]:
+            return [*_upsample(c_in, c, cfg.upsample, bias=False), _bn(c, cfg.batchnorm), nn.ReLU()]
+
         layers: list[nn.Module] = []
         for c_in, c in zip(chans, chans[1:]):
-            layers += [*_upsample(c_in, c, cfg.upsample, bias=False), _bn(c, cfg.batchnorm), nn.ReLU()]
+            layers += stage(c_in, c)
         c_last = chans[-1]
         if len(chans) == 1:
-            layers += [*_upsample(c_last, c_last, cfg.upsample, bias=False),
-                       _bn(c_last, cfg.batchnorm), nn.ReLU()]
+            layers += stage(c_last, c_last)
         if len(chans) < 3:
             layers += _upsample(c_last, cfg.img_channels, cfg.upsample, bias=True)
         else:
