@@ -3,11 +3,12 @@ PY      := .venv/bin/python
 STAMP   := .venv/.installed
 PORT    ?= 8501
 HOST    ?= 127.0.0.1
+PROCESSES ?= 2
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Install Debian packages (the index refreshed first: a fresh machine's may be empty).
 APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
-.PHONY: demo test test-fast lint bench evaluate checkpoints chromium fonts fashion-data clean
+.PHONY: demo room test test-fast lint bench evaluate checkpoints chromium proxy fonts fashion-data clean
 
 # Create .venv and install requirements.txt (again only when it changes).
 $(STAMP): requirements.txt
@@ -20,17 +21,25 @@ $(STAMP): requirements.txt
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) chromium; }
 
+# Debian's HAProxy: the reverse proxy of `make room` (docs/serving.md).
+proxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { $(APT_INSTALL) haproxy; }
+
 demo: $(STAMP)
 	$(PY) -m app.serve \
 	  --server.address $(HOST) --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
+
+# A seminar room: PROCESSES app processes behind HAProxy with cookie affinity (docs/serving.md).
+room: $(STAMP) proxy
+	$(PY) -m app.room --processes $(PROCESSES) --host $(HOST) --port $(PORT)
 
 # The fonts scripts/make_heldout_digits.py draws the committed held-out digits from.
 FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
 fonts:
 	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(APT_INSTALL) $(FONT_PKGS); }
 
-test: $(STAMP) chromium fonts
+test: $(STAMP) chromium fonts proxy
 	$(PY) -m ruff check .
 	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=15
 

@@ -19,6 +19,7 @@ from tests.app.conftest import RESULTS
 from tests.app.test_explore import small_train_set  # noqa: F401 - a fixture
 from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
 from tests.app.test_pages import APP_DIR, open_page
+from wae_core import live
 
 # Charts that export their numbers in a CSV of another name (the latent maps: one CSV of every map).
 CSV_ELSEWHERE = {"latent_plot_": "latent_csv"}
@@ -156,7 +157,7 @@ def test_toy_lab_curves_csv(app_env):
     assert list(modes.columns) == ["mode", "high_quality_samples"] and len(modes) == 8
     buttons = {b.key for b in at.get("download_button")}
     assert {"toy_points_png_0", "toy_points_png_1", "toy_latent_png_1"} <= buttons
-    at.session_state["toy_group"].close()
+    live.get_hub().close(at.session_state["toy_run"])
 
 
 def test_idea_figures_and_paper_table(app_env):

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from wae_core import checkpoint
+from wae_core import checkpoint, live
 from wae_core.config import ModelConfig
 from wae_core.models import build_model
 
@@ -113,24 +113,25 @@ def test_toy_lab_step_start_pause_reset(env):
     assert not at.exception, at.exception
     assert _step_counter(at) == 10
     at.button(key="toy_start").click().run()
-    group = at.session_state["toy_group"]
+    hub, run = live.get_hub(), at.session_state["toy_run"]
     t0 = time.time()
-    while group.step_count < 15 and time.time() - t0 < 30:
+    while hub.state(run, "test").step < 15 and time.time() - t0 < 30:
         time.sleep(0.1)
     at.button(key="toy_pause").click().run()
-    assert not group.running
+    assert not hub.state(run, "test").running
     assert _step_counter(at) > 10
     at.button(key="toy_reset").click().run()
     assert _step_counter(at) == 0
-    group.close()
+    hub.close(run)
 
 
 def test_toy_lab_live_settings_and_data_switch(env):
     at = page("toy_lab").run()
     at.button(key="toy_step").click().run()
-    group = at.session_state["toy_group"]
+    hub, run = live.get_hub(), at.session_state["toy_run"]
     at.select_slider(key="toy_lam").set_value(100.0).run()
-    assert at.session_state["toy_group"] is group and group.runs[1].model.cfg.lam == 100.0
+    assert at.session_state["toy_run"] == run
+    assert hub._runs[run].group.runs[1].model.cfg.lam == 100.0  # the in-process hub
     assert _step_counter(at) == 10  # a live setting does not reset
     at.radio(key="toy_wae_kind").set_value("wae-gan").run()
     assert not at.exception, at.exception
@@ -143,7 +144,7 @@ def test_toy_lab_live_settings_and_data_switch(env):
     at.file_uploader(key="toy_csv").upload("pts.csv", b"x,y\n0,0\n1,0\n0,1\n").run()
     assert not at.exception, at.exception
     assert any(m.label == "Modes covered" and m.value.endswith("/3") for m in at.metric)
-    at.session_state["toy_group"].close()
+    hub.close(at.session_state["toy_run"])
 
 
 # --- train your own ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app import cache, catalog
-from wae_core import checkpoint, recipes
+from wae_core import checkpoint, live, recipes
 from wae_core.config import ModelConfig
 from wae_core.models import build_model
 
@@ -34,13 +34,14 @@ def test_toy_page_runs_the_shipped_recipe_by_default(app_env):
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
     assert not at.exception, at.exception
     assert at.selectbox(key="toy_preset").value == recipes.DEFAULT_LIVE_PRESET == "as shipped"
-    group = at.session_state["toy_group"]
+    hub = live.get_hub()
+    group = hub._runs[at.session_state["toy_run"]].group  # the in-process hub's run
     assert [r.recipe.model for r in group.runs] == [recipes.get("ring-gan").model,
                                                     recipes.get("ring-wae-mmd").model]
     assert any("as shipped" in c.value and "ring-wae-mmd" in c.value for c in at.caption)
     at.selectbox(key="toy_preset").set_value("deterministic encoder").run()
-    group = at.session_state["toy_group"]
+    group = hub._runs[at.session_state["toy_run"]].group
     wae = recipes.get("live-toy-wae-mmd")
     assert group.runs[1].recipe.model == wae.model
     assert at.select_slider(key="toy_batch").value == wae.train.batch_size
-    group.close()
+    hub.close(at.session_state["toy_run"])

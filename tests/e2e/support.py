@@ -44,7 +44,8 @@ class StreamlitServer:
     """``python -m app.serve`` (``streamlit run`` with the cache warm-up, as ``make demo``) on
     127.0.0.1:<free port>; stopped by PID."""
 
-    def __init__(self, workdir: Path, *, runs_dir: Path | None = None) -> None:
+    def __init__(self, workdir: Path, *, runs_dir: Path | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = runs_dir or workdir / "runs"
@@ -57,6 +58,7 @@ class StreamlitServer:
             "WAE_LAB_CHECKPOINT_DIRS": os.pathsep.join([str(ROOT / "checkpoints"), str(self.runs_dir)]),
             "PYTHONUNBUFFERED": "1",
         })
+        env.update(extra_env or {})
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.serve",
@@ -136,6 +138,16 @@ class UI:
     def key(self, key: str):  # noqa: ANN201 - playwright Locator
         """The element container of the widget / element with this ``key`` (current, not stale)."""
         return self.page.locator(f".st-key-{key}:not([data-stale='true'])")
+
+    def click(self, key: str, timeout_s: float = 30.0) -> None:
+        """One click on the button ``key``, once one live copy of it is on the page (while a run
+        moves an element, the browser briefly holds the old copy and the new one). The first
+        button: one with ``help`` also holds a hidden twin that sizes it."""
+        box = self.key(key)
+        deadline = time.monotonic() + timeout_s
+        while box.count() != 1 and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        box.locator("button").first.click()
 
     def main_text(self) -> str:
         return self.page.locator("[data-testid='stMain']").inner_text()

@@ -151,23 +151,6 @@ def test_group_speed_limit(ring):
     assert 1 <= g.step_count <= 24  # 2 steps per 0.1 s tick at most (fewer on a busy CPU)
 
 
-def test_running_runs_cap(ring):
-    a = live.LiveGroup(ring, [small("gan"), small("gan")], max_running=3)
-    b = live.LiveGroup(ring, [small("gan"), small("gan")], max_running=3)
-    a.start()
-    try:
-        assert live.running_runs() >= 2
-        with pytest.raises(live.TooManyRunsError, match="at most 3"):
-            b.start()
-        a.pause()
-        b.start()
-        assert b.running
-    finally:
-        a.close()
-        b.close()
-    assert live.running_runs() == 0
-
-
 def test_idle_group_pauses_itself(ring):
     g = live.LiveGroup(ring, [small("gan")], idle_pause=0.3)
     g.start()

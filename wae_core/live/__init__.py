@@ -3,6 +3,8 @@
 * :mod:`~wae_core.live.toys`: 2-D data sources (built-in mixtures, drawn points, CSV uploads);
 * :mod:`~wae_core.live.runs`: one toy run (a recipe, its Trainer, bounded curves, snapshots);
 * :mod:`~wae_core.live.groups`: runs trained side by side by one background thread;
+* :mod:`~wae_core.live.slots` and :mod:`~wae_core.live.hub`: a room's runs, their training slots
+  and queue, and room codes to watch a run (across app processes);
 * :mod:`~wae_core.live.jobs`: background training of image models with published progress;
 * :mod:`~wae_core.live.archives`: uploaded zips of images, safe run names;
 * :mod:`~wae_core.live.curves` and :mod:`~wae_core.live.workers`: what these share.
@@ -13,7 +15,8 @@ Every run drives :class:`~wae_core.train.Trainer` through its public API, so the
 
 from .archives import BadArchiveError, extract_image_zip, safe_run_name
 from .curves import MAX_HISTORY_POINTS, Curves
-from .groups import MAX_RUNNING_RUNS, GroupSnapshot, LiveGroup, running_runs
+from .groups import GroupSnapshot, LiveGroup
+from .hub import Frame, Hub, RoomError, RunState, get_hub
 from .jobs import (
     MAX_BACKGROUND_TRAININGS,
     BackgroundTraining,
@@ -26,9 +29,9 @@ from .toys import BadPointsError, ToySource, normalize_points, parse_points_csv
 from .workers import TooManyRunsError, warm_up
 
 __all__ = [
-    "MAX_BACKGROUND_TRAININGS", "MAX_HISTORY_POINTS", "MAX_RUNNING_RUNS", "BackgroundTraining",
-    "BadArchiveError", "BadPointsError", "Curves", "GroupSnapshot", "LiveConfig", "LiveGroup",
-    "LiveRun", "ProgressCallback", "RunSnapshot", "ToySource", "TooManyRunsError",
-    "TrainingProgress", "active_trainings", "extract_image_zip", "normalize_points",
-    "parse_points_csv", "running_runs", "safe_run_name", "warm_up",
+    "MAX_BACKGROUND_TRAININGS", "MAX_HISTORY_POINTS", "BackgroundTraining", "BadArchiveError",
+    "BadPointsError", "Curves", "Frame", "GroupSnapshot", "Hub", "LiveConfig", "LiveGroup",
+    "LiveRun", "ProgressCallback", "RoomError", "RunSnapshot", "RunState", "ToySource",
+    "TooManyRunsError", "TrainingProgress", "active_trainings", "extract_image_zip", "get_hub",
+    "normalize_points", "parse_points_csv", "safe_run_name", "warm_up",
 ]

@@ -6,9 +6,9 @@
     snap = group.snapshot()  # thread-safe copies for plotting: points, codes, loss curves, metrics
     group.pause(); group.step(10); group.reset(); group.close()
 
-Runs of one group advance together (GAN and WAE at the same step count), one thread per group
-keeps a 2-core machine from oversubscription, and the process caps the number of runs training
-at once (``MAX_RUNNING_RUNS``).
+Runs of one group advance together (GAN and WAE at the same step count) on one thread, so a
+group needs one core; how many groups train at once is the hub's business
+(:mod:`~wae_core.live.hub`, :mod:`~wae_core.live.slots`).
 """
 
 from __future__ import annotations
@@ -19,24 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..recipes import Recipe
 from ..train import TrainingDiverged
 from .runs import LiveConfig, LiveRun, RunSnapshot
 from .toys import ToySource
-from .workers import WORKER_THREADS, TooManyRunsError
+from .workers import WORKER_THREADS
 
-MAX_RUNNING_RUNS = 8  # toy runs training at the same time in this process (all sessions)
 IDLE_PAUSE_SECONDS = 120.0  # a toy group nobody looked at for this long pauses itself
-_registry_lock = threading.Lock()
-_running: dict[int, int] = {}  # id(group) -> number of runs it trains
-
-
-def running_runs() -> int:
-    """How many toy runs train right now in this process (all sessions)."""
-    with _registry_lock:
-        return sum(_running.values())
 
 
 @dataclass
@@ -48,6 +40,8 @@ class GroupSnapshot:
     status: str  # "" or why the group paused itself (error, idle, step limit)
     source: str
     elapsed: float = 0.0  # seconds spent training (background thread only)
+    modes: np.ndarray | None = None  # (K, 2) the mixture's centres, for the plots
+    extent: float = 1.0  # half the side of a square that holds the data, for the plots
 
 
 class LiveGroup:
@@ -64,16 +58,16 @@ class LiveGroup:
     def __init__(self, source: ToySource, configs: Sequence[Recipe | LiveConfig],
                  labels: Sequence[str] | None = None, steps_per_tick: int = 0,
                  tick_seconds: float = 0.2, idle_pause: float = IDLE_PAUSE_SECONDS,
-                 max_steps: int = 200_000, max_running: int | None = None,
-                 threads: int = WORKER_THREADS, **run_kw: Any) -> None:
+                 max_steps: int = 200_000, threads: int = WORKER_THREADS, **run_kw: Any) -> None:
         if not configs:
             raise ValueError("a live group needs at least one run")
         labels = list(labels) if labels is not None else [None] * len(configs)
         self.source = source
         self.runs = [LiveRun(source, c, lab, **run_kw) for c, lab in zip(configs, labels)]
+        self.modes = None if source.modes is None else source.modes.numpy().copy()
+        self.extent = max(1.0, 1.3 * float(source.points.abs().max()))
         self.steps_per_tick, self.tick_seconds = steps_per_tick, tick_seconds
         self.idle_pause, self.max_steps = idle_pause, max_steps
-        self.max_running = MAX_RUNNING_RUNS if max_running is None else max_running
         self.threads = threads  # torch threads of the worker (0: leave torch's setting)
         self._lock = threading.RLock()
         self._wake = threading.Event()  # set by pause(): cut a speed-limit wait short
@@ -95,7 +89,7 @@ class LiveGroup:
         return min(r.step_count for r in self.runs)
 
     def start(self) -> None:
-        """Train in the background until :meth:`pause`; raises TooManyRunsError at the cap."""
+        """Train in the background until :meth:`pause`."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("this live group was closed")
@@ -103,13 +97,6 @@ class LiveGroup:
                 return
             if any(r.error for r in self.runs):
                 raise RuntimeError("a run diverged: reset before starting again")
-            with _registry_lock:
-                busy = sum(v for k, v in _running.items() if k != id(self))
-                if busy + len(self.runs) > self.max_running:
-                    raise TooManyRunsError(
-                        f"{busy} toy runs are already training here (at most {self.max_running} "
-                        "at a time, so that every session stays responsive)")
-                _running[id(self)] = len(self.runs)
             self._want_run, self.status = True, ""
             self._last_seen = time.monotonic()
             if self._thread is None:  # the worker exits when paused: start a fresh one
@@ -120,8 +107,6 @@ class LiveGroup:
         with self._lock:
             self._want_run = False
             self.status = status
-            with _registry_lock:
-                _running.pop(id(self), None)
         self._wake.set()
 
     def step(self, n: int = 1) -> int:
@@ -172,7 +157,7 @@ class LiveGroup:
         with self._lock:
             runs = [r.snapshot() for r in self.runs]
             return GroupSnapshot(runs, self.step_count, self._want_run, self._rate, self.status,
-                                 self.source.name, self._train_seconds)
+                                 self.source.name, self._train_seconds, self.modes, self.extent)
 
     # --- the worker ---------------------------------------------------------------------
     def _step_all(self) -> bool:

@@ -1,0 +1,244 @@
+"""The room's hub: training slots and their queue (a fake clock: exact estimates), room codes, one
+snapshot per update for every watcher, heartbeats that free a closed tab's place, and the hub
+served to another process over multiprocessing.managers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.support import free_port
+from wae_core import live
+from wae_core.live import hub as H
+from wae_core.live.slots import Slots, host_slots
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def small(kind: str) -> live.LiveConfig:
+    return live.LiveConfig(kind=kind, batch_size=32, hidden=16, depth=2, disc_hidden=16)
+
+
+def wait_for(cond, timeout: float = 20.0) -> bool:  # noqa: ANN001
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture(scope="module")
+def ring() -> live.ToySource:
+    return live.ToySource.builtin("ring", n=2000)
+
+
+# --- slots ---------------------------------------------------------------------------------------
+def test_slots_grant_queue_and_idempotent_requests():
+    s = Slots(2, lease_s=60, clock=Clock())
+    assert s.request("a") and s.request("b")
+    assert not s.request("c") and not s.request("d")
+    for _ in range(50):  # a flood of Start clicks keeps one place
+        assert not s.request("c")
+    assert s.queue == ["c", "d"] and s.position("d") == (2, 2) and s.position("a") is None
+    s.release("a")
+    assert s.grant_waiting() == ["c"] and set(s.holders) == {"b", "c"}
+    s.release("d")
+    assert s.queue == [] and s.eta("d") is None
+
+
+def test_slots_eta_is_exact_when_leases_run_out():
+    clock = Clock()
+    s = Slots(2, lease_s=60, clock=clock)
+    s.request("a")
+    clock.t += 20
+    s.request("b")
+    for k in "cde":
+        s.request(k)
+    # a frees at +40, b at +60; c takes a's slot (to +100), d b's (to +120), e c's at +100.
+    assert s.eta("c") == pytest.approx(40)
+    assert s.eta("d") == pytest.approx(60)
+    assert s.eta("e") == pytest.approx(100)
+    clock.t += 40
+    assert s.expired() == ["a"]
+    s.release("a")
+    assert s.grant_waiting() == ["c"]
+    assert s.eta("d") == pytest.approx(20) and s.eta("e") == pytest.approx(60)
+
+
+def test_slots_pinned_holder_keeps_its_place():
+    clock = Clock()
+    s = Slots(1, lease_s=10, clock=clock)
+    s.request("room")
+    s.pin("room")
+    s.request("student")
+    clock.t += 100
+    assert s.expired() == [] and s.eta("student") is None  # starts when the room's run stops
+    s.pin("room", False)
+    assert s.expired() == ["room"] and s.eta("student") == pytest.approx(0)
+
+
+def test_no_lease_ends_while_nobody_waits():
+    clock = Clock()
+    s = Slots(1, lease_s=10, clock=clock)
+    s.request("a")
+    clock.t += 1000
+    assert s.expired() == []
+
+
+def test_host_slots_follow_the_cores(monkeypatch):
+    monkeypatch.delenv("WAE_LAB_TRAIN_SLOTS", raising=False)
+    assert host_slots() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("WAE_LAB_TRAIN_SLOTS", "5")
+    assert host_slots() == 5
+
+
+# --- room codes ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["", "abc", "K7QX2M9", "K7QX0M", "<script>", "x" * 10_000, None])
+def test_bad_codes_get_one_sentence(bad):
+    with pytest.raises(H.RoomError, match=r"^A room code has 6 letters"):
+        H.normalize_code(bad)
+
+
+def test_codes_are_read_forgivingly():
+    assert H.normalize_code(" k7q-x2m ") == "K7QX2M"
+
+
+def test_share_find_and_ended_runs(ring):
+    hub = H.Hub(slots=1)
+    run = hub.create("owner", ring, [small("gan")])
+    code = hub.share(run)
+    assert hub.share(run) == code and len(code) == H.CODE_LENGTH
+    assert hub.find(code.lower()) == run
+    other = "".join(reversed(code)) if "".join(reversed(code)) != code else "ABCDEF"
+    with pytest.raises(H.RoomError, match="No run has the code"):
+        hub.find(other)
+    hub.close(run)
+    with pytest.raises(H.RoomError, match="has ended"):
+        hub.find(code)
+    with pytest.raises(H.RoomError, match="has ended"):
+        hub.frame(run, "owner")
+
+
+# --- the hub ------------------------------------------------------------------------------------
+def test_frame_is_not_sent_again_to_a_viewer_that_has_it(ring):
+    hub = H.Hub(slots=1)
+    run = hub.create("owner", ring, [small("gan")])
+    f = hub.frame(run, "owner")
+    assert f.snapshot is not None
+    assert hub.frame(run, "owner", have=f.version).snapshot is None
+    hub.step(run, 3)
+    time.sleep(2 * H.FRAME_SECONDS)
+    g = hub.frame(run, "owner", have=f.version)
+    assert g.version == f.version + 1 and g.snapshot.step == 3
+    hub.close(run)
+
+
+def test_queue_starts_by_itself_and_watchers_share_one_snapshot(ring):
+    hub = H.Hub(slots=1, lease_s=1.0, heartbeat_s=30, tick_s=0.05)
+    a = hub.create("lecturer", ring, [small("gan"), small("wae-mmd")])
+    b = hub.create("student", ring, [small("gan"), small("wae-mmd")])
+    try:
+        assert hub.start(a).running
+        state = hub.start(b)
+        assert not state.running and (state.queue_position, state.queue_length) == (1, 1)
+        assert 0 < state.eta <= 1.0
+        # The lecturer's run, watched: one snapshot object for every watcher of a version.
+        assert wait_for(lambda: hub.state(a, "lecturer").step > 3)
+        frames = [hub.frame(a, f"watcher-{i}") for i in range(5)]
+        assert len({f.version for f in frames}) == 1
+        assert all(f.snapshot is frames[0].snapshot for f in frames)
+        # Unwatched, a's lease runs out and b starts by itself.
+        assert wait_for(lambda: hub.state(b, "student").running, 10)
+        sa = hub.state(a, "lecturer")
+        assert not sa.running and "turn" in sa.status
+    finally:
+        hub.close(a)
+        hub.close(b)
+
+
+def test_watched_shared_run_keeps_its_slot(ring):
+    hub = H.Hub(slots=1, lease_s=0.3, heartbeat_s=30, tick_s=0.05)
+    a = hub.create("lecturer", ring, [small("gan")])
+    b = hub.create("student", ring, [small("gan")])
+    try:
+        hub.start(a)
+        hub.share(a)
+        hub.frame(a, "student")  # someone watches
+        assert hub.state(a, "student").watchers == 1
+        hub.start(b)
+        time.sleep(1.0)
+        assert hub.state(a, "lecturer").running and hub.state(b, "student").queued
+        assert hub.state(b, "student").eta is None  # waits for the room's run to stop
+        hub.pause(a)
+        assert wait_for(lambda: hub.state(b, "student").running, 5)
+    finally:
+        hub.close(a)
+        hub.close(b)
+
+
+def test_a_closed_tab_frees_its_place_within_seconds(ring):
+    hub = H.Hub(slots=1, heartbeat_s=0.5, tick_s=0.05)
+    a = hub.create("gone", ring, [small("gan")])
+    b = hub.create("waiting", ring, [small("gan")])
+    try:
+        hub.start(a)
+        hub.start(b)
+        t0 = time.monotonic()
+        # Only b's tab polls: a's place goes to b once a missed its heartbeat.
+        assert wait_for(lambda: hub.state(b, "waiting").running, 10)
+        assert time.monotonic() - t0 < 3
+        assert "without a viewer" in hub.state(a, "gone").status
+    finally:
+        hub.close(a)
+        hub.close(b)
+
+
+def test_one_run_per_session(ring):
+    hub = H.Hub(slots=1)
+    first = hub.create("s", ring, [small("gan")])
+    second = hub.create("s", ring, [small("gan")])
+    assert hub.stats()["runs"] == 1
+    with pytest.raises(H.RoomError):
+        hub.state(first, "s")
+    hub.close(second)
+
+
+def test_hub_across_processes(ring, monkeypatch):
+    """A run created through one connection is found and watched through another, as two app
+    processes behind the proxy do."""
+    port, key = free_port(), "k" * 16
+    env = {**os.environ, "WAE_LAB_HUB_KEY": key}
+    proc = subprocess.Popen([sys.executable, "-m", "wae_core.live.hub", "--port", str(port)],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = iter(proc.stderr.readline, "")
+        assert any("listening" in line for line in lines)  # (runpy may warn first)
+        one = H._connect(f"127.0.0.1:{port}", key)
+        two = H._connect(f"127.0.0.1:{port}", key)
+        run = one.create("lecturer", ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
+        code = one.share(run)
+        one.start(run)
+        watched = two.find(code)
+        assert wait_for(lambda: two.frame(watched, "watcher").snapshot.step > 2)
+        one.pause(run)
+        time.sleep(2 * H.FRAME_SECONDS)
+        f = two.frame(watched, "watcher")
+        assert [r.label for r in f.snapshot.runs] == ["GAN", "WAE-MMD"]
+        # Paused: no new version, so a watcher that holds it gets no second copy over the wire.
+        assert two.frame(watched, "watcher", have=f.version).snapshot is None
+        with pytest.raises(H.RoomError, match="No run has the code"):
+            two.find("ZZZZZZ")
+    finally:
+        proc.terminate()
+        proc.wait(10)

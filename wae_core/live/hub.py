@@ -1,0 +1,380 @@
+"""The room's hub: every live toy run of a server, its training slots, and the room codes that
+let other sessions watch a run::
+
+    hub = get_hub()                                  # this process's, or the room server's
+    run = hub.create("session-1", source, [gan, wae], ["GAN", "WAE-MMD"])
+    hub.start(run)                                   # trains now, or waits in the queue
+    code = hub.share(run)                            # "K7QX2M": any session may now watch it
+    frame = hub.frame(hub.find(code), "session-2")   # the same snapshot for every watcher
+
+One hub serves a whole room. With one app process it lives in that process (``get_hub``); with
+several behind the proxy (``python -m app.room``) it runs in a process of its own
+(``python -m wae_core.live.hub``) and the app processes reach it through
+:mod:`multiprocessing.managers` (``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
+process is watched from all of them and trains on its own core, away from the GIL that the
+pages' scripts share.
+
+What it guarantees to a room:
+
+* **one snapshot per update for all watchers**: a run's snapshot is taken at most every
+  ``FRAME_SECONDS`` and handed to every viewer with a version number; callers that already hold
+  that version get ``None`` back, and the app draws each version's images once per process;
+* **no refusals**: Start takes a free slot (one per core, :mod:`~wae_core.live.slots`) or a place
+  in a FIFO queue with an estimated start; a queued run starts by itself;
+* **a closed tab frees its place within seconds**: viewers poll while a run trains or waits
+  (every half second); a run nobody polled for ``heartbeat_s`` is paused or leaves the queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UserFacingError
+from ..recipes import Recipe
+from .groups import GroupSnapshot, LiveGroup
+from .runs import LiveConfig
+from .slots import LEASE_SECONDS, Slots, host_slots
+from .toys import ToySource
+
+HEARTBEAT_SECONDS = 8.0  # a run or a place in the queue nobody polled for this long is let go
+FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed (its memory freed)
+FRAME_SECONDS = 0.2  # at most one snapshot of a run per this interval, whoever asks
+TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read off a projector
+CODE_LENGTH = 6
+
+
+class RoomError(UserFacingError, LookupError):
+    """A room code that leads to no run, or a run that has ended (one plain sentence)."""
+
+
+@dataclass
+class RunState:
+    """What a page shows about a run besides its plots."""
+
+    run_id: str
+    step: int
+    running: bool
+    status: str  # "" or why the run paused itself
+    code: str  # its room code, "" when not shared
+    watchers: int  # sessions other than the owner that polled it within the heartbeat
+    queue_position: int = 0  # 1-based place in the queue, 0 when not waiting
+    queue_length: int = 0
+    eta: float | None = None  # seconds until it starts, when waiting (None: unknown)
+
+    @property
+    def queued(self) -> bool:
+        return self.queue_position > 0
+
+
+@dataclass
+class Frame:
+    state: RunState
+    version: int  # a new number for every new snapshot of the run
+    snapshot: GroupSnapshot | None  # None when the caller already holds ``version``
+
+
+@dataclass
+class _Run:
+    run_id: str
+    owner: str
+    group: LiveGroup
+    code: str = ""
+    seen: dict[str, float] = field(default_factory=dict)  # viewer -> last poll (monotonic)
+    version: int = 0
+    snapshot: GroupSnapshot | None = None
+    snapshot_at: float = -math.inf
+    frame_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def normalize_code(text: str) -> str:
+    """A typed code as stored: upper case, spaces and dashes dropped; a plain error otherwise."""
+    code = re.sub(r"[\s-]", "", str(text or "")).upper()
+    if not re.fullmatch(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code):
+        raise RoomError(f"A room code has {CODE_LENGTH} letters and digits (like "
+                            f"{'K7QX2M'}); check the code on the lecturer's screen.")
+    return code
+
+
+class Hub:
+    """Live toy runs, their slots and room codes; thread-safe, every method returns plain data."""
+
+    def __init__(self, slots: int | None = None, lease_s: float = LEASE_SECONDS,
+                 heartbeat_s: float = HEARTBEAT_SECONDS, tick_s: float = TICK_SECONDS) -> None:
+        self.slots = Slots(host_slots() if slots is None else slots, lease_s)
+        self.heartbeat_s, self.tick_s = heartbeat_s, tick_s
+        self._lock = threading.RLock()
+        self._runs: dict[str, _Run] = {}
+        self._owned: dict[str, str] = {}  # owner -> its run (one live run per session)
+        self._codes: dict[str, str] = {}  # room code -> run id
+        self._ended: set[str] = set()  # codes of closed runs: "has ended", not "unknown"
+        self._ticker: threading.Thread | None = None
+
+    # --- runs -------------------------------------------------------------------------------
+    def create(self, owner: str, source: ToySource, configs: Sequence[Recipe | LiveConfig],
+               labels: Sequence[str] | None = None, **group_kw: Any) -> str:
+        """A new paused run for ``owner`` (its previous run, if any, is closed)."""
+        group = LiveGroup(source, configs, labels, idle_pause=math.inf, **group_kw)
+        run_id = secrets.token_hex(8)
+        with self._lock:
+            old = self._owned.get(owner)
+            self._runs[run_id] = _Run(run_id, owner, group, seen={owner: time.monotonic()})
+            self._owned[owner] = run_id
+        if old is not None:
+            self.close(old)
+        self._ensure_ticker()
+        return run_id
+
+    def close(self, run_id: str) -> None:
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+            if run is None:
+                return
+            self.slots.release(run_id)
+            if self._owned.get(run.owner) == run_id:
+                del self._owned[run.owner]
+            if run.code:
+                self._codes.pop(run.code, None)
+                self._ended.add(run.code)
+        run.group.close()
+
+    def _run(self, run_id: str) -> _Run:
+        with self._lock:
+            run = self._runs.get(run_id)
+        if run is None:
+            raise RoomError("This run has ended (its page was left or it was replaced): "
+                                "start a new one.")
+        return run
+
+    # --- controls (the owner's) ---------------------------------------------------------------
+    def start(self, run_id: str) -> RunState:
+        """Train now if a slot is free, else wait in the queue (pressing again keeps the place)."""
+        run = self._run(run_id)
+        with self._lock:
+            if run.group.running:
+                return self._state(run)
+            if any(r.error for r in run.group.runs):
+                raise RoomError("A model diverged: press Reset before starting again.")
+            run.group.status = ""
+            if self.slots.request(run_id):
+                run.group.start()
+            return self._state(run)
+
+    def pause(self, run_id: str) -> None:
+        run = self._run(run_id)
+        with self._lock:
+            self.slots.release(run_id)
+            run.group.pause()
+
+    def step(self, run_id: str, n: int) -> int:
+        """``n`` steps now, in the caller's thread (a short burst needs no slot)."""
+        run = self._run(run_id)
+        with self._lock:
+            self.slots.release(run_id)
+        return run.group.step(n)  # pauses the background training first
+
+    def reset(self, run_id: str, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
+        run = self._run(run_id)
+        with self._lock:
+            self.slots.release(run_id)
+        run.group.reset(configs)
+
+    def update(self, run_id: str, index: int, changes: dict[str, Any]) -> None:
+        self._run(run_id).group.update(index, **changes)
+
+    def set_speed(self, run_id: str, steps_per_tick: int, tick_seconds: float) -> None:
+        g = self._run(run_id).group
+        g.steps_per_tick, g.tick_seconds = int(steps_per_tick), float(tick_seconds)
+
+    # --- sharing ----------------------------------------------------------------------------
+    def share(self, run_id: str) -> str:
+        """The run's room code (made on the first call)."""
+        run = self._run(run_id)
+        with self._lock:
+            while not run.code:
+                code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                if code not in self._codes and code not in self._ended:
+                    run.code, self._codes[code] = code, run_id
+            return run.code
+
+    def find(self, code: str) -> str:
+        """The run a room code names; a plain sentence when there is none."""
+        code = normalize_code(code)
+        with self._lock:
+            if code in self._codes:
+                return self._codes[code]
+            if code in self._ended:
+                raise RoomError(f"The run {code} has ended: ask for the new code.")
+        raise RoomError(f"No run has the code {code} on this server: check it, or ask the "
+                            "lecturer to press “Share this run” again.")
+
+    # --- what viewers read ------------------------------------------------------------------
+    def state(self, run_id: str, viewer: str) -> RunState:
+        run = self._run(run_id)
+        with self._lock:
+            run.seen[viewer] = time.monotonic()
+            return self._state(run)
+
+    def frame(self, run_id: str, viewer: str, have: int = -1) -> Frame:
+        """The run's state and latest snapshot, taken at most every FRAME_SECONDS for all viewers
+        (``snapshot`` is None when ``have`` is already the current version)."""
+        run = self._run(run_id)
+        with run.frame_lock:  # one viewer takes the snapshot, the others wait and share it
+            now, g, last = time.monotonic(), run.group, run.snapshot
+            changed = last is None or (g.step_count, g.running, g.status) != (
+                last.step, last.running, last.status)
+            # While it trains, one snapshot per FRAME_SECONDS; after a control (Step, Reset,
+            # Pause) the very next look shows its effect.
+            stale = changed and (last is None or not g.running or now - run.snapshot_at >= FRAME_SECONDS)
+            if stale:
+                run.snapshot, run.snapshot_at = run.group.snapshot(), now
+                run.version += 1
+            version, snap = run.version, run.snapshot
+        state = self.state(run_id, viewer)
+        return Frame(state, version, None if have == version else snap)
+
+    def _state(self, run: _Run) -> RunState:
+        now = time.monotonic()
+        watchers = sum(1 for v, t in run.seen.items()
+                       if v != run.owner and now - t <= self.heartbeat_s)
+        pos = self.slots.position(run.run_id)
+        g = run.group
+        return RunState(run.run_id, g.step_count, g.running, g.status, run.code, watchers,
+                        pos[0] if pos else 0, pos[1] if pos else 0, self.slots.eta(run.run_id))
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for the load test and the page's footer."""
+        with self._lock:
+            return {"slots": self.slots.n, "training": len(self.slots.holders),
+                    "waiting": len(self.slots.queue), "runs": len(self._runs),
+                    "shared": len(self._codes)}
+
+    # --- the queue keeper -------------------------------------------------------------------
+    def _ensure_ticker(self) -> None:
+        with self._lock:
+            if self._ticker is None or not self._ticker.is_alive():
+                self._ticker = threading.Thread(target=self._tick_forever, name="wae-hub", daemon=True)
+                self._ticker.start()
+
+    def _tick_forever(self) -> None:
+        while True:
+            time.sleep(self.tick_s)
+            try:
+                self.tick()
+            except Exception as e:  # noqa: BLE001 - the queue must keep moving
+                print(f"WAE Lab hub: tick failed ({type(e).__name__}: {e})", file=sys.stderr)
+
+    def tick(self) -> None:
+        """Free the places of runs that stopped or lost their viewers, end leases that others wait
+        for, and start the queue's head in every free slot."""
+        now = time.monotonic()
+        to_close = []
+        with self._lock:
+            for run_id, run in self._runs.items():
+                last = max(run.seen.values(), default=-math.inf)
+                if now - last > FORGET_SECONDS and not run.group.running:
+                    to_close.append(run_id)
+                elif now - last > self.heartbeat_s:
+                    if run_id in self.slots.holders or run_id in self.slots.queue:
+                        self.slots.release(run_id)
+                        run.group.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
+                elif run_id in self.slots.holders and not run.group.running:
+                    self.slots.release(run_id)  # it paused itself (diverged, step limit)
+                # The room's run keeps its slot while someone else watches it.
+                self.slots.pin(run_id, bool(run.code) and self._state(run).watchers > 0)
+            for run_id in self.slots.expired():
+                self.slots.release(run_id)
+                waiting = len(self.slots.queue)
+                self._runs[run_id].group.pause(
+                    f"paused after its {self.slots.lease_s:.0f} s turn: {waiting} "
+                    f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
+            for run_id in self.slots.grant_waiting():
+                self._runs[run_id].group.start()
+        for run_id in to_close:
+            self.close(run_id)
+
+
+# --- one hub per process, or the room server's ---------------------------------------------------
+_local: Hub | None = None
+_remote: Any = None
+_hub_lock = threading.Lock()
+
+
+def get_hub() -> Hub:
+    """The room server's hub when ``WAE_LAB_HUB`` (host:port) is set, else this process's own."""
+    global _local, _remote
+    with _hub_lock:
+        address = os.environ.get("WAE_LAB_HUB", "").strip()
+        if address:
+            if _remote is None:
+                _remote = _connect(address, os.environ.get("WAE_LAB_HUB_KEY", ""))
+            return _remote
+        if _local is None:
+            _local = Hub()
+        return _local
+
+
+def _manager_class() -> type:
+    from multiprocessing.managers import BaseManager
+
+    class HubManager(BaseManager):
+        pass
+
+    return HubManager
+
+
+def _use_key(key: str) -> None:
+    """Both ends use the room's key as their process key too: the manager checks some connections
+    (a proxy's, rebuilt on the server) against ``current_process().authkey``."""
+    import multiprocessing
+
+    multiprocessing.current_process().authkey = key.encode()
+
+
+def _connect(address: str, key: str) -> Any:
+    _use_key(key)
+    host, port = address.rsplit(":", 1)
+    manager = _manager_class()(address=(host, int(port)), authkey=key.encode())
+    manager.register("hub")
+    manager.connect()
+    return manager.hub()  # a proxy: each thread talks to the hub over its own connection
+
+
+def serve(port: int, host: str = "127.0.0.1", key: str = "") -> None:
+    """Serve one hub to the app processes until killed."""
+    _use_key(key)
+    hub = Hub()
+    manager_cls = _manager_class()
+    manager_cls.register("hub", callable=lambda: hub)
+    manager = manager_cls(address=(host, port), authkey=key.encode())
+    server = manager.get_server()
+    print(f"WAE Lab hub listening on {host}:{port} ({hub.slots.n} training slots)", file=sys.stderr,
+          flush=True)
+    server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="The live runs' hub of a room served by several app "
+                                            "processes (python -m app.room starts it).")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    a = p.parse_args(argv)
+    serve(a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
+
+
+if __name__ == "__main__":
+    # Run the package's copy of this module, not this __main__ copy: the dataclasses that cross to
+    # the app processes must pickle as wae_core.live.hub.*, which is what the clients import.
+    from wae_core.live.hub import main as package_main
+
+    package_main()
