@@ -9,6 +9,7 @@ import datetime as dt
 import inspect
 import shutil
 import tempfile
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from wae_core.data import DatasetUnavailableError, TensorData, load_dataset, loa
 from wae_core.train import data_config
 
 JOB_KEY = "train_job"
+TICKET_KEY = "train_ticket"  # the job's place in the hub's queue (shared with the live runs)
 MSG_KEY = "train_message"
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",
             "stacked-mnist": "Stacked MNIST (3 channels, 1,000 modes)", "zip": "Upload a zip of images"}
@@ -145,14 +147,51 @@ def start(kind: str, dataset: str, zip_file, s) -> None:  # noqa: ANN001
     tcfg = replace(r.train, epochs=int(s.get("train_epochs", r.train.epochs)), seed=C.current_seed())
     meta = {"dataset": ds_name, "subset": subset, "command": "WAE Lab app: Train your own",
             "run_name": name, "recipe": r.name}
-    job = live.BackgroundTraining(mcfg, tcfg, data, out, meta)
+    # A place in the queue the live runs wait in: the job keeps it with heartbeats from its own
+    # thread (so a closed tab does not free a core that still trains) and gives it back at its end.
+    hub, key = live.get_hub(), uuid.uuid4().hex
+    job = live.BackgroundTraining(mcfg, tcfg, data, out, meta,
+                                  heartbeat=lambda eta: hub.ticket(key, eta),
+                                  on_exit=lambda: hub.release(key))
+    s[JOB_KEY], s[TICKET_KEY] = job, key
+    if hub.reserve(key).granted:
+        _launch(job)
+    st.rerun()
+
+
+def _launch(job: live.BackgroundTraining) -> None:
     try:
         job.start()
-    except live.TooManyRunsError as e:
-        s[MSG_KEY] = f"{e} on this server. Wait for one to finish."
-        return
-    s[JOB_KEY] = job
-    st.rerun()
+    except live.TooManyRunsError as e:  # this process's own guard (the queue comes first)
+        st.session_state[MSG_KEY] = f"{e} on this server. Wait for one to finish."
+        _leave_queue()
+
+
+def _leave_queue() -> None:
+    s = st.session_state
+    key = s.pop(TICKET_KEY, None)
+    if key is not None:
+        live.get_hub().release(key)
+    s.pop(JOB_KEY, None)
+
+
+def waiting(job: live.BackgroundTraining) -> None:
+    """A queued training: its place and estimate, until the hub grants it a core."""
+    try:
+        ticket = live.get_hub().ticket(st.session_state[TICKET_KEY])
+    except live.RoomError as e:
+        st.session_state[MSG_KEY] = str(e)
+        _leave_queue()
+        st.rerun()
+    if ticket.granted:
+        _launch(job)
+        st.rerun()
+    when = (f"training starts in about {ticket.eta:.0f} s" if ticket.eta is not None
+            else "training starts when the room's live run stops")
+    st.caption(describe(job))
+    st.info(f"Queued: position {ticket.queue_position} of {ticket.queue_length} · {when}. Every core "
+            "is training; yours starts by itself.", icon=":material/hourglass_top:")
+    st.button("Leave the queue", key="train_leave", on_click=_leave_queue, icon=":material/close:")
 
 
 def _eta(seconds: float | None) -> str:
@@ -225,6 +264,9 @@ def main() -> None:
     job = _job()
     if job is None:
         form()
+        return
+    if not job.started:
+        st.fragment(run_every=REFRESH_S)(waiting)(job)
         return
     running = not job.progress().done
     if not running:

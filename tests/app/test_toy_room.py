@@ -10,7 +10,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_lab_pages import PAGES, texts
+from tests.app.test_lab_pages import PAGES, env, texts  # noqa: F401 - env: a fixture
 from wae_core import live
 from wae_core.live.slots import Slots
 
@@ -106,16 +106,41 @@ def test_queued_start_shows_its_place_then_starts_by_itself(hub):
     first = page().run()
     first.button(key="toy_start").click().run()
     second = page().run()
-    for _ in range(10):  # a flood of clicks keeps one place
-        second.button(key="toy_start").click().run()
+    second.button(key="toy_start").click().run()
     assert not second.exception, second.exception
     note = next(i.value for i in second.info if i.value.startswith("Queued"))
     m = re.search(r"position 1 of 1 · training starts in about (\d+) s", note)
     assert m and int(m.group(1)) <= 3, note
-    assert len(hub.slots.queue) == 1
+    for _ in range(10):  # a flood of clicks keeps one place (waiting, or training once its turn came)
+        second.button(key="toy_start").click().run()
+        assert len(hub.slots.queue) + len(hub.slots.holders) == 2
+    assert not second.exception, second.exception
     run = second.session_state["toy_run"]
     # The first session keeps polling (its tab is open), the lease of 3 s ends, the second starts.
     assert wait_until(lambda: (first.run(), hub.state(run, "x").running)[1], 30)
     second.run()
     assert not any(i.value.startswith("Queued") for i in second.info)
     assert any("turn" in w.value for w in first.run().warning)
+
+
+def test_train_your_own_waits_in_the_same_queue(hub, env):  # noqa: F811
+    """Every slot busy with a live run: Start training shows a queue place, not a refusal, and
+    the training starts by itself once the live run pauses (and frees its place when it ends)."""
+    toy = page().run()
+    toy.button(key="toy_start").click().run()
+    at = AppTest.from_file(str(PAGES / "train.py"), default_timeout=120).run()
+    at.selectbox(key="train_kind").set_value("vae")
+    at.number_input(key="train_subset").set_value(200)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("queued vae")
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("Queued: position 1 of 1") for i in at.info), texts(at)
+    assert not at.session_state["train_job"].started
+    toy.button(key="toy_pause").click().run()
+    assert wait_until(lambda: at.run().session_state["train_job"].started, 30)
+    job = at.session_state["train_job"]
+    job.join(120)
+    assert job.progress().state == "finished"
+    assert wait_until(lambda: not hub.slots.holders, 5)  # its place given back at the end
+    (env["runs"] / "queued-vae.safetensors").unlink()

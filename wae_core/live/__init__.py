@@ -16,9 +16,8 @@ Every run drives :class:`~wae_core.train.Trainer` through its public API, so the
 from .archives import BadArchiveError, extract_image_zip, safe_run_name
 from .curves import MAX_HISTORY_POINTS, Curves
 from .groups import GroupSnapshot, LiveGroup
-from .hub import Frame, Hub, RoomError, RunState, get_hub
+from .hub import Frame, Hub, RoomError, RunState, Ticket, get_hub
 from .jobs import (
-    MAX_BACKGROUND_TRAININGS,
     BackgroundTraining,
     ProgressCallback,
     TrainingProgress,
@@ -29,9 +28,9 @@ from .toys import BadPointsError, ToySource, normalize_points, parse_points_csv
 from .workers import TooManyRunsError, warm_up
 
 __all__ = [
-    "MAX_BACKGROUND_TRAININGS", "MAX_HISTORY_POINTS", "BackgroundTraining", "BadArchiveError",
+    "MAX_HISTORY_POINTS", "BackgroundTraining", "BadArchiveError",
     "BadPointsError", "Curves", "Frame", "GroupSnapshot", "Hub", "LiveConfig", "LiveGroup",
-    "LiveRun", "ProgressCallback", "RoomError", "RunSnapshot", "RunState", "ToySource",
+    "LiveRun", "ProgressCallback", "RoomError", "RunSnapshot", "RunState", "Ticket", "ToySource",
     "TooManyRunsError", "TrainingProgress", "active_trainings", "extract_image_zip", "get_hub",
     "normalize_points", "parse_points_csv", "safe_run_name", "warm_up",
 ]

@@ -20,7 +20,8 @@ What it guarantees to a room:
   ``FRAME_SECONDS`` and handed to every viewer with a version number; callers that already hold
   that version get ``None`` back, and the app draws each version's images once per process;
 * **no refusals**: Start takes a free slot (one per core, :mod:`~wae_core.live.slots`) or a place
-  in a FIFO queue with an estimated start; a queued run starts by itself;
+  in a FIFO queue with an estimated start; a queued run starts by itself. Image trainings (Train
+  your own) run in the app processes but take their places in the same queue (:meth:`reserve`);
 * **a closed tab frees its place within seconds**: viewers poll while a run trains or waits
   (every half second); a run nobody polled for ``heartbeat_s`` is paused or leaves the queue.
 """
@@ -78,6 +79,16 @@ class RunState:
 
 
 @dataclass
+class Ticket:
+    """A place to train an image model (Train your own): granted, or where it waits."""
+
+    granted: bool
+    queue_position: int = 0
+    queue_length: int = 0
+    eta: float | None = None  # seconds until it is granted, when waiting (None: unknown)
+
+
+@dataclass
 class Frame:
     state: RunState
     version: int  # a new number for every new snapshot of the run
@@ -118,6 +129,7 @@ class Hub:
         self._owned: dict[str, str] = {}  # owner -> its run (one live run per session)
         self._codes: dict[str, str] = {}  # room code -> run id
         self._ended: set[str] = set()  # codes of closed runs: "has ended", not "unknown"
+        self._tickets: dict[str, float] = {}  # image trainings' places -> last heartbeat
         self._ticker: threading.Thread | None = None
 
     # --- runs -------------------------------------------------------------------------------
@@ -252,6 +264,39 @@ class Hub:
         return RunState(run.run_id, g.step_count, g.running, g.status, run.code, watchers,
                         pos[0] if pos else 0, pos[1] if pos else 0, self.slots.eta(run.run_id))
 
+    # --- image trainings (Train your own): places in the same queue ----------------------------
+    def reserve(self, key: str) -> Ticket:
+        """A place for an image training that runs in an app process: granted now or queued.
+        Keep it with :meth:`ticket` (every few seconds), give it back with :meth:`release`."""
+        with self._lock:
+            self._tickets[key] = time.monotonic()
+            if self.slots.request(key):
+                self.slots.pin(key, ends_by_itself=True)  # never paused; it ends at its ETA
+            ticket = self._ticket(key)
+        self._ensure_ticker()
+        return ticket
+
+    def ticket(self, key: str, seconds_left: float | None = None) -> Ticket:
+        """The place's heartbeat; a granted training says how long it still needs (its ETA)."""
+        with self._lock:
+            if key not in self._tickets:
+                raise RoomError(f"This training's place was given up after {self.heartbeat_s:.0f} s "
+                                "without a word from its page: press Start again.")
+            now = self._tickets[key] = time.monotonic()
+            if seconds_left is not None:
+                self.slots.set_lease_end(key, now + seconds_left)
+            return self._ticket(key)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._tickets.pop(key, None)
+            self.slots.release(key)
+
+    def _ticket(self, key: str) -> Ticket:
+        pos = self.slots.position(key)
+        return Ticket(key in self.slots.holders, pos[0] if pos else 0, pos[1] if pos else 0,
+                      self.slots.eta(key))
+
     def stats(self) -> dict[str, Any]:
         """Counts for the load test and the page's footer."""
         with self._lock:
@@ -292,14 +337,20 @@ class Hub:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run keeps its slot while someone else watches it.
                 self.slots.pin(run_id, bool(run.code) and self._state(run).watchers > 0)
+            for key, seen in list(self._tickets.items()):
+                if now - seen > self.heartbeat_s:  # its page and its training went quiet
+                    self.release(key)
             for run_id in self.slots.expired():
                 self.slots.release(run_id)
                 waiting = len(self.slots.queue)
                 self._runs[run_id].group.pause(
                     f"paused after its {self.slots.lease_s:.0f} s turn: {waiting} "
                     f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
-            for run_id in self.slots.grant_waiting():
-                self._runs[run_id].group.start()
+            for key in self.slots.grant_waiting():
+                if key in self._runs:
+                    self._runs[key].group.start()
+                else:  # an image training: its page starts it on its next look
+                    self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:
             self.close(run_id)
 

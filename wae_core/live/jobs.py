@@ -3,12 +3,18 @@ thread, its progress published to a thread-safe object::
 
     job = BackgroundTraining(model_cfg, train_cfg, data, "runs/mine.safetensors")
     job.start(); job.progress(); job.cancel()   # cancel -> the trainer saves a usable checkpoint
+
+The page asks the hub for a place first (:meth:`~wae_core.live.hub.Hub.reserve`, the queue the
+live runs wait in) and starts the job once granted; the job keeps that place with a
+:class:`Heartbeat` and gives it back when it ends (``on_exit``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +26,9 @@ from ..data import TensorData
 from ..models import build_model
 from ..train import Callback, OutputNotWritableError, Trainer, TrainingDiverged
 from .curves import Curves
+from .slots import host_slots
 from .workers import WORKER_THREADS, TooManyRunsError
 
-MAX_BACKGROUND_TRAININGS = 2  # image trainings at the same time in this process
 _jobs_lock = threading.Lock()
 _active_jobs: set[int] = set()
 
@@ -98,6 +104,25 @@ class ProgressCallback(Callback):
                     "history": self.losses.copy()}
 
 
+class Heartbeat(Callback):
+    """Calls ``beat(seconds_left)`` every ``every_s`` seconds of training (from the training
+    thread): the job keeps its place in the hub's queue, and says when it will free it, even
+    when its browser tab is closed."""
+
+    def __init__(self, beat: Callable[[float | None], Any], progress: ProgressCallback,
+                 every_s: float = 2.0) -> None:
+        self.beat, self.progress, self.every_s = beat, progress, every_s
+        self.last = -float("inf")
+
+    def on_step(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every_s:
+            self.last = now
+            # The hub's bookkeeping never stops a training (a lost beat: the hub frees the place).
+            with contextlib.suppress(Exception):
+                self.beat(self.progress.read()["eta"])
+
+
 def active_trainings() -> int:
     with _jobs_lock:
         return len(_active_jobs)
@@ -112,13 +137,20 @@ class BackgroundTraining:
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, data: TensorData,
                  out: Path | str, meta: dict[str, Any] | None = None,
-                 max_active: int = MAX_BACKGROUND_TRAININGS, threads: int = WORKER_THREADS) -> None:
+                 max_active: int | None = None, threads: int = WORKER_THREADS,
+                 heartbeat: Callable[[float | None], Any] | None = None,
+                 on_exit: Callable[[], Any] | None = None) -> None:
         self.model_cfg, self.train_cfg, self.data = model_cfg, train_cfg, data
         self.out = Path(out)
         self.meta = dict(meta or {})
-        self.max_active = max_active
+        # A last guard in this process (the hub's queue comes first): one training per core.
+        self.max_active = host_slots() if max_active is None else max_active
+        self.on_exit = on_exit
         self.threads = threads  # torch threads of the worker (0: leave torch's setting)
         self.callback = ProgressCallback()
+        self.callbacks: list[Callback] = [self.callback]
+        if heartbeat is not None:
+            self.callbacks.append(Heartbeat(heartbeat, self.callback))
         self.trainer: Trainer | None = None
         self.state = "starting"
         self.error = ""
@@ -139,7 +171,7 @@ class BackgroundTraining:
             if self.threads > 0:
                 torch.set_num_threads(self.threads)
             model = build_model(self.model_cfg)
-            self.trainer = Trainer(model, self.data, self.train_cfg, self.out, [self.callback],
+            self.trainer = Trainer(model, self.data, self.train_cfg, self.out, self.callbacks,
                                    self.meta)
             if self._cancel.is_set():
                 self.trainer.request_stop("cancelled")
@@ -154,6 +186,9 @@ class BackgroundTraining:
             self.callback.on_train_end(self.trainer)  # type: ignore[arg-type]
             with _jobs_lock:
                 _active_jobs.discard(id(self))
+            if self.on_exit is not None:
+                with contextlib.suppress(Exception):  # the hub frees a silent place by itself
+                    self.on_exit()
 
     def cancel(self) -> None:
         """Stop after the current step; the trainer saves a usable checkpoint first."""
@@ -164,6 +199,10 @@ class BackgroundTraining:
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     @property
     def alive(self) -> bool:

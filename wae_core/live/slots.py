@@ -46,7 +46,8 @@ def host_slots() -> int:
 class Holder:
     since: float  # when it got its slot
     lease_end: float  # when it must make room if someone waits (math.inf: no lease)
-    pinned: bool = False  # the room's run: never made to wait
+    pinned: bool = False  # never made to make room (the room's run; an image training)
+    ends_by_itself: bool = False  # pinned, but ends at lease_end (a training's own ETA)
 
 
 class Slots:
@@ -80,10 +81,11 @@ class Slots:
         if key in self.queue:
             self.queue.remove(key)
 
-    def pin(self, key: str, pinned: bool = True) -> None:
-        """A pinned holder keeps its slot while others wait (the shared run of the room)."""
+    def pin(self, key: str, pinned: bool = True, ends_by_itself: bool = False) -> None:
+        """A pinned holder keeps its slot while others wait: the shared run of the room (it ends
+        when its lecturer stops it), or an image training (it ends at its ETA: ``ends_by_itself``)."""
         if key in self.holders:
-            self.holders[key].pinned = pinned
+            self.holders[key].pinned, self.holders[key].ends_by_itself = pinned, ends_by_itself
 
     def set_lease_end(self, key: str, end: float) -> None:
         """A holder that knows when it finishes (an image training's ETA) says so."""
@@ -126,9 +128,10 @@ class Slots:
             return None
         now = self.clock()
         # When each slot frees: a free slot now, a holder at its lease end (at once when already
-        # past it: the hub pauses it on its next tick), a pinned holder never.
+        # past it: the hub pauses it on its next tick), the room's pinned run never.
         free = [now] * (self.n - len(self.holders))
-        free += [math.inf if h.pinned else max(h.lease_end, now) for h in self.holders.values()]
+        free += [math.inf if h.pinned and not h.ends_by_itself else max(h.lease_end, now)
+                 for h in self.holders.values()]
         heapq.heapify(free)
         for waiting in self.queue:
             t = heapq.heappop(free)
