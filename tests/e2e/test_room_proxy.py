@@ -5,8 +5,8 @@ the wrong process refuses the session (what a room without affinity would do).""
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,9 +21,9 @@ import app.room
 from app.room import COOKIE, NO_HAPROXY, find_haproxy, haproxy_config
 from tests.e2e.room_support import Room, multipart, request
 from tests.e2e.support import ARTIFACTS, UI, free_port, health_latency
+from tests.e2e.test_browser_live import toy_points, toy_step, wait_until
 from tests.upload_corpus import digit_image
 
-HUB = importlib.util.find_spec("wae_core.live.hub") is not None
 ENCODER_MODELS = 3  # the Reconstructions page's default selection: VAE, WAE-MMD, WAE-GAN (+ GAN)
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -36,7 +36,7 @@ def _need_haproxy() -> None:
 @pytest.fixture(scope="module")
 def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
     _need_haproxy()
-    r = Room(tmp_path_factory.mktemp("room"), processes=2, hub=HUB)
+    r = Room(tmp_path_factory.mktemp("room"), processes=2, hub=True)
     try:
         yield r
     finally:
@@ -166,21 +166,20 @@ def test_app_processes_are_niced_and_the_hub_is_not(room: Room) -> None:
     assert sorted(backends) == ["s1", "s2"], room.log()[-2000:]
     for _url, pid in backends.values():
         assert os.getpriority(os.PRIO_PROCESS, pid) == 5
-    if HUB:
-        hub = room.hub_pid()
-        assert hub is not None, room.log()[-2000:]
-        assert os.getpriority(os.PRIO_PROCESS, hub) == 0
+    hub = room.hub_pid()
+    assert hub is not None, room.log()[-2000:]
+    assert os.getpriority(os.PRIO_PROCESS, hub) == 0
 
 
 @pytest.mark.slow
 def test_sigterm_stops_the_proxy_the_apps_and_the_hub(tmp_path: Path) -> None:
     """A room of its own (the module's must outlive every test, whatever order they run in)."""
     _need_haproxy()
-    room = Room(tmp_path, processes=1, hub=HUB)
+    room = Room(tmp_path, processes=1, hub=True)
     try:
-        pids = [pid for _url, pid in room.backends().values()] + ([room.hub_pid()] if HUB else [])
+        pids = [pid for _url, pid in room.backends().values()] + [room.hub_pid()]
         urls = [url for url, _pid in room.backends().values()]
-        assert len(pids) == 1 + HUB and None not in pids, room.log()[-3000:]
+        assert len(pids) == 2 and None not in pids, room.log()[-3000:]
         assert health_latency(room.url) is not None
     finally:
         code = room.stop()
@@ -222,3 +221,32 @@ def test_backends_point_the_proxy_at_servers_started_elsewhere(tmp_path: Path) -
         for s in servers:
             s.terminate()
             s.wait(10)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_shared_run_is_watched_from_the_other_process(room: Room, browser) -> None:  # noqa: ANN001
+    """The lecturer's run trains in the hub; a student on the other app process watches it move."""
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
+    try:
+        lecturer = UI(contexts[0].new_page(), room)
+        lecturer.open("toy-lab", "Live toy training")
+        lecturer.click("toy_start")
+        lecturer.click("toy_share")
+        code = wait_until(lambda: re.search(r"Room code ([A-Z2-9]{6})", lecturer.main_text()), 60,
+                          "the room code").group(1)
+        where = _cookies(contexts[0], room.url)[COOKIE]
+        other = "s2" if where == "s1" else "s1"
+        contexts[1].add_cookies([{"name": COOKIE, "value": other, "url": room.url}])
+        student = UI(contexts[1].new_page(), room)
+        student.open(f"toy-lab?room={code}", "Live toy training")
+        assert _cookies(contexts[1], room.url)[COOKIE] == other
+        wait_until(lambda: f"Watching run {code}" in student.main_text(), 60, "the watching state")
+        seen = wait_until(lambda: toy_step(student) or None, 60, "the watched run's counter")
+        points = toy_points(student)
+        wait_until(lambda: toy_step(student) > seen + 20 and toy_points(student) != points, 60,
+                   "the watched counter and points to advance across processes")
+        student.assert_clean()
+    finally:
+        for c in contexts:
+            c.close()
