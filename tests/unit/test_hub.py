@@ -224,8 +224,8 @@ def test_hub_across_processes(ring, monkeypatch):
     try:
         lines = iter(proc.stderr.readline, "")
         assert any("listening" in line for line in lines)  # (runpy may warn first)
-        one = H._connect(f"127.0.0.1:{port}", key)
-        two = H._connect(f"127.0.0.1:{port}", key)
+        one = H.HubClient(f"127.0.0.1:{port}", key)
+        two = H.HubClient(f"127.0.0.1:{port}", key)
         run = one.create("lecturer", ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
         code = one.share(run)
         one.start(run)
@@ -239,6 +239,17 @@ def test_hub_across_processes(ring, monkeypatch):
         assert two.frame(watched, "watcher", have=f.version).snapshot is None
         with pytest.raises(H.RoomError, match="No run has the code"):
             two.find("ZZZZZZ")
+        with pytest.raises(AttributeError):
+            two._runs  # noqa: B018 - only the hub's public methods cross
+        # A wrong key gets nothing, and the hub keeps serving the others.
+        with pytest.raises(Exception):  # noqa: B017, PT011 - AuthenticationError or a reset
+            H.HubClient(f"127.0.0.1:{port}", "wrong").stats()
+        assert one.stats()["runs"] == 1
+        # Many calls from many threads share a few pooled connections.
+        import concurrent.futures as cf
+        with cf.ThreadPoolExecutor(8) as ex:
+            assert all(ex.map(lambda _: two.state(watched, "w").run_id == watched, range(200)))
+        assert two._pool.qsize() <= 8
     finally:
         proc.terminate()
         proc.wait(10)

@@ -9,8 +9,8 @@ let other sessions watch a run::
 
 One hub serves a whole room. With one app process it lives in that process (``get_hub``); with
 several behind the proxy (``python -m app.room``) it runs in a process of its own
-(``python -m wae_core.live.hub``) and the app processes reach it through
-:mod:`multiprocessing.managers` (``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
+(``python -m wae_core.live.hub``) and the app processes call it over authenticated
+:mod:`multiprocessing.connection` sockets (``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
 process is watched from all of them and trains on its own core, away from the GIL that the
 pages' scripts share.
 
@@ -29,8 +29,11 @@ What it guarantees to a room:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
+import pickle
+import queue
 import re
 import secrets
 import sys
@@ -38,6 +41,8 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 from ..errors import UserFacingError
@@ -356,62 +361,102 @@ class Hub:
 
 
 # --- one hub per process, or the room server's ---------------------------------------------------
+PUBLIC = ("create", "close", "start", "pause", "step", "reset", "update", "set_speed", "share",
+          "find", "state", "frame", "reserve", "ticket", "release", "stats")
 _local: Hub | None = None
-_remote: Any = None
+_remote: HubClient | None = None
 _hub_lock = threading.Lock()
 
 
-def get_hub() -> Hub:
+def get_hub() -> Hub | HubClient:
     """The room server's hub when ``WAE_LAB_HUB`` (host:port) is set, else this process's own."""
     global _local, _remote
     with _hub_lock:
         address = os.environ.get("WAE_LAB_HUB", "").strip()
         if address:
             if _remote is None:
-                _remote = _connect(address, os.environ.get("WAE_LAB_HUB_KEY", ""))
+                _remote = HubClient(address, os.environ.get("WAE_LAB_HUB_KEY", ""))
             return _remote
         if _local is None:
             _local = Hub()
         return _local
 
 
-def _manager_class() -> type:
-    from multiprocessing.managers import BaseManager
+class HubClient:
+    """The hub of another process, with the same methods (:data:`PUBLIC`). Each call borrows an
+    open connection from a pool: Streamlit runs every script run (fragments too) in a new thread,
+    and a connection per thread would cost a handshake per redraw."""
 
-    class HubManager(BaseManager):
-        pass
+    def __init__(self, address: str, key: str) -> None:
+        host, port = address.rsplit(":", 1)
+        self.address, self.key = (host, int(port)), key.encode()
+        self._pool: queue.LifoQueue = queue.LifoQueue()
 
-    return HubManager
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = Client(self.address, authkey=self.key)
+        try:
+            _send(conn, (name, args, kwargs))
+            ok, value = _recv(conn)
+        except BaseException:
+            conn.close()  # a half-done exchange: never reuse this connection
+            raise
+        self._pool.put(conn)
+        if not ok:
+            raise value
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in PUBLIC:
+            raise AttributeError(name)
+        return functools.partial(self._call, name)
 
 
-def _use_key(key: str) -> None:
-    """Both ends use the room's key as their process key too: the manager checks some connections
-    (a proxy's, rebuilt on the server) against ``current_process().authkey``."""
-    import multiprocessing
-
-    multiprocessing.current_process().authkey = key.encode()
+def _send(conn: Connection, obj: Any) -> None:
+    # Plain pickle, not the connection's own: once torch is imported, multiprocessing's pickler
+    # sends tensors as shared-memory handles, which an unrelated process cannot open.
+    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _connect(address: str, key: str) -> Any:
-    _use_key(key)
-    host, port = address.rsplit(":", 1)
-    manager = _manager_class()(address=(host, int(port)), authkey=key.encode())
-    manager.register("hub")
-    manager.connect()
-    return manager.hub()  # a proxy: each thread talks to the hub over its own connection
+def _recv(conn: Connection) -> Any:
+    return pickle.loads(conn.recv_bytes())  # noqa: S301 - an authenticated peer of the room
+
+
+def _answer(hub: Hub, conn: Connection) -> None:
+    """One app process's connection: calls in, results (or the exception) out, until it closes."""
+    with conn:
+        while True:
+            try:
+                name, args, kwargs = _recv(conn)
+            except Exception:  # noqa: BLE001 - closed, or a stream that cannot be read on
+                return
+            try:
+                if name not in PUBLIC:
+                    raise AttributeError(f"the hub has no method {name!r}")
+                reply = (True, getattr(hub, name)(*args, **kwargs))
+            except Exception as e:  # noqa: BLE001 - the caller re-raises it
+                reply = (False, e)
+            try:
+                _send(conn, reply)
+            except (pickle.PicklingError, TypeError, AttributeError):  # an exception that won't pickle
+                _send(conn, (False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
 
 
 def serve(port: int, host: str = "127.0.0.1", key: str = "") -> None:
-    """Serve one hub to the app processes until killed."""
-    _use_key(key)
+    """Serve one hub to the app processes until killed. Only holders of ``key`` may connect: the
+    calls are pickled, so the key must stay secret (``python -m app.room`` makes a random one)."""
     hub = Hub()
-    manager_cls = _manager_class()
-    manager_cls.register("hub", callable=lambda: hub)
-    manager = manager_cls(address=(host, port), authkey=key.encode())
-    server = manager.get_server()
+    listener = Listener((host, port), authkey=key.encode())
     print(f"WAE Lab hub listening on {host}:{port} ({hub.slots.n} training slots)", file=sys.stderr,
           flush=True)
-    server.serve_forever()
+    while True:
+        try:
+            conn = listener.accept()
+        except (AuthenticationError, OSError, EOFError):
+            continue  # a wrong key or a dropped handshake: nothing for that caller
+        threading.Thread(target=_answer, args=(hub, conn), name="wae-hub-conn", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
