@@ -241,9 +241,14 @@ def test_hub_across_processes(ring, monkeypatch):
             two.find("ZZZZZZ")
         with pytest.raises(AttributeError):
             two._runs  # noqa: B018 - only the hub's public methods cross
-        # A wrong key gets nothing, and the hub keeps serving the others.
+        # A wrong key gets nothing, a caller that never answers the handshake holds up no one,
+        # and the hub keeps serving the others.
+        import socket
+        mute = socket.create_connection(("127.0.0.1", port))
         with pytest.raises(Exception):  # noqa: B017, PT011 - AuthenticationError or a reset
             H.HubClient(f"127.0.0.1:{port}", "wrong").stats()
+        assert H.HubClient(f"127.0.0.1:{port}", key).stats()["runs"] == 1
+        mute.close()
         assert one.stats()["runs"] == 1
         # Many calls from many threads share a few pooled connections.
         import concurrent.futures as cf

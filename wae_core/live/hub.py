@@ -42,7 +42,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import (
+    Client,
+    Connection,
+    Listener,
+    answer_challenge,
+    deliver_challenge,
+)
 from typing import Any
 
 from ..errors import UserFacingError
@@ -424,9 +430,16 @@ def _recv(conn: Connection) -> Any:
     return pickle.loads(conn.recv_bytes())  # noqa: S301 - an authenticated peer of the room
 
 
-def _answer(hub: Hub, conn: Connection) -> None:
-    """One app process's connection: calls in, results (or the exception) out, until it closes."""
+def _answer(hub: Hub, conn: Connection, key: bytes) -> None:
+    """One app process's connection: the key's handshake (here, not in the accepting thread, so a
+    caller that never answers holds up no one else), then calls in and results (or the
+    exception) out, until it closes."""
     with conn:
+        try:
+            deliver_challenge(conn, key)
+            answer_challenge(conn, key)
+        except (AuthenticationError, OSError, EOFError):
+            return  # a wrong key or a dropped handshake: nothing for that caller
         while True:
             try:
                 name, args, kwargs = _recv(conn)
@@ -448,15 +461,16 @@ def serve(port: int, host: str = "127.0.0.1", key: str = "") -> None:
     """Serve one hub to the app processes until killed. Only holders of ``key`` may connect: the
     calls are pickled, so the key must stay secret (``python -m app.room`` makes a random one)."""
     hub = Hub()
-    listener = Listener((host, port), authkey=key.encode())
+    listener = Listener((host, port))  # no authkey here: _answer checks the key per connection
     print(f"WAE Lab hub listening on {host}:{port} ({hub.slots.n} training slots)", file=sys.stderr,
           flush=True)
     while True:
         try:
             conn = listener.accept()
-        except (AuthenticationError, OSError, EOFError):
-            continue  # a wrong key or a dropped handshake: nothing for that caller
-        threading.Thread(target=_answer, args=(hub, conn), name="wae-hub-conn", daemon=True).start()
+        except OSError:
+            continue
+        threading.Thread(target=_answer, args=(hub, conn, key.encode()), name="wae-hub-conn",
+                         daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
