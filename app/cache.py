@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,17 +118,27 @@ def random_test_indices(n: int, seed: int, dataset: str = datasets.DEFAULT) -> l
 
 
 def warm() -> None:
-    """Fill the caches every page starts from, outside any session (``app/serve.py`` runs this in
-    a thread while the server starts): the MNIST test set, the classifier and every listed
-    checkpoint, each run once on a small batch of its own data set's test images (the CPU's
-    convolution kernels are set up on first use)."""
+    """Fill the caches every page starts from, outside any session: :func:`warm_steps`, all of
+    them."""
+    for _ in warm_steps():
+        pass
+
+
+def warm_steps() -> Iterator[str]:
+    """Fill the caches every page starts from, outside any session, one step (a model, a data set)
+    at a time; yields what it did after each step, so that ``app/serve.py`` can wait between steps
+    while a tab's page runs. The MNIST test set, the classifier and every listed checkpoint, each
+    run once on a small batch of its own data set's test images (the CPU's convolution kernels are
+    set up on first use)."""
     torch.set_num_threads(APP_THREADS)
     x = {datasets.DEFAULT: torch.as_tensor(test_images(random_test_indices(100, 0))[0])}
     net = load_classifier()
     with torch.inference_mode():
         if net is not None:
             net.embed(x[datasets.DEFAULT])
-        for info in catalog.list_checkpoints(include_uploads=False):
+    yield "the MNIST test set and classifier"
+    for info in catalog.list_checkpoints(include_uploads=False):
+        with torch.inference_mode():
             model = get_model(info.ref)
             model.sample(8)
             data = datasets.home(info.dataset) if info.is_image else None
@@ -135,6 +146,7 @@ def warm() -> None:
                 if data not in x:
                     x[data] = torch.as_tensor(test_images(random_test_indices(100, 0, data), data)[0])
                 model.encode(x[data])
+        yield info.id
 
 
 # --------------------------------------------------------------------------------------------

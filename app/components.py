@@ -158,8 +158,25 @@ def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, p
                caption: str | None = None, key: str | None = None,
                download_name: str | None = None, width: int | str = "stretch") -> bytes:
     """Show a grid of images (n, C, 28, 28), C = 1 or 3 (RGB), as one PNG; with ``download_name`` also a
-    "Download PNG" button (``key`` must then be unique on the page). Returns the PNG bytes."""
+    "Download PNG" button (``key`` must then be unique on the page). Returns the PNG bytes.
+
+    With a width in pixels, the grid is drawn at the largest ``scale`` that fits in it: Streamlit
+    would shrink a wider PNG itself, bilinearly (blurring the pixels) and again on every run; a
+    narrower one the browser scales up, pixelated."""
+    if isinstance(width, int) and not isinstance(width, bool):
+        a = np.asarray(images)
+        n, w = (1 if a.ndim == 2 else len(a)), a.shape[-1]
+        cols = max(1, min(ncol or math.ceil(math.sqrt(n)), n))
+        scale = max(1, min(scale, width // (cols * (w + pad) + pad)))
     data = grid_png(images, ncol, scale, pad)
+    show_png(data, caption=caption, key=key, download_name=download_name, width=width)
+    return data
+
+
+def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
+             download_name: str | None = None, width: int | str = "stretch") -> bytes:
+    """Show PNG bytes (e.g. a cached grid, :func:`grid_png`); with ``download_name`` also a
+    "Download PNG" button (``key`` must then be unique on the page)."""
     st.image(data, caption=caption, width=width, output_format="PNG")
     if download_name:
         st.download_button("Download PNG", data, file_name=download_name, mime="image/png",

@@ -3,12 +3,20 @@
     python -m app.serve [any `streamlit run` option, e.g. --server.port 8600]
 
 Plain ``streamlit run`` imports the app only when the first browser tab connects, so that tab
-waits for torch, pandas, scipy, the checkpoints, the MNIST test set and the CPU's first
-convolutions. Here a thread does that work while the server starts: first the imports (the
-entry script waits for them: ``app.IMPORTS_READY``), then one headless run of the first
-page and :func:`app.cache.warm`; a tab that connects before it is done waits on the same cached
-objects (Streamlit computes a cached value once), never on a second copy. Measured by
-``scripts/bench_app.py`` (README, Speed).
+waits for torch, scipy, the checkpoints, the MNIST test set and the CPU's first convolutions.
+Here a thread does that work while the server starts, the first tab's needs first and nothing
+else while a tab's page runs (Python runs one thread at a time: any other work makes that tab
+wait):
+
+1. the imports of the first page (the entry script waits for them: ``app.IMPORTS_READY``);
+2. the first page, run once without a browser once no tab's page is running (a tab that came
+   during the imports fills the same caches itself: Streamlit computes a cached value once);
+3. :func:`app.cache.warm_steps`: every model and data set, one at a time, each only once no page
+   is running (``app.RUNS``);
+4. what only later pages need: pandas, then ``torch._dynamo`` (seconds of imports, which the
+   first live run or training needs: :func:`wae_core.live.warm_up`).
+
+Measured by ``scripts/bench_app.py`` (README, Speed).
 """
 
 from __future__ import annotations
@@ -25,46 +33,72 @@ import app
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "app" / "streamlit_app.py"
 FIRST_PAGE = app.PAGES_DIR / app.PAGE_SPECS[0][0]  # the default page
-# What the first page needs (seconds to import on an idle 2-core machine: torch 1.7, pandas 0.4 (by
-# plotly figures), scipy.optimize 0.4). scikit-learn / openTSNE are left to the latent page.
-HEAVY_MODULES = ("torch", "pandas", "scipy.optimize", "plotly.graph_objects")
+# What the first page needs: torch, scipy.optimize for its optimal transport, plotly's figures
+# (``python -X importtime -c "import torch"`` shows what a start spends). Pandas is for later pages.
+HEAVY_MODULES = ("torch", "scipy.optimize", "plotly.graph_objects")
+LATER_MODULES = ("pandas",)
+# The longest the warm-up waits for pages to finish before its next step anyway (a first visit
+# of Mode collapse on Stacked MNIST runs for tens of seconds).
+IDLE_WAIT_S = 30.0
+# After a run, the server still sends its page and its images: the warm-up keeps still this long.
+QUIET_S = 1.5
+
+
+def _imports() -> None:
+    from streamlit.runtime import Runtime
+
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+    # The app's cached functions must be created under the server's Runtime, not before it.
+    while not Runtime.exists():
+        time.sleep(0.05)
+    from app import cache, components, drawn, figures, sidebar  # noqa: F401
+
+
+def _run_first_page() -> None:
+    """Run the first page once without a browser (outside a session Streamlit draws nothing): its
+    cached samples, OT costs and figures are then ready for the first tab. In a namespace of its
+    own: runpy would swap ``sys.modules["__main__"]`` and ``sys.argv``, which sessions running at
+    the same time rely on."""
+    exec(compile(FIRST_PAGE.read_text(), str(FIRST_PAGE), "exec"),  # noqa: S102
+         {"__name__": "wae_lab_first_page", "__file__": str(FIRST_PAGE)})
 
 
 def _warm() -> None:
-    from streamlit.runtime import Runtime
-
     t0 = time.perf_counter()
     try:
-        for name in HEAVY_MODULES:
-            importlib.import_module(name)
-        # The app's cached functions must be created under the server's Runtime, not before it.
-        while not Runtime.exists():
-            time.sleep(0.05)
-        from app import cache, components, figures, sidebar  # noqa: F401
-        from wae_core.live import warm_up
+        _imports()
     except Exception as e:  # noqa: BLE001 - the entry script then imports (and reports) itself
         print(f"WAE Lab: warm-up imports failed ({type(e).__name__}: {e})", file=sys.stderr)
         return
     finally:
         app.IMPORTS_READY.set()
-    t1 = time.perf_counter()
-    warm_up()  # the first optimiser imports torch._dynamo (~5 s): do it while the idea page is read
+    t_imports = time.perf_counter() - t0
     # Cached functions called outside a script run log "missing ScriptRunContext": expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    from app import cache
+    from wae_core.live import warm_up
+
     try:
-        # Run the first page once without a browser (outside a session Streamlit draws nothing):
-        # its cached samples, OT costs and figures are then ready for the first tab; first,
-        # because a tab that connects at once needs exactly these. Then the other models.
-        # (exec in a namespace of its own: runpy would swap sys.modules["__main__"] and sys.argv,
-        # which sessions running at the same time rely on.)
-        exec(compile(FIRST_PAGE.read_text(), str(FIRST_PAGE), "exec"),  # noqa: S102
-             {"__name__": "wae_lab_first_page", "__file__": str(FIRST_PAGE)})
-        cache.warm()
+        # A tab that connected during the imports is running its page now: let it finish alone.
+        if app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S):
+            _run_first_page()
+        t_first = time.perf_counter() - t0
+        steps = cache.warm_steps()  # a step runs when it is asked for: wait before asking
+        while True:
+            app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
+            if next(steps, None) is None:
+                break
+        for name in LATER_MODULES:
+            app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
+            importlib.import_module(name)
+        app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
+        warm_up().join()
     except Exception as e:  # noqa: BLE001 - a page shows the same problem with its own message
         print(f"WAE Lab: warm-up stopped ({type(e).__name__}: {e})", file=sys.stderr)
         return
-    print(f"WAE Lab: imports {t1 - t0:.1f} s, caches warm after {time.perf_counter() - t0:.1f} s",
-          file=sys.stderr)
+    print(f"WAE Lab: imports {t_imports:.1f} s, first page cached after {t_first:.1f} s, caches "
+          f"warm after {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,42 +20,51 @@ import app  # noqa: E402
 from app import PAGE_SPECS, PAGES_DIR  # noqa: E402
 
 PAGE_CONFIG = dict(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
-if not app.IMPORTS_READY.is_set():
-    # Under app.serve, a tab that connects while the warm-up still imports torch & co. sees the
-    # app start instead of a blank page (importing them here as well could see them half done).
+
+
+def main() -> None:
+    if not app.IMPORTS_READY.is_set():
+        # Under app.serve, a tab that connects while the warm-up still imports torch & co. sees
+        # the app start instead of a blank page (importing them here as well could see them half
+        # done).
+        st.set_page_config(**PAGE_CONFIG)
+        with st.spinner("Starting WAE Lab: loading PyTorch and the shipped models…", show_time=True):
+            app.IMPORTS_READY.wait(120)
+
+    import torch
+
+    from app import cache, share, sidebar
+
+    torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
     st.set_page_config(**PAGE_CONFIG)
-    with st.spinner("Starting WAE Lab: loading PyTorch and the shipped models…", show_time=True):
-        app.IMPORTS_READY.wait(120)
+    # Crisp pixels when the browser scales digit images (projector).
+    st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
+            "{image-rendering: pixelated;}</style>")
 
-import torch  # noqa: E402
+    pages = []
+    for file, title, icon, url in PAGE_SPECS:
+        if (PAGES_DIR / file).is_file():
+            pages.append(st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url,
+                                 default=not pages))
+    by_url = {p.url_path: p for p in pages}
 
-from app import cache, share, sidebar  # noqa: E402
+    current = st.navigation(pages)
+    sidebar.render_sidebar()
 
-torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
-st.set_page_config(**PAGE_CONFIG)
-# Crisp pixels when the browser scales digit images (projector).
-st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
-        "{image-rendering: pixelated;}</style>")
+    # ?page=<url path> on a session's first run opens that page (bookmarks of the root URL).
+    if not st.session_state.get("wae_page_param_read"):
+        st.session_state["wae_page_param_read"] = True
+        wanted = st.query_params.get("page")
+        if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
+            # (the query goes along: the page reads its own controls from it, see app.share)
+            st.switch_page(by_url[wanted], query_params=st.query_params.to_dict())
 
-pages = []
-for file, title, icon, url in PAGE_SPECS:
-    if (PAGES_DIR / file).is_file():
-        pages.append(st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url,
-                             default=not pages))
-by_url = {p.url_path: p for p in pages}
+    page_id = current.url_path or (pages[0].url_path if pages else None)
+    sidebar.sync_query_params(page_id)
+    current.run()
+    share.link_control(page_id or "")
 
-current = st.navigation(pages)
-sidebar.render_sidebar()
 
-# ?page=<url path> on a session's first run opens that page (bookmarks of the root URL).
-if not st.session_state.get("wae_page_param_read"):
-    st.session_state["wae_page_param_read"] = True
-    wanted = st.query_params.get("page")
-    if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
-        # (the query goes along: the page reads its own controls from it, see app.share)
-        st.switch_page(by_url[wanted], query_params=st.query_params.to_dict())
-
-page_id = current.url_path or (pages[0].url_path if pages else None)
-sidebar.sync_query_params(page_id)
-current.run()
-share.link_control(page_id or "")
+# Counted while it runs (a rerun or stop ends it too): app.serve's warm-up waits for no run.
+with app.RUNS.running():
+    main()

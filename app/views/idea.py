@@ -5,16 +5,20 @@ wae_core function that implements it, next to a live number or picture from the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import streamlit as st
 import torch
 
-from app import cache, catalog, datasets, export, figures, stacked
+from app import cache, catalog, datasets, drawn, export, stacked
 from app import components as C
+from app.catalog import CheckpointInfo
 from wae_core import divergences as div
 from wae_core import metrics
 from wae_core.config import MODEL_KINDS
 from wae_core.models import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
+
+Shipped = Callable[[str], "CheckpointInfo | None"]
 
 N_STATS = 500  # test images behind the live KL / MMD / JS numbers
 N_OT = 200  # points per side of the exact OT cost (Hungarian algorithm, O(n^3))
@@ -24,17 +28,6 @@ N_GRID = 60  # GAN samples shown
 N_RING = 40  # points per side of the optimal coupling on the ring
 
 
-def posterior_rows(post: dict | None, codes, labels) -> list[dict]:  # noqa: ANN001
-    """The posterior figure's numbers: (a) each VAE posterior's μ and σ, (b) each WAE code."""
-    rows = []
-    if post is not None:
-        rows += [{"panel": "a: VAE", "digit": int(d), "z1": m[0], "z2": m[1], "sigma1": s[0], "sigma2": s[1]}
-                 for m, s, d in zip(post["mu"], post["sigma"], post["labels"])]
-    if codes is not None:
-        rows += [{"panel": "b: WAE", "digit": int(d), "z1": c[0], "z2": c[1]} for c, d in zip(codes, labels)]
-    return rows
-
-
 def _section(title: str, lead: str) -> tuple:
     st.divider()
     st.header(title)
@@ -42,7 +35,7 @@ def _section(title: str, lead: str) -> tuple:
     return st.columns([1, 1], gap="large")
 
 
-def vae_blur(seed: int) -> None:
+def vae_blur(seed: int, shipped: Shipped) -> None:
     left, right = _section(
         "1 · VAE: blurry samples",
         "A VAE maximises a lower bound on the likelihood: a reconstruction term plus a KL term that "
@@ -52,7 +45,7 @@ def vae_blur(seed: int) -> None:
         st.markdown("with the KL of each Gaussian posterior in closed form:")
         C.latex(div.kl_normal)
     with right:
-        vae, wae = catalog.shipped("mnist-vae"), catalog.shipped("mnist-wae-mmd")
+        vae, wae = shipped("mnist-vae"), shipped("mnist-wae-mmd")
         if vae is None or wae is None:
             C.missing_note(["mnist-vae", "mnist-wae-mmd"], "the sample comparison")
             return
@@ -75,7 +68,7 @@ def vae_blur(seed: int) -> None:
                         "so it hedges: the blur.")
 
 
-def gan(seed: int) -> None:
+def gan(seed: int, shipped: Shipped) -> None:
     left, right = _section(
         "2 · GAN: no encoder, and mode collapse",
         "A GAN trains a generator against a discriminator on the data space. Sharp samples, but "
@@ -84,7 +77,7 @@ def gan(seed: int) -> None:
     with left:
         C.latex(GAN)
     with right:
-        info = catalog.shipped("mnist-gan")
+        info = shipped("mnist-gan")
         if info is None:
             C.missing_note(["mnist-gan"], "the GAN demo")
             return
@@ -101,11 +94,10 @@ def gan(seed: int) -> None:
                              download_name=f"idea-gan-samples-seed{seed}.png")
                 st.caption("GAN samples (no classifier found, so unsorted).")
                 return
-            res = cache.coverage(info.ref, N_COVERAGE, seed, catalog.classifier_ref())
-            cov = res["coverage"]
-            imgs, _ = C.sorted_by_class(cache.samples(info.ref, N_COVERAGE, seed), res["pred"], N_GRID)
-            C.image_grid(imgs, ncol=10, scale=2, key="idea_gan_sorted_png",
-                         download_name=f"idea-gan-samples-by-digit-seed{seed}.png")
+            clf = catalog.classifier_ref()
+            cov = cache.coverage(info.ref, N_COVERAGE, seed, clf)["coverage"]
+            C.show_png(drawn.sorted_samples_png(info.ref, N_COVERAGE, seed, clf, N_GRID, 10, 2),
+                       key="idea_gan_sorted_png", download_name=f"idea-gan-samples-by-digit-seed{seed}.png")
             st.markdown(f"{N_GRID} GAN samples sorted by predicted digit. Of {N_COVERAGE:,} samples: "
                         f"**{cov['classes_covered']}/10** digits covered, largest digit "
                         f"**{max(cov['counts']) / N_COVERAGE:.0%}** (uniform: 10 %), KL to uniform "
@@ -116,7 +108,7 @@ def gan(seed: int) -> None:
                             "**Data set** to Stacked MNIST to see it on *Mode collapse*.")
 
 
-def optimal_transport(seed: int) -> None:
+def optimal_transport(seed: int, shipped: Shipped) -> None:
     left, right = _section(
         "3 · Optimal transport",
         "Measure the distance between the data distribution P_X and the model P_G by the cheapest "
@@ -129,23 +121,14 @@ def optimal_transport(seed: int) -> None:
         st.markdown("Between two samples of n points the optimal coupling is a permutation:")
         C.latex(div.optimal_transport, 2)
     with right:
-        ring = catalog.shipped("ring-wae-mmd") or catalog.shipped("ring-gan")
+        ring = shipped("ring-wae-mmd") or shipped("ring-gan")
         if ring is not None:
             with C.guarded("Optimal coupling on the ring"):
-                from wae_core.data import sample_toy
-
-                g = torch.Generator().manual_seed(seed)
-                real = sample_toy("ring", N_RING, g).x
-                fake = torch.as_tensor(cache.samples(ring.ref, N_RING, seed))
-                cost, sigma = div.optimal_transport(real, fake)
-                real, fake, sigma = real.numpy(), fake.numpy(), sigma.numpy()
-                pairs = {"real_x": real[:, 0], "real_y": real[:, 1],  # each point and its match
-                         "matched_x": fake[sigma, 0], "matched_y": fake[sigma, 1]}
-                export.chart(figures.ot_matching_figure(real, fake, sigma), "idea_ot_ring", pairs,
-                             name=f"ot-coupling-ring-seed{seed}")
+                fig, pairs, cost = drawn.ot_ring(ring.ref, N_RING, seed)
+                export.chart(fig, "idea_ot_ring", pairs, name=f"ot-coupling-ring-seed{seed}")
                 st.caption(f"{N_RING} points of the ring and {N_RING} samples of {ring.kind_label} "
                            f"({ring.id}), matched optimally: mean cost ‖x − y‖² = **{cost:.3f}**.")
-        infos = [i for i in (catalog.shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
+        infos = [i for i in (shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
         if not infos:
             C.missing_note([f"mnist-{k}" for k in MODEL_KINDS], "the OT costs on MNIST")
             return
@@ -159,7 +142,7 @@ def optimal_transport(seed: int) -> None:
                        f"{N_OT} samples of each model (lower: closer to the data).")
 
 
-def wae_objective(seed: int) -> None:
+def wae_objective(seed: int, shipped: Shipped) -> None:
     st.divider()
     st.header("4 · The WAE objective")
     st.markdown("Relax the constraint Q_Z = P_Z into a penalty: a reconstruction cost plus λ times a "
@@ -169,18 +152,13 @@ def wae_objective(seed: int) -> None:
     st.markdown("(a) The VAE pushes every Q(Z|X=x) towards P_Z; (b) the WAE pushes only "
                 "Q_Z = E[Q(Z|X)] towards P_Z, so codes of different images may stay apart and the "
                 "decoder has no reason to blur.")
-    vae, wae = catalog.shipped("mnist-vae-z2"), catalog.shipped("mnist-wae-mmd-z2")
+    vae, wae = shipped("mnist-vae-z2"), shipped("mnist-wae-mmd-z2")
     if vae is None and wae is None:
         C.missing_note(["mnist-vae-z2", "mnist-wae-mmd-z2"], "the figure")
         return
     with C.guarded("The posterior figure"):
-        post = cache.vae_posteriors(vae.ref, N_FIGURE, seed) if vae is not None else None
-        codes = labels = None
-        if wae is not None:
-            x, labels = cache.test_images(cache.random_test_indices(N_FIGURE, seed))
-            codes = cache.encode(wae.ref, x)
-        export.chart(figures.posterior_figure(post, codes, labels), "idea_posteriors",
-                     posterior_rows(post, codes, labels), name=f"posteriors-vae-vs-wae-seed{seed}")
+        fig, rows = drawn.posteriors(vae.ref if vae else None, wae.ref if wae else None, N_FIGURE, seed)
+        export.chart(fig, "idea_posteriors", rows, name=f"posteriors-vae-vs-wae-seed{seed}")
         st.caption(f"{N_FIGURE} MNIST test images, coloured by digit, over the density of "
                    "the prior P_Z. (a) mnist-vae-z2: μ ± 2σ of each Q(Z|X=x). "
                    "(b) mnist-wae-mmd-z2: the (deterministic) codes.")
@@ -189,7 +167,7 @@ def wae_objective(seed: int) -> None:
                              "the other half of the figure")
 
 
-def penalties(seed: int) -> None:
+def penalties(seed: int, shipped: Shipped) -> None:
     st.divider()
     st.header("5 · Two ways to measure D_Z(Q_Z, P_Z)")
     st.markdown("Both work on samples only: codes of a data batch (Q_Z) and draws of the prior (P_Z).")
@@ -200,7 +178,7 @@ def penalties(seed: int) -> None:
                     "optimum estimates the Jensen–Shannon divergence D_JS(Q_Z, P_Z).")
         C.latex(div.adversary_loss)
         C.latex(WAEGAN)
-        info = catalog.shipped("mnist-wae-gan")
+        info = shipped("mnist-wae-gan")
         if info is None:
             C.missing_note(["mnist-wae-gan"], "the live JS estimate")
         else:
@@ -224,7 +202,7 @@ def penalties(seed: int) -> None:
         with st.expander("The estimator used in training"):
             C.latex(div.mmd, 1)
             C.latex(WAEMMD)
-        infos = [i for i in (catalog.shipped("mnist-wae-mmd"), catalog.shipped("mnist-vae")) if i is not None]
+        infos = [i for i in (shipped("mnist-wae-mmd"), shipped("mnist-vae")) if i is not None]
         if not infos:
             C.missing_note(["mnist-wae-mmd", "mnist-vae"], "the live MMD")
         else:
@@ -263,8 +241,16 @@ def main() -> None:
                 f"MNIST test images whatever the sidebar's data set ({ds.label} now). The other pages "
                 f"follow the sidebar.", icon=":material/info:")
     seed = C.current_seed()
+    # One listing per run: each listing reads every checkpoint's header again.
+    listed = catalog.list_checkpoints(include_uploads=False)
+
+    def shipped(stem: str) -> CheckpointInfo | None:
+        """As :func:`app.catalog.shipped`, from this run's listing."""
+        return next((i for i in listed if i.id == stem or (i.path is not None and i.path.stem == stem)),
+                    None)
+
     for part in (vae_blur, gan, optimal_transport, wae_objective, penalties):
-        part(seed)
+        part(seed, shipped)
     paper_table()
 
 

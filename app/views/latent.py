@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from app import cache, export, figures, share
+from app import cache, drawn, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
-from app.datasets import ImageDataset
 from wae_core import divergences
 from wae_core.latent_map import PROJECTIONS, LatentMap
 
@@ -37,25 +35,6 @@ def selected_indices(event: object) -> list[int]:
     return out
 
 
-def csv_rows(info: CheckpointInfo, m: LatentMap) -> pd.DataFrame:
-    codes = pd.DataFrame({"model": info.label, "kind": "code", "x": m.codes_xy[:, 0],
-                          "y": m.codes_xy[:, 1], "label": m.labels, "test_index": m.indices})
-    prior = pd.DataFrame({"model": info.label, "kind": "prior", "x": m.prior_xy[:, 0],
-                          "y": m.prior_xy[:, 1], "label": -1, "test_index": -1})
-    return pd.concat([codes, prior], ignore_index=True)
-
-
-def map_figure(m: LatentMap, ds: ImageDataset, digits: list, user_xy: np.ndarray | None):
-    """The Plotly map, codes coloured by the data set's groups (digit, class, red digit)."""
-    if ds.per_channel:
-        group_names = [f"{ds.group_title} {d}" for d in range(10)]
-    else:
-        group_names = list(ds.class_names)
-    return figures.latent_map_figure(m, user_xy, [d.name for d in digits], groups=ds.groups(m.labels),
-                                     group_names=group_names,
-                                     label_names=[ds.class_name(v) for v in m.labels])
-
-
 def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw: bool,
               digits: list) -> LatentMap:
     """One model's column: its map of Q_Z vs P_Z, MMD, the user's digits and the selection."""
@@ -75,7 +54,7 @@ def model_map(info: CheckpointInfo, i: int, n: int, seed: int, method: str, draw
         user_xy = m.place(cache.encode(info.ref, xb))
     st.caption(f"{'raw latent plane (z_dim = 2)' if m.method == 'raw' else m.method} · "
                f"select points (lasso / box) to see their images · colour: {ds.group_title}")
-    fig = map_figure(m, ds, digits, user_xy)
+    fig = drawn.latent_map(info.ref, n, seed, method, draw, ds.name, user_xy, tuple(d.name for d in digits))
     event = export.chart(fig, f"latent_plot_{i}", name=f"latent-{m.method}-{info.id}", full_mode_bar=True,
                          width="stretch", on_select="rerun", selection_mode=("points", "box", "lasso"))
     picked = selected_indices(event)
@@ -120,17 +99,17 @@ def main() -> None:
     with st.expander("Place your own digit on the maps (upload or draw)"):
         if C.user_images_offered(ds):
             digits = C.user_digits("latent_user", multiple=True)
-    frames = []
+    mapped = []  # (label, model) of every map drawn, for the CSV
     for i, (col, info) in enumerate(C.model_columns(infos)):
         with col:
             if not info.has_encoder:
                 C.no_encoder_note(info, "no Q_Z to show (it cannot map data to z)")
                 continue
             with C.guarded(f"{info.kind_label} latent map"):
-                m = model_map(info, i, n, seed, method, mode == "draw", digits)
-                frames.append(csv_rows(info, m))
-    if frames:
-        csv = pd.concat(frames, ignore_index=True).to_csv(index=False).encode()
+                model_map(info, i, n, seed, method, mode == "draw", digits)
+                mapped.append((info.label, info.ref))
+    if mapped:
+        csv = drawn.latent_csv(tuple(mapped), n, seed, method, mode == "draw", ds.name)
         st.download_button("Download the embedding (CSV)", csv, file_name=f"latent-{method}-seed{seed}.csv",
                            mime="text/csv", key="latent_csv", icon=":material/download:")
     with st.expander("MMD: the formula"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, catalog, datasets, export, figures, share, stacked
+from app import cache, catalog, datasets, drawn, export, share, stacked
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
@@ -17,8 +17,8 @@ GRID_CHOICES = [50, 100, 200]
 
 
 def column(info: CheckpointInfo, ds: ImageDataset, n: int, seed: int, k: int, i: int) -> dict | None:
-    res = cache.coverage(info.ref, n, seed, catalog.classifier_ref(ds.name))
-    cov = res["coverage"]
+    clf = catalog.classifier_ref(ds.name)
+    cov = cache.coverage(info.ref, n, seed, clf)["coverage"]
     total = sum(cov["counts"])
     m = st.columns(2)
     m[0].metric("Classes covered", f"{cov['classes_covered']}/{ds.n_classes}",
@@ -26,16 +26,15 @@ def column(info: CheckpointInfo, ds: ImageDataset, n: int, seed: int, k: int, i:
                      f"of the samples ({metrics.MIN_SHARE_OF_UNIFORM:g} of uniform's share).")
     m[1].metric("KL to uniform", f"{cov['kl_to_uniform']:.3f}",
                 help=f"0 = every {ds.item} equally often")
-    labels = None if ds.name == datasets.MNIST.name else ds.class_names
-    export.chart(figures.class_histogram(cov["counts"], labels=labels), f"mc_hist_{i}",
+    labels = None if ds.name == datasets.MNIST.name else tuple(ds.class_names)
+    export.chart(drawn.class_histogram(tuple(cov["counts"]), labels), f"mc_hist_{i}",
                  {"class": ds.class_names[:len(cov["counts"])], "samples": cov["counts"]},
                  name=f"class-histogram-{info.id}-seed{seed}")
     st.caption(f"{total:,} samples classified · {cov['confident_share']:.0%} with confidence "
                f"≥ {metrics.CONFIDENT:g}")
-    imgs, _ = C.sorted_by_class(cache.samples(info.ref, n, seed), res["pred"], k)
-    C.image_grid(imgs, ncol=10, scale=2, key=f"mc_download_{i}",
-                 download_name=f"samples-by-class-{info.id}-seed{seed}.png")
-    st.caption(f"The first {len(imgs)} samples, sorted by predicted class (rows read "
+    C.show_png(drawn.sorted_samples_png(info.ref, n, seed, clf, k, 10, 2), key=f"mc_download_{i}",
+               download_name=f"samples-by-class-{info.id}-seed{seed}.png")
+    st.caption(f"The first {min(k, n)} samples, sorted by predicted class (rows read "
                f"{ds.class_names[0]} → {ds.class_names[-1]}).")
     return {"Model": info.kind_label, "File": info.label.split(" · ", 1)[-1],
             "Classes covered": cov["classes_covered"], "KL to uniform": round(cov["kl_to_uniform"], 4),
@@ -140,7 +139,7 @@ def stacked_view(infos: list[CheckpointInfo], ds: ImageDataset, n: int, seed: in
     for r in rows:
         modes = [{"red": m // 100, "green": m // 10 % 10, "blue": m % 10, "samples": c}
                  for m, c in enumerate(r["counts"])]  # mode 100 r + 10 g + b, as on the map
-        export.chart(figures.stacked_mode_map(r["counts"], title=f"{r['Model']} · {r['File']}"),
+        export.chart(drawn.stacked_mode_map(tuple(r["counts"]), f"{r['Model']} · {r['File']}"),
                      f"mc_stacked_map_{r['File']}", modes, name=f"stacked-modes-{r['File']}-seed{seed}")
     if len(rows) > 1:
         table = [{k: v for k, v in r.items() if k not in ("kind", "counts")} for r in rows]

@@ -12,6 +12,7 @@ import streamlit as st
 
 from app import cache, catalog, export
 from app import components as C
+from app.catalog import Ref
 from wae_core import metrics
 from wae_core.classifier import FEATURE_DIM
 
@@ -114,6 +115,45 @@ def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+# The charts, built once per version of results.json for every session (``ref`` is that
+# version: the rows are read through cache.load_results); building a Plotly Express figure was
+# most of this page's rerun. Never update a figure returned from here: it is shared.
+def _rows() -> list[dict[str, Any]]:
+    res = cache.load_results() or {}
+    return [r for r in res.get("rows") or [] if isinstance(r, dict)]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def bar_chart(ref: Ref, key: str) -> tuple[pd.DataFrame, Any]:
+    """The bar chart of one column of the table: (its numbers, the figure or None without any)."""
+    df = chart_frame(_rows(), key)
+    if df.empty:
+        return df, None
+    fig = px.bar(df, x="model", y="value", color="group", text_auto=".3g",
+                 color_discrete_map={"model": "#4C78A8", "real data": "#72B7B2"})
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis_title=None, yaxis_title=None, showlegend=False)
+    return df, fig
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def pr_chart(ref: Ref) -> tuple[pd.DataFrame, Any]:
+    """The precision-vs-recall scatter: (its points, the figure or None without any)."""
+    pr = pr_frame(_rows())
+    if pr.empty:
+        return pr, None
+    fig = px.scatter(pr, x="recall", y="precision", color="group", text="model",
+                     symbol="group", color_discrete_map={"model": "#4C78A8", "real data": "#72B7B2"})
+    fig.update_traces(marker={"size": 12}, cliponaxis=False)
+    for tr in fig.data:  # a label below a point that sits just under another one
+        tr.textposition = [label_position(x, y, pr) for x, y in zip(tr.x, tr.y)]
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"range": [0, 1], "title": "Recall (real images the model makes)"},
+                      yaxis={"range": [0, 1], "title": "Precision (samples on real data)"},
+                      legend_title_text=None)
+    return pr, fig
+
+
 def toy_table(toys: list[dict[str, Any]]) -> pd.DataFrame:
     def pm(r: dict[str, Any], k: str, spec: str) -> str:
         m, s = r.get(f"{k}_mean"), r.get(f"{k}_std")
@@ -169,6 +209,7 @@ def main() -> None:
                 "`results/results.json` and `results/results.md`).", icon="ℹ️")
         return
     rows = [r for r in res.get("rows") or [] if isinstance(r, dict)]
+    ref = catalog.results_ref()
     acc = (res.get("classifier") or {}).get("test_accuracy")
     st.caption(f"Produced by `{res.get('command') or 'python -m wae_core.evaluate'}` on "
                f"{res.get('generated') or C.DASH} with {cell(res.get('n_samples'), 'd')} samples per "
@@ -189,33 +230,19 @@ def main() -> None:
         export.csv_button(rows, "results_table_csv", "results")  # the numbers, not their formatting
         cols = st.columns(len(CHARTS))
         for col, (key, title) in zip(cols, CHARTS):
-            df = chart_frame(rows, key)
+            df, fig = bar_chart(ref, key)
             with col:
                 st.markdown(f"**{title}**")
-                if df.empty:
+                if fig is None:
                     st.caption(C.DASH)
                     continue
-                fig = px.bar(df, x="model", y="value", color="group", text_auto=".3g",
-                             color_discrete_map={"model": "#4C78A8", "real data": "#72B7B2"})
-                fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                                  xaxis_title=None, yaxis_title=None, showlegend=False)
                 export.chart(fig, f"results_chart_{key}", df, name=f"results-{key}", full_mode_bar=True,
                              width="stretch")
-        pr = pr_frame(rows)
-        if not pr.empty:
+        pr, fig = pr_chart(ref)
+        if fig is not None:
             fid = res.get("fidelity") or {}
             st.markdown(f"**Precision vs recall on LeNet features** (k = {fid.get('k_pr', 3)}, "
                         "Kynkäänniemi et al. 2019)")
-            fig = px.scatter(pr, x="recall", y="precision", color="group", text="model",
-                             symbol="group", color_discrete_map={"model": "#4C78A8",
-                                                                 "real data": "#72B7B2"})
-            fig.update_traces(marker={"size": 12}, cliponaxis=False)
-            for tr in fig.data:  # a label below a point that sits just under another one
-                tr.textposition = [label_position(x, y, pr) for x, y in zip(tr.x, tr.y)]
-            fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                              xaxis={"range": [0, 1], "title": "Recall (real images the model makes)"},
-                              yaxis={"range": [0, 1], "title": "Precision (samples on real data)"},
-                              legend_title_text=None)
             export.chart(fig, "results_pr_scatter", pr, name="results-precision-recall", full_mode_bar=True,
                          width="stretch")
             st.caption(pr_sentence(pr))

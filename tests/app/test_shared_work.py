@@ -1,0 +1,122 @@
+"""Work a page shares instead of repeating (issue: sixty students on one 2-core host): figures
+built once per input for every session (app.drawn, the Results charts), image grids drawn no wider
+than they are shown (so Streamlit does not shrink and re-encode them on every run), and the
+server's warm-up, which keeps still while a session's page runs (app.serve, app.RUNS)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import plotly.express as px
+import pytest
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1 import AppTest
+
+import app
+from app import cache, drawn, figures, serve
+from app.components import grid_png
+from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
+from tests.app.test_pages import open_page
+
+SEED = 4242
+
+BUILDERS = [  # (page, the module and name of a figure builder it must not call twice, its cache)
+    ("idea.py", figures, "posterior_figure", drawn.posteriors),
+    ("idea.py", figures, "ot_matching_figure", drawn.ot_ring),
+    ("mode_collapse.py", figures, "class_histogram", drawn.class_histogram),
+    ("latent.py", figures, "latent_map_figure", drawn.latent_map),
+    ("results.py", px, "bar", None),  # (its cache is the page's own: it may be full already)
+]
+
+
+@pytest.mark.parametrize(("page", "module", "name", "cached"), BUILDERS,
+                         ids=[f"{p}:{n}" for p, _, n, _ in BUILDERS])
+def test_a_second_session_reuses_the_figures(env, monkeypatch, page, module, name, cached):  # noqa: F811
+    if cached is not None:
+        cached.clear()  # (an earlier test may have drawn the same figure)
+    calls = []
+    build = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or build(*a, **k))
+    open_page(page, state={"sidebar_seed": SEED})
+    first = len(calls)
+    assert first or cached is None
+    open_page(page, state={"sidebar_seed": SEED})  # another session, the same view
+    assert len(calls) == first, f"{name} built again for a second session of {page}"
+
+
+def test_a_grid_with_a_pixel_width_is_drawn_to_fit():
+    """A PNG wider than its width in pixels would be shrunk by Streamlit (bilinear, every run):
+    the grid is drawn at the largest scale that fits, and stored as it was drawn."""
+    def script() -> None:
+        import numpy as np
+
+        from app import components as C
+
+        C.image_grid(np.linspace(0, 1, 8 * 28 * 28, dtype=np.float32).reshape(8, 1, 28, 28),
+                     ncol=8, scale=4, width=8 * 28 * 4)
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    imgs = np.linspace(0, 1, 8 * 28 * 28, dtype=np.float32).reshape(8, 1, 28, 28)
+    # 8 columns of 28 px + 2 px padding: 242 px at scale 1, so scale 3 (726 px) fits in 896 px.
+    url = at.get("image")[0].proto.imgs[0].url
+    assert _calculate_file_id(grid_png(imgs, 8, 3, 2), "image/png") in url
+
+
+def test_wait_idle_waits_for_runs_and_a_quiet_moment():
+    runs = app.ScriptRuns()
+    assert runs.wait_idle(0.01)
+    with runs.running():
+        t0 = time.monotonic()
+        assert not runs.wait_idle(0.2)
+        assert time.monotonic() - t0 >= 0.2
+    t0 = time.monotonic()
+    assert runs.wait_idle(5, quiet=0.3)  # idle, once no run ended in the last 0.3 s
+    assert 0.25 <= time.monotonic() - t0 < 2
+
+
+def test_the_entry_counts_its_runs(app_env, monkeypatch):
+    runs, entered = app.ScriptRuns(), []
+    running = runs.running
+    monkeypatch.setattr(runs, "running", lambda: entered.append(1) or running())
+    monkeypatch.setattr(app, "RUNS", runs)
+    at = open_page("samples.py")  # two runs: the default page, then Samples
+    assert not at.exception, at.exception
+    assert len(entered) == 2 and runs.wait_idle(0)  # each run counted in, and out again
+
+
+def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
+    """After its imports the warm-up waits for running pages before the first page's caches,
+    before each model, the later imports and torch._dynamo."""
+    events: list[str] = []
+    runs = app.ScriptRuns()
+    tab = runs.running()  # a tab's page, running when the imports are done
+    monkeypatch.setattr(app, "RUNS", runs)
+    monkeypatch.setattr(serve, "QUIET_S", 0.05)
+    monkeypatch.setattr(serve, "LATER_MODULES", ())
+    monkeypatch.setattr(serve, "_imports", lambda: events.append("imports"))
+    # another tab connects while the first page is being cached
+    monkeypatch.setattr(serve, "_run_first_page", lambda: events.append("first page") or tab.__enter__())
+    monkeypatch.setattr(cache, "warm_steps", lambda: (events.append(s) or s for s in ("model a", "model b")))
+    done = threading.Thread(target=lambda: events.append("dynamo"))
+    monkeypatch.setattr("wae_core.live.warm_up", lambda: done.start() or done)
+    app.IMPORTS_READY.clear()
+    warm = threading.Thread(target=serve._warm)
+    try:
+        with runs.running():
+            warm.start()
+            assert app.IMPORTS_READY.wait(10)
+            time.sleep(0.3)
+            assert events == ["imports"]  # nothing else while the page runs
+        deadline = time.monotonic() + 10
+        while "first page" not in events and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert events == ["imports", "first page"]  # the second tab's page runs: no model yet
+        tab.__exit__(None, None, None)
+        warm.join(10)
+    finally:
+        app.IMPORTS_READY.set()
+    assert events == ["imports", "first page", "model a", "model b", "dynamo"]
