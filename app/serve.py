@@ -13,8 +13,8 @@ wait):
    during the imports fills the same caches itself: Streamlit computes a cached value once);
 3. :func:`app.cache.warm_steps`: every model and data set, one at a time, each only once no page
    is running (``app.RUNS``);
-4. what only later pages need: pandas, then ``torch._dynamo`` (seconds of imports, which the
-   first live run or training needs: :func:`wae_core.live.warm_up`).
+4. what only later pages need: ``torch._dynamo`` (seconds of imports, which the first live run
+   or training needs: :func:`wae_core.live.warm_up`).
 
 Measured by ``scripts/bench_app.py`` (README, Speed).
 """
@@ -34,9 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "app" / "streamlit_app.py"
 FIRST_PAGE = app.PAGES_DIR / app.PAGE_SPECS[0][0]  # the default page
 # What the first page needs: torch, scipy.optimize for its optimal transport, plotly's figures
-# (``python -X importtime -c "import torch"`` shows what a start spends). Pandas is for later pages.
-HEAVY_MODULES = ("torch", "scipy.optimize", "plotly.graph_objects")
-LATER_MODULES = ("pandas",)
+# (``python -X importtime -c "import torch"`` shows what a start spends), and pandas: not for the
+# first page, but it may never be imported while pages run. Plotly looks pandas up in sys.modules
+# when it builds a figure, and a half-imported pandas there crashed pages ("partially initialized
+# module 'pandas' has no attribute 'Series'", seen under the room's load test).
+HEAVY_MODULES = ("torch", "scipy.optimize", "plotly.graph_objects", "pandas")
 # The longest the warm-up waits for pages to finish before its next step anyway (a first visit
 # of Mode collapse on Stacked MNIST runs for tens of seconds).
 IDLE_WAIT_S = 30.0
@@ -89,9 +91,6 @@ def _warm() -> None:
             app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
             if next(steps, None) is None:
                 break
-        for name in LATER_MODULES:
-            app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
-            importlib.import_module(name)
         app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
         warm_up().join()
     except Exception as e:  # noqa: BLE001 - a page shows the same problem with its own message

@@ -235,7 +235,7 @@ def _queue_note(own: live.RunState) -> None:
 
 def _room_note(state: live.RunState, watched: str) -> None:
     if watched:
-        st.markdown(f"Watching run **{watched}** · the lecturer's controls stay with the lecturer")
+        st.markdown(f"Live: run **{watched}** as its owner trains it · the controls stay with the lecturer")
     elif state.code:
         st.markdown(f"Room code **{state.code}** · others open [this link](./toy-lab?room={state.code})"
                     f" or type the code under *Watch a run* · {state.watchers} watching")
@@ -247,8 +247,7 @@ def view(run: str, was_active: bool) -> None:
         st.rerun()  # started, paused itself, or left the queue: redraw with(out) the timers
     _queue_note(own)
     snap = entry.snapshot
-    shown_state = own if not watched else None
-    _room_note(shown_state or own, watched)
+    _room_note(own, watched)
     rate = f" · {snap.steps_per_second:,.0f} steps/s per model" if snap.running else ""
     st.markdown(f"**Step {snap.step:,}**{rate}")
     if snap.status:

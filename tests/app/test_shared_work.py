@@ -95,7 +95,6 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
     tab = runs.running()  # a tab's page, running when the imports are done
     monkeypatch.setattr(app, "RUNS", runs)
     monkeypatch.setattr(serve, "QUIET_S", 0.05)
-    monkeypatch.setattr(serve, "LATER_MODULES", ())
     monkeypatch.setattr(serve, "_imports", lambda: events.append("imports"))
     # another tab connects while the first page is being cached
     monkeypatch.setattr(serve, "_run_first_page", lambda: events.append("first page") or tab.__enter__())
