@@ -22,10 +22,12 @@ Measured by ``scripts/bench_app.py`` (README, Speed).
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import app
@@ -57,13 +59,27 @@ def _imports() -> None:
     from app import cache, components, drawn, figures, sidebar  # noqa: F401
 
 
-def _run_first_page() -> None:
-    """Run the first page once without a browser (outside a session Streamlit draws nothing): its
-    cached samples, OT costs and figures are then ready for the first tab. In a namespace of its
+def _run_page(page: Path = FIRST_PAGE) -> None:
+    """Run a page once without a browser (outside a session Streamlit draws nothing): its cached
+    samples, codes, maps and figures are then ready for the first tab. In a namespace of its
     own: runpy would swap ``sys.modules["__main__"]`` and ``sys.argv``, which sessions running at
     the same time rely on."""
-    exec(compile(FIRST_PAGE.read_text(), str(FIRST_PAGE), "exec"),  # noqa: S102
-         {"__name__": "wae_lab_first_page", "__file__": str(FIRST_PAGE)})
+    exec(compile(page.read_text(), str(page), "exec"),  # noqa: S102
+         {"__name__": "wae_lab_warm_page", "__file__": str(page)})
+
+
+def _warm_pages() -> Iterator[str]:
+    """Every other page's default view, one page at a time (each process of a room fills its own
+    caches: a room that arrives at once must not find them cold). The live and training pages
+    start nothing by themselves and are left out."""
+    for file, *_ in app.PAGE_SPECS[1:]:
+        if file in ("toy_lab.py", "train.py"):
+            continue
+        try:
+            _run_page(app.PAGES_DIR / file)
+        except Exception as e:  # noqa: BLE001 - the page shows its own message to its tabs
+            print(f"WAE Lab: warm-up skipped {file} ({type(e).__name__}: {e})", file=sys.stderr)
+        yield file
 
 
 def _warm() -> None:
@@ -84,9 +100,10 @@ def _warm() -> None:
     try:
         # A tab that connected during the imports is running its page now: let it finish alone.
         if app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S):
-            _run_first_page()
+            _run_page()
         t_first = time.perf_counter() - t0
-        steps = cache.warm_steps()  # a step runs when it is asked for: wait before asking
+        # A step runs when it is asked for: wait before asking.
+        steps = itertools.chain(cache.warm_steps(), _warm_pages())
         while True:
             app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
             if next(steps, None) is None:

@@ -97,7 +97,8 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
     monkeypatch.setattr(serve, "QUIET_S", 0.05)
     monkeypatch.setattr(serve, "_imports", lambda: events.append("imports"))
     # another tab connects while the first page is being cached
-    monkeypatch.setattr(serve, "_run_first_page", lambda: events.append("first page") or tab.__enter__())
+    monkeypatch.setattr(serve, "_run_page", lambda: events.append("first page") or tab.__enter__())
+    monkeypatch.setattr(serve, "_warm_pages", lambda: (events.append(s) or s for s in ("page x",)))
     monkeypatch.setattr(cache, "warm_steps", lambda: (events.append(s) or s for s in ("model a", "model b")))
     done = threading.Thread(target=lambda: events.append("dynamo"))
     monkeypatch.setattr("wae_core.live.warm_up", lambda: done.start() or done)
@@ -118,4 +119,4 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
         warm.join(10)
     finally:
         app.IMPORTS_READY.set()
-    assert events == ["imports", "first page", "model a", "model b", "dynamo"]
+    assert events == ["imports", "first page", "model a", "model b", "page x", "dynamo"]
