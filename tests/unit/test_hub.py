@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.support import free_port
 from wae_core import live
 from wae_core.live import hub as H
+from wae_core.live import remote
 from wae_core.live.slots import Slots, host_slots
 
 
@@ -224,8 +225,8 @@ def test_hub_across_processes(ring, monkeypatch):
     try:
         lines = iter(proc.stderr.readline, "")
         assert any("listening" in line for line in lines)  # (runpy may warn first)
-        one = H.HubClient(f"127.0.0.1:{port}", key)
-        two = H.HubClient(f"127.0.0.1:{port}", key)
+        one = remote.HubClient(f"127.0.0.1:{port}", key)
+        two = remote.HubClient(f"127.0.0.1:{port}", key)
         run = one.create("lecturer", ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
         code = one.share(run)
         one.start(run)
@@ -246,8 +247,8 @@ def test_hub_across_processes(ring, monkeypatch):
         import socket
         mute = socket.create_connection(("127.0.0.1", port))
         with pytest.raises(Exception):  # noqa: B017, PT011 - AuthenticationError or a reset
-            H.HubClient(f"127.0.0.1:{port}", "wrong").stats()
-        assert H.HubClient(f"127.0.0.1:{port}", key).stats()["runs"] == 1
+            remote.HubClient(f"127.0.0.1:{port}", "wrong").stats()
+        assert remote.HubClient(f"127.0.0.1:{port}", key).stats()["runs"] == 1
         mute.close()
         assert one.stats()["runs"] == 1
         # Many calls from many threads share a few pooled connections.

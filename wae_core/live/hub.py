@@ -9,8 +9,8 @@ let other sessions watch a run::
 
 One hub serves a whole room. With one app process it lives in that process (``get_hub``); with
 several behind the proxy (``python -m app.room``) it runs in a process of its own
-(``python -m wae_core.live.hub``) and the app processes call it over authenticated
-:mod:`multiprocessing.connection` sockets (``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
+(``python -m wae_core.live.hub``) and the app processes call it over authenticated sockets
+(:mod:`~wae_core.live.remote`; ``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
 process is watched from all of them and trains on its own core, away from the GIL that the
 pages' scripts share.
 
@@ -29,11 +29,8 @@ What it guarantees to a room:
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import os
-import pickle
-import queue
 import re
 import secrets
 import sys
@@ -41,18 +38,11 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import (
-    Client,
-    Connection,
-    Listener,
-    answer_challenge,
-    deliver_challenge,
-)
 from typing import Any
 
 from ..errors import UserFacingError
 from ..recipes import Recipe
+from . import remote
 from .groups import GroupSnapshot, LiveGroup
 from .runs import LiveConfig
 from .slots import LEASE_SECONDS, Slots, host_slots
@@ -123,8 +113,8 @@ def normalize_code(text: str) -> str:
     """A typed code as stored: upper case, spaces and dashes dropped; a plain error otherwise."""
     code = re.sub(r"[\s-]", "", str(text or "")).upper()
     if not re.fullmatch(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code):
-        raise RoomError(f"A room code has {CODE_LENGTH} letters and digits (like "
-                            f"{'K7QX2M'}); check the code on the lecturer's screen.")
+        raise RoomError(f"A room code has {CODE_LENGTH} letters and digits (like K7QX2M); check "
+                        "the code on the lecturer's screen.")
     return code
 
 
@@ -367,110 +357,23 @@ class Hub:
 
 
 # --- one hub per process, or the room server's ---------------------------------------------------
-PUBLIC = ("create", "close", "start", "pause", "step", "reset", "update", "set_speed", "share",
-          "find", "state", "frame", "reserve", "ticket", "release", "stats")
 _local: Hub | None = None
-_remote: HubClient | None = None
+_remote: remote.HubClient | None = None
 _hub_lock = threading.Lock()
 
 
-def get_hub() -> Hub | HubClient:
+def get_hub() -> Hub | remote.HubClient:
     """The room server's hub when ``WAE_LAB_HUB`` (host:port) is set, else this process's own."""
     global _local, _remote
     with _hub_lock:
         address = os.environ.get("WAE_LAB_HUB", "").strip()
         if address:
             if _remote is None:
-                _remote = HubClient(address, os.environ.get("WAE_LAB_HUB_KEY", ""))
+                _remote = remote.HubClient(address, os.environ.get("WAE_LAB_HUB_KEY", ""))
             return _remote
         if _local is None:
             _local = Hub()
         return _local
-
-
-class HubClient:
-    """The hub of another process, with the same methods (:data:`PUBLIC`). Each call borrows an
-    open connection from a pool: Streamlit runs every script run (fragments too) in a new thread,
-    and a connection per thread would cost a handshake per redraw."""
-
-    def __init__(self, address: str, key: str) -> None:
-        host, port = address.rsplit(":", 1)
-        self.address, self.key = (host, int(port)), key.encode()
-        self._pool: queue.LifoQueue = queue.LifoQueue()
-
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = Client(self.address, authkey=self.key)
-        try:
-            _send(conn, (name, args, kwargs))
-            ok, value = _recv(conn)
-        except BaseException:
-            conn.close()  # a half-done exchange: never reuse this connection
-            raise
-        self._pool.put(conn)
-        if not ok:
-            raise value
-        return value
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in PUBLIC:
-            raise AttributeError(name)
-        return functools.partial(self._call, name)
-
-
-def _send(conn: Connection, obj: Any) -> None:
-    # Plain pickle, not the connection's own: once torch is imported, multiprocessing's pickler
-    # sends tensors as shared-memory handles, which an unrelated process cannot open.
-    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _recv(conn: Connection) -> Any:
-    return pickle.loads(conn.recv_bytes())  # noqa: S301 - an authenticated peer of the room
-
-
-def _answer(hub: Hub, conn: Connection, key: bytes) -> None:
-    """One app process's connection: the key's handshake (here, not in the accepting thread, so a
-    caller that never answers holds up no one else), then calls in and results (or the
-    exception) out, until it closes."""
-    with conn:
-        try:
-            deliver_challenge(conn, key)
-            answer_challenge(conn, key)
-        except (AuthenticationError, OSError, EOFError):
-            return  # a wrong key or a dropped handshake: nothing for that caller
-        while True:
-            try:
-                name, args, kwargs = _recv(conn)
-            except Exception:  # noqa: BLE001 - closed, or a stream that cannot be read on
-                return
-            try:
-                if name not in PUBLIC:
-                    raise AttributeError(f"the hub has no method {name!r}")
-                reply = (True, getattr(hub, name)(*args, **kwargs))
-            except Exception as e:  # noqa: BLE001 - the caller re-raises it
-                reply = (False, e)
-            try:
-                _send(conn, reply)
-            except (pickle.PicklingError, TypeError, AttributeError):  # an exception that won't pickle
-                _send(conn, (False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
-
-
-def serve(port: int, host: str = "127.0.0.1", key: str = "") -> None:
-    """Serve one hub to the app processes until killed. Only holders of ``key`` may connect: the
-    calls are pickled, so the key must stay secret (``python -m app.room`` makes a random one)."""
-    hub = Hub()
-    listener = Listener((host, port))  # no authkey here: _answer checks the key per connection
-    print(f"WAE Lab hub listening on {host}:{port} ({hub.slots.n} training slots)", file=sys.stderr,
-          flush=True)
-    while True:
-        try:
-            conn = listener.accept()
-        except OSError:
-            continue
-        threading.Thread(target=_answer, args=(hub, conn, key.encode()), name="wae-hub-conn",
-                         daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -479,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
     a = p.parse_args(argv)
-    serve(a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
+    remote.serve(Hub(), a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
 
 
 if __name__ == "__main__":
