@@ -138,6 +138,7 @@ HTTP_THREADS = 64  # urllib calls (media, uploads) run in threads: the default p
 
 # --- what the pages say (pure functions; tests/unit/test_load_test.py) ---------------------------
 # The live page's contract: "**Step 1,234** · 55 steps/s per model" (the rate only while it runs).
+RESEND_S = 5.0  # a page timer's run unanswered this long is asked for again (see WsSession._send_due)
 STEP_RE = re.compile(r"\*\*Step ([\d,]+)\*\*(?:\s*·\s*([\d,]+(?:\.\d+)?) steps/s per model)?")
 ROOM_LINK_RE = re.compile(r"room=([A-Z2-9]{6})(?![A-Za-z0-9])")
 ROOM_TEXT_RE = re.compile(r"Room code\W*([A-Z2-9]{6})(?![A-Za-z0-9])")
@@ -970,7 +971,7 @@ class WsSession:
         ``timeout`` s (a hung page; it is asked for again). Returns once the fragment runs it
         asked for are done (at most ``timeout`` s later), so that the tab's next action does not
         race them."""
-        in_flight: set[str] = set()
+        in_flight: dict[str, float] = {}  # fragment -> when its oldest unanswered run was asked
         last_sent: dict[str, float] = {}
         res, runs = RunResult(), 0
         drain_until: float | None = None
@@ -980,8 +981,8 @@ class WsSession:
                 drain_until = now + self.timeout  # no new reruns; wait for those in flight
             if drain_until is not None and (not in_flight or now >= drain_until):
                 break
-            for fid in [f for f in in_flight if now - last_sent[f] > self.timeout]:
-                in_flight.discard(fid)
+            for fid in [f for f, t in in_flight.items() if now - t > self.timeout]:
+                in_flight.pop(fid)
                 if rec is not None:
                     rec.errors.append(f"{self.name or 'a tab'}: a page timer's fragment run was not "
                                       f"answered within {self.timeout:.0f} s")
@@ -997,7 +998,7 @@ class WsSession:
             elif kind == "script_finished":
                 ran = run_fragments(msg)
                 for fid in ran or list(in_flight):
-                    in_flight.discard(fid)
+                    in_flight.pop(fid, None)
                 if msg.script_finished != 2:  # (2: cut short by a rerun, which follows)
                     res.status = msg.script_finished
                     self._show(res, ran)
@@ -1008,12 +1009,17 @@ class WsSession:
                 res = RunResult()
         return runs
 
-    async def _send_due(self, in_flight: set[str], last_sent: dict[str, float]) -> None:
-        """Rerun each page timer's fragment whose interval is up and that has no run in flight."""
+    async def _send_due(self, in_flight: dict[str, float], last_sent: dict[str, float]) -> None:
+        """Rerun each page timer's fragment whose interval is up, as the browser's timer does:
+        not while a run of it is in flight, unless that run has gone unanswered for RESEND_S (the
+        browser's timer fires whether or not its last ask was answered, so an ask the server did
+        not run is superseded by the next). A fragment counts as unanswered from its oldest
+        unanswered ask: an error only when nothing answered it for ``timeout`` s."""
         now = time.monotonic()
         for fid, interval in list(self.auto_reruns.items()):
-            if fid not in in_flight and now - last_sent.get(fid, 0.0) >= interval:
-                in_flight.add(fid)
+            since = now - last_sent.get(fid, 0.0)
+            if since >= interval and (fid not in in_flight or since >= RESEND_S):
+                in_flight.setdefault(fid, now)
                 last_sent[fid] = now
                 await self.send_rerun(fragment_id=fid, auto=True)
 
