@@ -29,7 +29,6 @@ Each figure is measured on this machine as it is: run it on an idle machine (che
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from app import PAGE_SPECS  # noqa: E402  (a list of names: imports nothing heavy)
 
 # The server and browser of the browser tests: one copy of how the app is started.
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, StreamlitServer  # noqa: E402
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, digit_png  # noqa: E402
 
 TARGETS = {"cold": 3.0, "cached": 0.3, "upload": 0.2, "tsne": 4.0, "stacked": 1.0}
 LIVE_PAGES = ("toy-lab", "train")  # their fragments rerun on timers: not a page rerun to time
@@ -85,17 +84,6 @@ def drop_caches() -> str:
         return ""
     except OSError as e:
         return f"could not drop the OS file cache ({e.strerror or e}; it needs root)"
-
-
-def digit_png() -> bytes:
-    """A white "7" on black, 28x28: an MNIST-style PNG."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("L", (112, 112), 0)
-    ImageDraw.Draw(img).line([(25, 20), (88, 20), (45, 95)], fill=255, width=11, joint="curve")
-    buf = io.BytesIO()
-    img.resize((28, 28), Image.Resampling.LANCZOS).save(buf, "PNG")
-    return buf.getvalue()
 
 
 class Tab:

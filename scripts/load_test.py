@@ -84,7 +84,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
-import io
 import os
 import re
 import shlex
@@ -101,8 +100,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The server and browser helpers of the browser tests: one copy of how the app is started.
 from tests.e2e.support import (  # noqa: E402
@@ -110,6 +107,7 @@ from tests.e2e.support import (  # noqa: E402
     CHROMIUM_ARGS,
     ROOT,
     StreamlitServer,
+    digit_png,
     free_port,
     health_latency,
 )
@@ -689,15 +687,6 @@ class Live:
                 return t - self.t_start, cols
         t, cols = self.metrics[-1]
         return t - self.t_start, cols
-
-
-def digit_png() -> bytes:
-    """A white "7" on black, 28x28: an MNIST-style PNG."""
-    img = Image.new("L", (112, 112), 0)
-    ImageDraw.Draw(img).line([(25, 20), (88, 20), (45, 95)], fill=255, width=11, joint="curve")
-    buf = io.BytesIO()
-    img.resize((28, 28), Image.Resampling.LANCZOS).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def first_line(e: BaseException) -> str:

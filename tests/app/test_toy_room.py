@@ -5,12 +5,12 @@ starts by itself, and bad codes or a flood of clicks get one sentence and change
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.test_lab_pages import PAGES, env, texts  # noqa: F401 - env: a fixture
+from tests.waiting import wait_for
 from wae_core import live
 from wae_core.live.slots import Slots
 
@@ -26,15 +26,6 @@ def step_line(at: AppTest) -> int:
         if m.value.startswith("**Step "):
             return int(m.value.split("**")[1].split()[1].replace(",", ""))
     raise AssertionError("no step counter on the page")
-
-
-def wait_until(cond, timeout: float = 30.0) -> bool:  # noqa: ANN001
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture
@@ -59,7 +50,7 @@ def shared_run(hub) -> tuple[AppTest, str]:  # noqa: ANN001
 def test_watch_by_link_and_by_code(hub):
     lecturer, code = shared_run(hub)
     run = lecturer.session_state["toy_run"]
-    assert wait_until(lambda: hub.state(run, "t").step > 5)
+    assert wait_for(lambda: hub.state(run, "t").step > 5)
     student = page()
     student.query_params["room"] = code
     student.run()
@@ -67,7 +58,7 @@ def test_watch_by_link_and_by_code(hub):
     assert f"Watching run **{code}**" in texts(student)
     first = step_line(student)
     assert first > 0  # the lecturer's run, not the student's own (still at 0)
-    assert wait_until(lambda: hub.state(run, "t").step > first + 5)
+    assert wait_for(lambda: hub.state(run, "t").step > first + 5)
     student.run()
     assert step_line(student) > first
     assert hub.state(run, "lecturer").watchers >= 1
@@ -117,7 +108,7 @@ def test_queued_start_shows_its_place_then_starts_by_itself(hub):
     assert not second.exception, second.exception
     run = second.session_state["toy_run"]
     # The first session keeps polling (its tab is open), the lease of 3 s ends, the second starts.
-    assert wait_until(lambda: (first.run(), hub.state(run, "x").running)[1], 30)
+    assert wait_for(lambda: (first.run(), hub.state(run, "x").running)[1], 30, poll=0.1)
     second.run()
     assert not any(i.value.startswith("Queued") for i in second.info)
     assert any("turn" in w.value for w in first.run().warning)
@@ -138,9 +129,9 @@ def test_train_your_own_waits_in_the_same_queue(hub, env):  # noqa: F811
     assert any(i.value.startswith("Queued: position 1 of 1") for i in at.info), texts(at)
     assert not at.session_state["train_job"].started
     toy.button(key="toy_pause").click().run()
-    assert wait_until(lambda: at.run().session_state["train_job"].started, 30)
+    assert wait_for(lambda: at.run().session_state["train_job"].started, 30)
     job = at.session_state["train_job"]
     job.join(120)
     assert job.progress().state == "finished"
-    assert wait_until(lambda: not hub.slots.holders, 5)  # its place given back at the end
+    assert wait_for(lambda: not hub.slots.holders, 5)  # its place given back at the end
     (env["runs"] / "queued-vae.safetensors").unlink()

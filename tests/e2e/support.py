@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -38,6 +39,17 @@ def health_latency(url: str, timeout: float = 5.0) -> float | None:
             return time.perf_counter() - t0 if r.status == 200 else None
     except OSError:
         return None
+
+
+def digit_png() -> bytes:
+    """A white "7" on black, 28x28: an MNIST-style PNG (the upload of the benchmarks)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (112, 112), 0)
+    ImageDraw.Draw(img).line([(25, 20), (88, 20), (45, 95)], fill=255, width=11, joint="curve")
+    buf = io.BytesIO()
+    img.resize((28, 28), Image.Resampling.LANCZOS).save(buf, "PNG")
+    return buf.getvalue()
 
 
 class StreamlitServer:

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.e2e.support import free_port
+from tests.waiting import wait_for
 from wae_core import live
 from wae_core.live import hub as H
 from wae_core.live import remote
@@ -28,15 +29,6 @@ class Clock:
 
 def small(kind: str) -> live.LiveConfig:
     return live.LiveConfig(kind=kind, batch_size=32, hidden=16, depth=2, disc_hidden=16)
-
-
-def wait_for(cond, timeout: float = 20.0) -> bool:  # noqa: ANN001
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +147,7 @@ def test_queue_starts_by_itself_and_watchers_share_one_snapshot(ring):
         assert not state.running and (state.queue_position, state.queue_length) == (1, 1)
         assert 0 < state.eta <= 1.0
         # The lecturer's run, watched: one snapshot object for every watcher of a version.
-        assert wait_for(lambda: hub.state(a, "lecturer").step > 3)
+        assert wait_for(lambda: hub.state(a, "lecturer").step > 3, 20)
         frames = [hub.frame(a, f"watcher-{i}") for i in range(5)]
         assert len({f.version for f in frames}) == 1
         assert all(f.snapshot is frames[0].snapshot for f in frames)
@@ -231,7 +223,7 @@ def test_hub_across_processes(ring, monkeypatch):
         code = one.share(run)
         one.start(run)
         watched = two.find(code)
-        assert wait_for(lambda: two.frame(watched, "watcher").snapshot.step > 2)
+        assert wait_for(lambda: two.frame(watched, "watcher").snapshot.step > 2, 20)
         one.pause(run)
         time.sleep(2 * H.FRAME_SECONDS)
         f = two.frame(watched, "watcher")

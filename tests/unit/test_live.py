@@ -17,21 +17,13 @@ import torch
 from PIL import Image
 
 from tests import stochastic as S
+from tests.waiting import wait_for
 from wae_core import checkpoint, live
 from wae_core import divergences as D
 from wae_core.config import ModelConfig, TrainConfig
 from wae_core.data import TensorData, sample_toy
 from wae_core.metrics import toy_quality
 from wae_core.train import TrainingDiverged
-
-
-def wait_for(cond, timeout: float = 30.0) -> bool:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture(scope="module")

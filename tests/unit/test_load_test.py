@@ -100,12 +100,12 @@ def test_live_roles(lt) -> None:  # noqa: ANN001
 
 
 def test_process_roles(lt) -> None:  # noqa: ANN001
-    py = "/work/main/.venv/bin/python"
+    py = sys.executable
     assert lt.role_of([py, "-m", "app.serve", "--server.port", "8611"]) == "app"
     assert lt.role_of([py, "-m", "wae_core.live.hub"]) == "hub"
     assert lt.role_of([py, "-m", "app.room", "--processes", "3"]) == "room"
     assert lt.role_of(["/usr/sbin/haproxy", "-f", "/tmp/room/haproxy.cfg"]) == "proxy"
-    assert lt.role_of([py, "/work/main/.venv/bin/streamlit", "run", "app/streamlit_app.py"]) == "app"
+    assert lt.role_of([py, str(Path(py).parent / "streamlit"), "run", "app/streamlit_app.py"]) == "app"
     assert lt.role_of(["bash"]) == "other"
     assert lt.app_port([py, "-m", "app.serve", "--server.port", "8611"]) == 8611
     assert lt.app_port([py, "-m", "app.serve", "--server.port=8612"]) == 8612
