@@ -5,6 +5,7 @@ starts by itself, and bad codes or a flood of clicks get one sentence and change
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app.test_lab_pages import PAGES, env, texts  # noqa: F401 - env: a fixture
 from tests.waiting import wait_for
 from wae_core import live
+from wae_core.live import hub as H
 from wae_core.live.slots import Slots
 
 CODE_RE = re.compile(r"Room code \*\*([A-Z2-9]{6})\*\*")
@@ -59,6 +61,7 @@ def test_watch_by_link_and_by_code(hub):
     first = step_line(student)
     assert first > 0  # the lecturer's run, not the student's own (still at 0)
     assert wait_for(lambda: hub.state(run, "t").step > first + 5)
+    time.sleep(2 * H.FRAME_SECONDS)  # while a run trains, the hub takes one snapshot per interval
     student.run()
     assert step_line(student) > first
     assert hub.state(run, "lecturer").watchers >= 1
