@@ -70,6 +70,10 @@ backend apps
     cookie {COOKIE} insert indirect nocache httponly
     option httpchk GET {HEALTH}
     http-check expect status 200
+    # A process busy with a room's burst may answer its health check late: give it 10 s (the
+    # default, "inter", is 2 s) before a miss counts, so a slow process is not marked DOWN and
+    # its browsers redispatched to a new session elsewhere.
+    timeout check 10s
     default-server check inter 2s fall 3 rise 2
     http-response set-header X-WAE-Backend %s  # which process answered (tests, debugging)
 {servers}

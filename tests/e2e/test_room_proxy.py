@@ -214,7 +214,8 @@ def test_backends_point_the_proxy_at_servers_started_elsewhere(tmp_path: Path) -
                                        "s2": (f"http://{backends[1]}", None)}, room.log()
             for name, expected in (("s1", "a"), ("s2", "b")):
                 status, headers, body = request(room.url + "/who", cookie=f"{COOKIE}={name}")
-                assert (status, headers.get("x-wae-backend"), body) == (200, name, expected)
+                assert (status, headers.get("x-wae-backend"), body) == (200, name, expected), \
+                    f"{status} {headers} {body[:300]}\n{room.log()[-3000:]}"
         finally:
             assert room.stop() == 0, room.log()[-3000:]
     finally:
