@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Install Debian packages (the index refreshed first: a fresh machine's may be empty).
 APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
-.PHONY: demo room test test-fast lint bench evaluate checkpoints chromium proxy fonts fashion-data clean
+.PHONY: demo room test test-fast lint bench evaluate checkpoints chromium proxy fonts fashion-data i18n clean
 
 # Create .venv and install requirements.txt (again only when it changes).
 $(STAMP): requirements.txt
@@ -34,10 +34,20 @@ demo: $(STAMP)
 room: $(STAMP) proxy
 	$(PY) -m app.room --processes $(PROCESSES) --host $(HOST) --port $(PORT)
 
-# The fonts scripts/make_heldout_digits.py draws the committed held-out digits from.
-FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+# The fonts scripts/make_heldout_digits.py draws the committed held-out digits from, and a Korean
+# font (fonts-nanum: 10 MB, against fonts-noto-cjk's 57 MB) so that chromium and the PNGs the
+# server draws (app.figures.legend_font) show Hangul, not boxes.
+FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-nanum
 fonts:
 	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(APT_INSTALL) $(FONT_PKGS); }
+
+# The app's translations (app/i18n.py, docs/glossary.md): every string marked with _, N_ or
+# ngettext into locale/messages.pot, then pybabel update of locale/ko/LC_MESSAGES/messages.po (new
+# strings arrive untranslated; strings another part of the catalogue holds are left to it).
+i18n: $(STAMP)
+	.venv/bin/pybabel -q extract -F babel.cfg -o locale/messages.pot --project "WAE Lab" \
+	  --sort-by-file -w 100 --add-comments "Translators:" .
+	$(PY) -c 'from app.i18n import update; print("updated", update())'
 
 test: $(STAMP) chromium fonts proxy
 	$(PY) -m ruff check .

@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.i18n import N_
+
 # Set while no warm-up is importing the app's heavy modules. ``app.serve`` clears it while its
 # thread imports torch, scipy and plotly, and the entry script waits for it: two threads
 # importing the same package at once can see it half initialised.
@@ -58,16 +60,17 @@ RUNS = ScriptRuns()
 # call, so a server whose very first request is a deep link (/samples) would run that page without
 # this entry (no sys.path, no sidebar: ModuleNotFoundError: app).
 PAGES_DIR = Path(__file__).resolve().parent / "views"
-# (file, title, icon, url path); pages whose file does not exist (yet) are skipped.
+# (file, title, icon, url path); pages whose file does not exist (yet) are skipped. The titles
+# are translated where the navigation is built (app.streamlit_app).
 PAGE_SPECS = (
-    ("idea.py", "The idea", ":material/lightbulb:", "idea"),
-    ("samples.py", "Samples", ":material/grid_view:", "samples"),
-    ("reconstruct.py", "Reconstructions", ":material/compare:", "reconstructions"),
-    ("latent.py", "Latent space", ":material/scatter_plot:", "latent"),
-    ("interpolate.py", "Interpolation", ":material/linear_scale:", "interpolation"),
-    ("explore.py", "Latent explorer", ":material/tune:", "explore"),
-    ("mode_collapse.py", "Mode collapse", ":material/bar_chart:", "mode-collapse"),
-    ("toy_lab.py", "Live toy training", ":material/model_training:", "toy-lab"),
-    ("train.py", "Train your own", ":material/fitness_center:", "train"),
-    ("results.py", "Results", ":material/table_chart:", "results"),
+    ("idea.py", N_("The idea"), ":material/lightbulb:", "idea"),
+    ("samples.py", N_("Samples"), ":material/grid_view:", "samples"),
+    ("reconstruct.py", N_("Reconstructions"), ":material/compare:", "reconstructions"),
+    ("latent.py", N_("Latent space"), ":material/scatter_plot:", "latent"),
+    ("interpolate.py", N_("Interpolation"), ":material/linear_scale:", "interpolation"),
+    ("explore.py", N_("Latent explorer"), ":material/tune:", "explore"),
+    ("mode_collapse.py", N_("Mode collapse"), ":material/bar_chart:", "mode-collapse"),
+    ("toy_lab.py", N_("Live toy training"), ":material/model_training:", "toy-lab"),
+    ("train.py", N_("Train your own"), ":material/fitness_center:", "train"),
+    ("results.py", N_("Results"), ":material/table_chart:", "results"),
 )

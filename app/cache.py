@@ -23,6 +23,7 @@ import torch
 
 from app import catalog, datasets
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
+from app.i18n import N_, _
 from wae_core import checkpoint as ckpt
 from wae_core import divergences as div
 from wae_core import expost, latent_ops, metrics
@@ -35,6 +36,17 @@ from wae_core.neighbours import NeighbourIndex
 # One torch thread per process by default: Streamlit runs sessions and the live-training workers
 # as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
 APP_THREADS = max(1, int(os.environ.get("WAE_LAB_THREADS", "1")))
+
+
+class _Translated(str):
+    """A message fixed at import (a cache decorator's ``show_spinner``) that reads in the session's
+    language when it is shown: Streamlit turns the spinner's text into a string with ``str()`` at
+    the time it shows it, in the session's script thread."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _(str.__str__(self))
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,8 +69,8 @@ def get_model(ref: Ref) -> GenerativeModel:
         return _load_file(ref)
     up = catalog.uploads().get(ref.key)
     if up is None:
-        raise ckpt.CheckpointError("this uploaded checkpoint is no longer in the session: "
-                                   "upload it again")
+        raise ckpt.CheckpointError(_("this uploaded checkpoint is no longer in the session: "
+                                     "upload it again"))
     return _load_upload(ref.version, up["name"], up["data"])
 
 
@@ -76,7 +88,7 @@ def add_upload(name: str, data: bytes) -> CheckpointInfo:
                                   name=f"{Path(name).stem} (uploaded)", source="upload", path=None,
                                   version=digest)
     if info is None:  # load_bytes accepted it, so this should not happen
-        raise ckpt.CheckpointError(f"{name}: not a WAE Lab generative model")
+        raise ckpt.CheckpointError(_("{name}: not a WAE Lab generative model").format(name=name))
     uploads[key] = {"name": name, "data": data, "info": info}
     return info
 
@@ -96,7 +108,7 @@ def load_classifier(dataset: str = datasets.DEFAULT) -> LeNet | None:
     return None if ref is None else _classifier(ref)
 
 
-@st.cache_resource(show_spinner="Loading the test set…", max_entries=len(datasets.DATASETS))
+@st.cache_resource(show_spinner=_Translated(N_("Loading the test set…")), max_entries=len(datasets.DATASETS))
 def test_set(dataset: str = datasets.DEFAULT) -> TensorData:
     """The 10,000 test images (N, C, 28, 28) in [0, 1] of an app data set and their labels
     (``wae_core.data.load_dataset``; offline for every one of them)."""
@@ -120,7 +132,7 @@ def random_test_indices(n: int, seed: int, dataset: str = datasets.DEFAULT) -> l
 def warm() -> None:
     """Fill the caches every page starts from, outside any session: :func:`warm_steps`, all of
     them."""
-    for _ in warm_steps():
+    for _step in warm_steps():
         pass
 
 
@@ -294,7 +306,7 @@ def ot_costs(refs: tuple[Ref, ...], n: int, seed: int) -> list[float]:
 def latent_js(ref: Ref, n: int, seed: int) -> dict[str, float]:
     """The WAE-GAN's latent discriminator on n test codes vs n prior draws: its loss L_D and the
     JS estimate it implies (:func:`wae_core.divergences.js_estimate`)."""
-    x, _ = test_images(random_test_indices(n, seed))
+    x = test_images(random_test_indices(n, seed))[0]
     with torch.inference_mode(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         loss = float(get_model(ref).adversary_loss(torch.as_tensor(x))["disc"])
@@ -309,7 +321,7 @@ def _results(ref: Ref) -> dict[str, Any]:
     with open(ref.key, encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict):
-        raise ValueError("results.json does not hold a JSON object")
+        raise ValueError(_("results.json does not hold a JSON object"))
     return data
 
 
@@ -321,8 +333,9 @@ def load_results() -> dict[str, Any] | None:
     try:
         return _results(ref)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{Path(ref.key).name} is not valid JSON ({e.msg}, line {e.lineno}): "
-                         "re-run `python -m wae_core.evaluate`") from e
+        raise ValueError(_("{file} is not valid JSON ({error}, line {line}): re-run "
+                           "`python -m wae_core.evaluate`").format(file=Path(ref.key).name, error=e.msg,
+                                                                   line=e.lineno)) from e
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from PIL import Image
 from app import cache, catalog, datasets
 from app.catalog import CheckpointInfo, list_checkpoints
 from app.datasets import ImageDataset
+from app.i18n import N_, _, ngettext
 from wae_core.divergences import latex_of
 from wae_core.errors import UserFacingError
 from wae_core.preprocess import DEFAULT_MAX_BYTES
@@ -34,8 +36,9 @@ DASH = "—"
 IMAGE_UPLOAD_MB = DEFAULT_MAX_BYTES // 2**20
 MAKE_CHECKPOINTS = "make checkpoints"
 # Tolstikhin et al., ICLR 2018, CelebA 64×64: (algorithm, Inception FID, sharpness).
+# (the CSV keeps these names; the page shows "True data" translated)
 PAPER_ROWS = (("VAE", 63, "3e-3"), ("WAE-MMD", 55, "6e-3"), ("WAE-GAN", 42, "6e-3"),
-              ("True data", 2, "2e-2"))
+              (N_("True data"), 2, "2e-2"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
     "Download PNG" button (``key`` must then be unique on the page)."""
     st.image(data, caption=caption, width=width, output_format="PNG")
     if download_name:
-        st.download_button("Download PNG", data, file_name=download_name, mime="image/png",
+        st.download_button(_("Download PNG"), data, file_name=download_name, mime="image/png",
                            key=key, icon=":material/download:")
     return data
 
@@ -249,21 +252,28 @@ def model_columns(infos: Sequence[CheckpointInfo], *, header: bool = True,
 def model_caption(info: CheckpointInfo) -> str:
     """Short description: file / upload, dataset, z_dim, epochs."""
     name = info.path.name if info.path is not None else info.label.split(" · ", 1)[-1]
-    ep = f" · {info.epochs_done} epochs" if info.epochs_done is not None else ""
+    ep = ("" if info.epochs_done is None else " · " + ngettext(
+        "{n} epoch", "{n} epochs", info.epochs_done).format(n=info.epochs_done))
     return f"{name} · {info.dataset} · z_dim {info.z_dim}{ep}"
 
 
-def no_encoder_note(info: CheckpointInfo, what: str = "cannot reconstruct") -> None:
-    """The GAN's column: an info box, not an error."""
-    st.info(f"{info.kind_label}: no encoder: {what}", icon="ℹ️")
+def no_encoder_note(info: CheckpointInfo, what: str | None = None) -> None:
+    """The GAN's column: an info box, not an error (``what``: translated by the caller; default
+    "cannot reconstruct")."""
+    st.info(_("{kind}: no encoder: {what}").format(
+        kind=info.kind_label, what=_("cannot reconstruct") if what is None else what), icon="ℹ️")
 
 
-def missing_note(stems: Sequence[str], what: str = "this part") -> None:
-    """The st.info shown instead of a live number when shipped checkpoints are missing."""
+def missing_note(stems: Sequence[str], what: str | None = None) -> None:
+    """The st.info shown instead of a live number when shipped checkpoints are missing (``what``:
+    translated by the caller; default "this part")."""
+    what = _("this part") if what is None else what
     names = ", ".join(f"`{s}.safetensors`" for s in stems)
     dirs = ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
-    st.info(f"{what[:1].upper() + what[1:]} needs {names} (looked in {dirs}). Create the shipped "
-            f"checkpoints with `{MAKE_CHECKPOINTS}` (or `scripts/make_checkpoints.sh`).", icon="ℹ️")
+    st.info(_("{what} needs {names} (looked in {dirs}). Create the shipped checkpoints with "
+              "`{command}` (or `scripts/make_checkpoints.sh`).").format(
+        what=what[:1].upper() + what[1:], names=names, dirs=dirs, command=MAKE_CHECKPOINTS),
+        icon="ℹ️")
 
 
 def require_models(infos: Sequence[CheckpointInfo]) -> bool:
@@ -272,13 +282,15 @@ def require_models(infos: Sequence[CheckpointInfo]) -> bool:
         return True
     ds = current_dataset()
     if list_checkpoints(for_data=ds.name):
-        st.info("Choose one or more models in the sidebar (**Models to compare**).")
+        st.info(_("Choose one or more models in the sidebar (**Models to compare**)."))
     else:
         dirs = ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
         stem = f"{ds.prefix}-wae-mmd"
-        st.warning(f"No {ds.label} image checkpoints found in {dirs}. Train one with "
-                   f"`python -m wae_core.train --recipe {stem} --out checkpoints/{stem}.safetensors`, "
-                   "upload a `.safetensors` checkpoint in the sidebar, or choose another **Data set**.")
+        st.warning(_("No {label} image checkpoints found in {dirs}. Train one with `{command}`, "
+                     "upload a `.safetensors` checkpoint in the sidebar, or choose another "
+                     "**Data set**.").format(
+            label=ds.label, dirs=dirs,
+            command=f"python -m wae_core.train --recipe {stem} --out checkpoints/{stem}.safetensors"))
     return False
 
 
@@ -289,13 +301,15 @@ def classifier_or_info(ds: ImageDataset | None = None) -> Any | None:
     try:
         net = cache.load_classifier(ds.name)
     except Exception as e:  # noqa: BLE001
-        show_error(e, "Classifier")
+        show_error(e, _("Classifier"))
         return None
     if net is None:
         flag = "" if ds.per_channel or ds.name == datasets.DEFAULT else f" --dataset {ds.name}"
-        st.info(f"No classifier at `{catalog.classifier_path(ds.name)}`: class-based metrics are off. "
-                f"Train it with `python -m wae_core.classifier{flag} --out "
-                f"checkpoints/{ds.classifier}.safetensors` (minutes).", icon="ℹ️")
+        st.info(_("No classifier at `{path}`: class-based metrics are off. Train it with "
+                  "`{command}` (minutes).").format(
+            path=catalog.classifier_path(ds.name),
+            command=f"python -m wae_core.classifier{flag} --out checkpoints/{ds.classifier}.safetensors"),
+            icon="ℹ️")
     return net
 
 
@@ -304,10 +318,10 @@ def user_images_offered(ds: ImageDataset) -> bool:
     otherwise an ``st.info`` saying why they are not offered, and False."""
     if ds.takes_user_images:
         return True
-    st.info(f"Your own images are not offered for {ds.label}: its models take {ds.channels}-channel "
-            "images (a digit in each of R, G and B), and an upload or a drawing becomes one "
-            "greyscale MNIST-style digit. Choose MNIST or Fashion-MNIST in the sidebar to use them.",
-            icon="ℹ️")
+    st.info(_("Your own images are not offered for {label}: its models take {channels}-channel "
+              "images (a digit in each of R, G and B), and an upload or a drawing becomes one "
+              "greyscale MNIST-style digit. Choose MNIST or Fashion-MNIST in the sidebar to use "
+              "them.").format(label=ds.label, channels=ds.channels), icon="ℹ️")
     return False
 
 
@@ -317,6 +331,67 @@ def user_images_offered(ds: ImageDataset) -> bool:
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 CANVAS_SIZE = 280
 CANVAS_STROKE = 18
+
+
+# What wae_core.preprocess says about an upload (its notes and ImageError messages, English): the
+# known sentences, with their numbers and names, in the session's language; anything else as is.
+_PREPROCESS_MESSAGES = tuple((re.compile(pattern), template) for pattern, template in (
+    (r"multi-page TIFF: used the first of (?P<n>\d+) pages",
+     N_("multi-page TIFF: used the first of {n} pages")),
+    (r"multi-picture JPEG: used the first of (?P<n>\d+) images",
+     N_("multi-picture JPEG: used the first of {n} images")),
+    (r"animated (?P<fmt>\w+): used the first of (?P<n>\d+) frames",
+     N_("animated {fmt}: used the first of {n} frames")),
+    (r"ignored unusable EXIF orientation", N_("ignored unusable EXIF orientation")),
+    (r"flipped by EXIF orientation", N_("flipped by EXIF orientation")),
+    (r"rotated by EXIF orientation \(180 degrees\)", N_("rotated by EXIF orientation (180 degrees)")),
+    (r"rotated and flipped by EXIF orientation", N_("rotated and flipped by EXIF orientation")),
+    (r"rotated by EXIF orientation \((?P<deg>\d+) degrees clockwise\)",
+     N_("rotated by EXIF orientation ({deg} degrees clockwise)")),
+    (r"large image: processed at (?P<size>\d+x\d+)", N_("large image: processed at {size}")),
+    (r"flattened transparency onto black", N_("flattened transparency onto black")),
+    (r"flattened transparency onto white", N_("flattened transparency onto white")),
+    (r"16-bit greyscale: scaled to its actual range", N_("16-bit greyscale: scaled to its actual range")),
+    (r"inverted: dark ink on a light background", N_("inverted: dark ink on a light background")),
+    (r"the file is empty", N_("the file is empty")),
+    (r"file is (?P<size>[\d.]+) MB, the limit is (?P<limit>[\d.]+) MB",
+     N_("file is {size} MB, the limit is {limit} MB")),
+    (r"file is (?P<size>\d+) bytes, the limit is (?P<limit>\d+) bytes",
+     N_("file is {size} bytes, the limit is {limit} bytes")),
+    (r"(?P<fmt>SVG|PDF|AVIF) (?P<what>images|files) are not supported: please upload a PNG or JPEG "
+     r"image", N_("{fmt} {what} are not supported: please upload a PNG or JPEG image")),
+    (r"HEIC images are not supported: please convert the photo to PNG or JPEG",
+     N_("HEIC images are not supported: please convert the photo to PNG or JPEG")),
+    (r"this file is a video or other media file, not an image: upload a PNG or JPEG",
+     N_("this file is a video or other media file, not an image: upload a PNG or JPEG")),
+    (r"this file contains text, not an image: please upload a PNG or JPEG",
+     N_("this file contains text, not an image: please upload a PNG or JPEG")),
+    (r"this file is not an image in a supported format \((?P<formats>[^)]*)\)",
+     N_("this file is not an image in a supported format ({formats})")),
+    (r"the (?P<fmt>\w+) file is damaged or incomplete and could not be decoded",
+     N_("the {fmt} file is damaged or incomplete and could not be decoded")),
+    (r"the (?P<fmt>\w+) file has no pixels", N_("the {fmt} file has no pixels")),
+    (r"the image is (?P<size>\d+x\d+) pixels: each side must be between 1 and (?P<max>\d+) pixels",
+     N_("the image is {size} pixels: each side must be between 1 and {max} pixels")),
+    (r"the image is too large to decode", N_("the image is too large to decode")),
+    (r"the image is too large: (?P<size>\d+x\d+) pixels is (?P<mp>[\d.]+) megapixels, the limit "
+     r"is (?P<limit>[\d.]+) megapixels",
+     N_("the image is too large: {size} pixels is {mp} megapixels, the limit is {limit} megapixels")),
+    (r"the image is too large: (?P<mp>[\d.]+) megapixels, the limit is (?P<limit>[\d.]+) megapixels",
+     N_("the image is too large: {mp} megapixels, the limit is {limit} megapixels")),
+    (r"the image is too large: the limit is (?P<limit>[\d.]+) megapixels",
+     N_("the image is too large: the limit is {limit} megapixels")),
+))
+
+
+def preprocess_message(text: str) -> str:
+    """A note or error message of :mod:`wae_core.preprocess` in the session's language (a message
+    it does not know: unchanged)."""
+    for pattern, template in _PREPROCESS_MESSAGES:
+        m = pattern.fullmatch(text)
+        if m:
+            return _(template).format(**m.groupdict())
+    return text
 
 
 class Digit:
@@ -361,7 +436,7 @@ def preprocess_drawing(rgba: np.ndarray | None) -> Digit | None:
         p = to_mnist(np.asarray(rgba))
     except ImageError:
         return None
-    return Digit("drawing", p.image, p.notes)
+    return Digit(_("drawing"), p.image, p.notes)
 
 
 def user_digit_pair(titles: tuple[str, str], keys: tuple[str, str]) -> tuple[Any, Any]:
@@ -382,24 +457,24 @@ def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
     ``{key}_canvas`` (in tabs "Upload" / "Draw"). Unusable files get an ``st.error("name:
     message")`` each; the others are returned (uploads first, then the drawing)."""
     digits: list[Digit] = []
-    tabs = st.tabs(["Upload", "Draw"]) if draw else [st.container()]
+    tabs = st.tabs([_("Upload"), _("Draw")]) if draw else [st.container()]
     with tabs[0]:
         up = st.file_uploader(
-            "Upload digit images" if multiple else "Upload a digit image", type=IMAGE_TYPES,
+            _("Upload digit images") if multiple else _("Upload a digit image"), type=IMAGE_TYPES,
             accept_multiple_files=multiple, key=f"{key}_upload", max_upload_size=IMAGE_UPLOAD_MB,
-            help="Photos and scans work: the image is turned into an MNIST-style 28×28 digit "
-                 "(greyscale, white ink on black, centred).")
+            help=_("Photos and scans work: the image is turned into an MNIST-style 28×28 digit "
+                   "(greyscale, white ink on black, centred)."))
         files = (up or []) if multiple else ([up] if up is not None else [])
         ok, bad = preprocess_files([(f.name, f.getvalue()) for f in files])
         for name, message in bad:
-            st.error(f"{name}: {message}")
+            st.error(f"{name}: {preprocess_message(message)}")
         digits.extend(ok)
     if draw:
         with tabs[1]:
             # Imported here: the component registers itself with a running app only.
             from streamlit_drawable_canvas import st_canvas
 
-            st.caption("Draw one digit, large, in the middle of the black square.")
+            st.caption(_("Draw one digit, large, in the middle of the black square."))
             res = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF",
                             background_color="#000000", height=CANVAS_SIZE, width=CANVAS_SIZE,
                             drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
@@ -412,7 +487,7 @@ def user_digits(key: str, *, multiple: bool = True, draw: bool = True,
             with cols[i % len(cols)]:
                 digit_image(d.image, scale=4, caption=d.name)
                 for note in d.notes:
-                    st.caption(note)
+                    st.caption(preprocess_message(note))
     return digits
 
 

@@ -2,6 +2,11 @@
 ``dataset`` a checkpoint's metadata records, and the URL's ``?data=``), what users read, its image
 channels, its class names, its shipped models, which classifier judges it and where its test set
 comes from offline. Plain data: no Streamlit here (see :func:`app.components.current_dataset`).
+
+Names (``label``: MNIST, Fashion-MNIST, Stacked MNIST) stay as they are; the words users read
+(``item``, ``group_title``, ``test_source``, Fashion-MNIST's class names) are marked with ``N_``
+and translated with ``_`` where shown (:meth:`ImageDataset.describe` does it itself). The class
+names themselves (``class_name``) stay English: they are CSV values.
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.i18n import N_, _
 from wae_core.config import MODEL_KINDS
 from wae_core.data import FASHION_CLASSES, STACKED_MODES
 
 DIGITS = tuple(str(d) for d in range(10))
+# Fashion-MNIST's class names (wae_core.data.FASHION_CLASSES), here for the catalogue: show them
+# with _(ds.class_name(label)).
+FASHION_CLASS_MSGIDS = (N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat"),
+                        N_("Sandal"), N_("Shirt"), N_("Sneaker"), N_("Bag"), N_("Ankle boot"))
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class ImageDataset:
     item: str  # what one image shows, e.g. "digit"
     class_names: tuple[str, ...] = DIGITS
     per_channel: bool = False
-    group_title: str = "digit"
+    group_title: str = N_("digit")
 
     @property
     def shipped(self) -> tuple[str, ...]:
@@ -56,10 +66,12 @@ class ImageDataset:
         return self.class_names[int(label)]
 
     def describe(self, label: int) -> str:
-        """A label for a caption: "digit 7", "Trouser", "digits 3-1-4"."""
+        """A label for a caption, in the session's language: "digit 7", "Trouser", "digits 3-1-4"."""
         if self.class_names is DIGITS and not self.per_channel:
-            return f"digit {self.class_name(label)}"
-        return f"digits {self.class_name(label)}" if self.per_channel else self.class_name(label)
+            return _("digit {digit}").format(digit=self.class_name(label))
+        if self.per_channel:
+            return _("digits {digits}").format(digits=self.class_name(label))
+        return _(self.class_name(label))
 
     def groups(self, labels: np.ndarray) -> np.ndarray:
         """The colour group (0..9) of each label: the class, or Stacked MNIST's red digit."""
@@ -69,16 +81,16 @@ class ImageDataset:
 
 MNIST = ImageDataset(
     "mnist", "MNIST", 1, 10, "mnist", "lenet-mnist", "WAE_LAB_CLASSIFIER",
-    "data/mnist.npz (embedded)", "digit")
+    N_("data/mnist.npz (embedded)"), N_("digit"))
 FASHION = ImageDataset(
     "fashion-mnist", "Fashion-MNIST", 1, 10, "fashion", "lenet-fashion-mnist",
     "WAE_LAB_FASHION_CLASSIFIER",
-    "the Debian package dataset-fashion-mnist, else data/fashion-mnist-test.npz (embedded)",
-    "piece of clothing", class_names=FASHION_CLASSES, group_title="class")
+    N_("the Debian package dataset-fashion-mnist, else data/fashion-mnist-test.npz (embedded)"),
+    N_("piece of clothing"), class_names=FASHION_CLASSES, group_title=N_("class"))
 STACKED = ImageDataset(
     "stacked-mnist", "Stacked MNIST", 3, STACKED_MODES, "stacked", "lenet-mnist", "WAE_LAB_CLASSIFIER",
-    "three digits of data/mnist.npz as R, G, B (fixed seed)", "stacked digit triple",
-    per_channel=True, group_title="red digit")
+    N_("three digits of data/mnist.npz as R, G, B (fixed seed)"), N_("stacked digit triple"),
+    per_channel=True, group_title=N_("red digit"))
 
 DATASETS: dict[str, ImageDataset] = {d.name: d for d in (MNIST, FASHION, STACKED)}
 DEFAULT = MNIST.name

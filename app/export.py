@@ -21,6 +21,8 @@ from typing import Any
 
 import streamlit as st
 
+from app.i18n import _
+
 PNG_SCALE = 2  # the chart's PNG at twice its size on screen (a projector, a paper)
 
 Rows = Any  # a pandas DataFrame, a list of dicts (one per row) or a dict of columns
@@ -68,16 +70,19 @@ def to_csv(rows: Rows) -> bytes:
     return buf.getvalue().encode()
 
 
-def csv_button(rows: Rows, key: str, name: str, label: str = "Download CSV") -> None:
-    """A download button of ``rows`` as ``name``.csv (no rerun on click)."""
-    st.download_button(label, to_csv(rows), file_name=file_name(name, "csv"), mime="text/csv", key=key,
+def csv_button(rows: Rows, key: str, name: str, label: str | None = None) -> None:
+    """A download button of ``rows`` as ``name``.csv (no rerun on click); ``label`` (translated by
+    the caller) defaults to "Download CSV". The CSV's columns stay the rows' (English) keys."""
+    st.download_button(_("Download CSV") if label is None else label, to_csv(rows),
+                       file_name=file_name(name, "csv"), mime="text/csv", key=key,
                        icon=":material/download:", on_click="ignore")
 
 
-def png_button(data: bytes | Callable[[], bytes], key: str, name: str, label: str = "Download PNG") -> None:
+def png_button(data: bytes | Callable[[], bytes], key: str, name: str, label: str | None = None) -> None:
     """A download button of a PNG as ``name``.png (no rerun on click). ``data`` may be a callable,
-    run on click only: for images a fragment redraws often (a slider)."""
-    st.download_button(label, data, file_name=file_name(name, "png"), mime="image/png", key=key,
+    run on click only: for images a fragment redraws often (a slider). ``label``: "Download PNG"."""
+    st.download_button(_("Download PNG") if label is None else label, data,
+                       file_name=file_name(name, "png"), mime="image/png", key=key,
                        icon=":material/download:", on_click="ignore")
 
 

@@ -1,14 +1,19 @@
 """Every Plotly figure of the app, and its one palette. The builders are plain functions of numpy
-arrays (no Streamlit call), so ``scripts/bench_live.py`` can time them outside the app."""
+arrays (no Streamlit call), so ``scripts/bench_live.py`` can time them outside the app. Their
+titles, axis labels and hover texts are in the session's language (:mod:`app.i18n`: English outside
+a run); a cached figure is therefore cached per language (see :mod:`app.drawn`)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
+from app.i18n import _
 from wae_core.latent_map import LatentMap
 from wae_core.live import GroupSnapshot, RunSnapshot
 
@@ -35,12 +40,12 @@ def class_histogram(counts: Sequence[int], title: str | None = None, height: int
     n, k = sum(counts), len(counts)
     labels = list(labels) if labels is not None else [str(i) for i in range(k)]
     fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=[CLASS_COLOURS[i % 10] for i in range(k)],
-                           hovertemplate="class %{x}: %{y} samples<extra></extra>"))
+                           hovertemplate=_("class %{x}: %{y} samples") + "<extra></extra>"))
     if n:
         fig.add_hline(y=n / k, line_dash="dash", line_color="#555",
-                      annotation_text="uniform", annotation_position="top left")
-    fig.update_xaxes(type="category", title="predicted class")
-    fig.update_yaxes(title="samples")
+                      annotation_text=_("uniform"), annotation_position="top left")
+    fig.update_xaxes(type="category", title=_("predicted class"))
+    fig.update_yaxes(title=_("samples"))
     return _layout(fig, height, title, showlegend=False)
 
 
@@ -55,10 +60,10 @@ def stacked_mode_map(counts: Sequence[int], title: str | None = None, height: in
         z=z.tolist(), x=[f"{gb:02d}" for gb in range(100)], y=[str(r) for r in range(10)], text=text,
         colorscale="Viridis", zmin=0, zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1, 1),
         xgap=1, ygap=1, colorbar={"title": "log₁₀ n", "thickness": 10},
-        hovertemplate="mode %{y}-%{x}: %{text} samples<extra></extra>"))
-    fig.update_xaxes(title="green · blue digits", type="category",
+        hovertemplate=_("mode %{y}-%{x}: %{text} samples") + "<extra></extra>"))
+    fig.update_xaxes(title=_("green · blue digits"), type="category",
                      tickvals=[f"{10 * g:02d}" for g in range(10)], showgrid=False)
-    fig.update_yaxes(title="red digit", type="category", autorange="reversed", showgrid=False)
+    fig.update_yaxes(title=_("red digit"), type="category", autorange="reversed", showgrid=False)
     return _layout(fig, height, title, plot_bgcolor="rgba(0,0,0,0)")
 
 
@@ -79,14 +84,14 @@ def posterior_figure(vae: dict[str, np.ndarray] | None, wae_codes: np.ndarray | 
     from plotly.subplots import make_subplots
 
     fig = make_subplots(1, 2, horizontal_spacing=0.08, subplot_titles=(
-        "(a) VAE: Q(Z|X=x), μ ± 2σ", "(b) WAE: codes, whose mixture is Q_Z"))
+        "(a) VAE: Q(Z|X=x), μ ± 2σ", _("(b) WAE: codes, whose mixture is Q_Z")))
     g = np.linspace(-extent, extent, 80)
     dens = np.exp(-0.5 * (g[None, :] ** 2 + g[:, None] ** 2)) / (2 * np.pi)
     for col in (1, 2):
         fig.add_trace(go.Contour(x=g, y=g, z=dens, showscale=False, ncontours=8, hoverinfo="skip",
                                  colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(31,119,180,0.35)"]],
                                  contours={"coloring": "fill", "showlines": False},
-                                 name="P_Z density", showlegend=False), 1, col)
+                                 name=_("P_Z density"), showlegend=False), 1, col)
     if vae is not None:
         mu, sigma, lab = vae["mu"], vae["sigma"], vae["labels"]
         for c in range(10):
@@ -98,7 +103,8 @@ def posterior_figure(vae: dict[str, np.ndarray] | None, wae_codes: np.ndarray | 
                                      name=str(c), legendgroup=str(c), hoverinfo="skip"), 1, 1)
             fig.add_trace(go.Scatter(x=mu[m, 0], y=mu[m, 1], mode="markers", showlegend=False,
                                      marker={"color": CLASS_COLOURS[c], "size": 4}, legendgroup=str(c),
-                                     hovertemplate=f"digit {c}<extra>μ</extra>"), 1, 1)
+                                     hovertemplate=_("digit {digit}").format(digit=c)
+                                     + "<extra>μ</extra>"), 1, 1)
     if wae_codes is not None and wae_labels is not None:
         for c in range(10):
             m = wae_labels == c
@@ -107,12 +113,13 @@ def posterior_figure(vae: dict[str, np.ndarray] | None, wae_codes: np.ndarray | 
             fig.add_trace(go.Scatter(x=wae_codes[m, 0], y=wae_codes[m, 1], mode="markers",
                                      marker={"color": CLASS_COLOURS[c], "size": 6},
                                      name=str(c), legendgroup=str(c), showlegend=vae is None,
-                                     hovertemplate=f"digit {c}<extra>code</extra>"), 1, 2)
+                                     hovertemplate=_("digit {digit}").format(digit=c)
+                                     + "<extra>" + _("code") + "</extra>"), 1, 2)
     for col in (1, 2):
         fig.update_xaxes(range=[-extent, extent], title="z₁", row=1, col=col)
         fig.update_yaxes(range=[-extent, extent], title="z₂", row=1, col=col,
                          scaleanchor="x" if col == 1 else "x2")
-    fig = _layout(fig, height, legend_title_text="digit")
+    fig = _layout(fig, height, legend_title_text=_("digit"))
     fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"},
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
     fig.update_annotations(font_size=16)
@@ -126,13 +133,36 @@ def ot_matching_figure(real: np.ndarray, fake: np.ndarray, sigma: np.ndarray,
     seg_x = np.stack([real[:, 0], fake[sigma, 0], np.full(len(real), np.nan)], 1).ravel()
     seg_y = np.stack([real[:, 1], fake[sigma, 1], np.full(len(real), np.nan)], 1).ravel()
     fig.add_trace(go.Scatter(x=seg_x, y=seg_y, mode="lines", line={"color": "#999", "width": 1},
-                             name="optimal coupling Γ", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real X ~ P_X",
+                             name=_("optimal coupling Γ"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name=_("real X ~ P_X"),
                              marker={"color": REAL_COLOUR, "size": 7}))
-    fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated Y ~ P_G",
+    fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name=_("generated Y ~ P_G"),
                              marker={"color": FAKE_COLOUR, "size": 7, "symbol": "x"}))
     fig.update_yaxes(scaleanchor="x")
     return _layout(fig, height)
+
+
+# Fonts with Hangul for the text drawn into PNGs on the server (``make fonts`` installs Debian's
+# fonts-nanum): Pillow's built-in font has Latin letters only, so a Korean label would be boxes.
+CJK_FONTS = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSansCJKkr-Regular.otf")
+
+
+@functools.cache
+def legend_font(size: int = 11) -> Any:
+    """A Pillow font that draws Hangul (the first of :data:`CJK_FONTS` found), else Pillow's
+    default font."""
+    from PIL import ImageFont
+
+    for path in CJK_FONTS:
+        if Path(path).is_file():
+            try:
+                return ImageFont.truetype(path, size)
+            except OSError:
+                continue
+    return ImageFont.load_default()
 
 
 def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, size: int = 360,
@@ -148,6 +178,7 @@ def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, 
 
     from PIL import Image, ImageDraw
 
+    font = legend_font()
     img = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(img)
     scale = (size - 1) / (2 * extent)
@@ -161,7 +192,7 @@ def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, 
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
     for i, (label, colour) in enumerate(legend):
         draw.rectangle((6, 6 + 14 * i, 14, 14 + 14 * i), fill=colour)
-        draw.text((18, 4 + 14 * i), label, fill="black")
+        draw.text((18, 4 + 14 * i), label, fill="black", font=font)
     draw.rectangle((0, 0, size - 1, size - 1), outline="#cccccc")
     buf = BytesIO()
     img.save(buf, format="PNG")
@@ -174,13 +205,13 @@ def points_png(real: np.ndarray, fake: np.ndarray, extent: float,
     layers = [(real, REAL_COLOUR, 1.5), (fake, FAKE_COLOUR, 1.5)]
     if modes is not None:
         layers.append((modes, "black", 3.0))
-    return scatter_png(layers, extent, legend=[("real", REAL_COLOUR), ("generated", FAKE_COLOUR)])
+    return scatter_png(layers, extent, legend=[(_("real"), REAL_COLOUR), (_("generated"), FAKE_COLOUR)])
 
 
 def latent_png(codes: np.ndarray, prior: np.ndarray, extent: float = 4.0) -> bytes:
     """Q_Z (codes of real points, orange) vs P_Z (prior draws, blue), first two coordinates."""
     return scatter_png([(prior, PRIOR_COLOUR, 1.5), (codes, CODE_COLOUR, 1.5)], extent,
-                       legend=[("P_Z (prior)", PRIOR_COLOUR), ("Q_Z (codes)", CODE_COLOUR)])
+                       legend=[(_("P_Z (prior)"), PRIOR_COLOUR), (_("Q_Z (codes)"), CODE_COLOUR)])
 
 
 def losses_figure(history: dict[str, list[float]], title: str | None = None,
@@ -191,7 +222,7 @@ def losses_figure(history: dict[str, list[float]], title: str | None = None,
         if k == "step" or not v:
             continue
         fig.add_trace(go.Scatter(x=history["step"], y=v, mode="lines", name=k))
-    fig.update_xaxes(title="step")
+    fig.update_xaxes(title=_("step"))
     return _layout(fig, height, title)
 
 
@@ -200,12 +231,13 @@ def per_mode_figure(per_mode: Sequence[int], kind: str, height: int = 160) -> go
     total = max(sum(per_mode), 1)
     fig = go.Figure(go.Bar(x=[str(i + 1) for i in range(len(per_mode))],
                            y=[100 * c / total for c in per_mode], marker_color=MODEL_COLOURS.get(kind),
-                           hovertemplate="mode %{x}: %{y:.1f} % of the high-quality samples<extra></extra>"))
+                           hovertemplate=_("mode %{x}: %{y:.1f} % of the high-quality samples")
+                           + "<extra></extra>"))
     fig.add_hline(y=100 / max(len(per_mode), 1), line_dash="dot", line_color="#999",
-                  annotation_text="uniform", annotation_position="top right")
+                  annotation_text=_("uniform"), annotation_position="top right")
     ticks = None if len(per_mode) <= 10 else [str(i + 1) for i in range(0, len(per_mode), 5)]
-    fig.update_xaxes(title="mode", type="category", tickangle=0, tickvals=ticks)
-    fig.update_yaxes(title="% of HQ samples", rangemode="tozero")
+    fig.update_xaxes(title=_("mode"), type="category", tickangle=0, tickvals=ticks)
+    fig.update_yaxes(title=_("% of HQ samples"), rangemode="tozero")
     return _layout(fig, height)
 
 
@@ -216,16 +248,18 @@ def metrics_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure
         m = s.metrics
         color = MODEL_COLOURS.get(s.kind)
         fig.add_trace(go.Scatter(x=m["step"], y=m["modes_covered"], mode="lines+markers",
-                                   name=f"{s.label} modes covered", line={"color": color},
+                                   name=_("{model} modes covered").format(model=s.label),
+                                   line={"color": color},
                                    marker={"size": 4}))
         fig.add_trace(go.Scatter(x=m["step"], y=[100 * v for v in m["high_quality_share"]],
-                                   mode="lines", name=f"{s.label} % high quality", yaxis="y2",
+                                   mode="lines", name=_("{model} % high quality").format(model=s.label),
+                                   yaxis="y2",
                                    line={"color": color, "dash": "dot"}))
     n_modes = next((s.n_modes for s in snaps if s.n_modes), None)
-    fig.update_layout(yaxis={"title": "modes covered", "range": [0, (n_modes or 1) + 0.5]},
-                      yaxis2={"title": "% within 3σ", "overlaying": "y", "side": "right",
+    fig.update_layout(yaxis={"title": _("modes covered"), "range": [0, (n_modes or 1) + 0.5]},
+                      yaxis2={"title": _("% within 3σ"), "overlaying": "y", "side": "right",
                               "range": [0, 105], "tickvals": [0, 25, 50, 75, 100], "showgrid": False})
-    fig.update_xaxes(title="step")
+    fig.update_xaxes(title=_("step"))
     return _layout(fig, height)
 
 
@@ -236,8 +270,8 @@ def ot_figure(snaps: Sequence[RunSnapshot], height: int = 260) -> go.Figure:
         fig.add_trace(go.Scatter(x=s.metrics["step"], y=s.metrics["ot"], mode="lines+markers",
                                    name=s.label, line={"color": MODEL_COLOURS.get(s.kind)},
                                    marker={"size": 4}))
-    fig.update_xaxes(title="step")
-    fig.update_yaxes(title="OT cost to real (W₂²)", type="log")
+    fig.update_xaxes(title=_("step"))
+    fig.update_yaxes(title=_("OT cost to real (W₂²)"), type="log")
     return _layout(fig, height)
 
 
@@ -261,7 +295,8 @@ def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list
         x=m.prior_xy[:, 0], y=m.prior_xy[:, 1], mode="markers", name="P_Z",
         marker={"size": 4, "color": PRIOR_MAP_COLOUR}, hoverinfo="skip"))
     groups = m.labels if groups is None else np.asarray(groups)
-    names = np.asarray(label_names if label_names is not None else [f"digit {v}" for v in m.labels],
+    names = np.asarray(label_names if label_names is not None
+                       else [_("digit {digit}").format(digit=v) for v in m.labels],
                        dtype=object)
     for d in range(10):
         sel = groups == d
@@ -272,10 +307,10 @@ def latent_map_figure(m: LatentMap, user_xy: np.ndarray | None, user_names: list
             name=group_names[d] if group_names is not None else str(d),
             marker={"size": 5, "color": CLASS_COLOURS[d % len(CLASS_COLOURS)], "opacity": 0.6},
             customdata=np.stack([m.indices[sel], m.labels[sel], names[sel]], 1),
-            hovertemplate="%{customdata[2]} · test #%{customdata[0]}<extra></extra>"))
+            hovertemplate=_("%{customdata[2]} · test #%{customdata[0]}") + "<extra></extra>"))
     if user_xy is not None and len(user_xy):
         fig.add_trace(go.Scatter(
-            x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name="your digit",
+            x=user_xy[:, 0], y=user_xy[:, 1], mode="markers+text", name=_("your digit"),
             text=user_names, textposition="top center",
             marker={"symbol": "star", "size": 20, "color": "gold",
                     "line": {"width": 1.5, "color": "black"}},

@@ -16,7 +16,7 @@ wait):
 4. what only later pages need: ``torch._dynamo`` (seconds of imports, which the first live run
    or training needs: :func:`wae_core.live.warm_up`).
 
-Measured by ``scripts/bench_app.py`` (README, Speed).
+Measured by ``scripts/bench_app.py`` (docs/speed.md).
 """
 
 from __future__ import annotations

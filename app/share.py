@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from app.i18n import _
+
 _REGISTRY_KEY = "wae_share_keys"  # {page id: {widget key: Param}} of this session
 _READ_KEY = "wae_share_read"  # widget keys already read from the URL in this session
 _BAD = (ValueError, TypeError, KeyError, OverflowError)
@@ -140,7 +142,8 @@ def link_control(page_id: str) -> None:
     """The sidebar's **Copy link to this view**: the view's URL in a code box (copy button)."""
     url = view_url(page_id)
     with st.sidebar.container(key="share_link"):
-        st.markdown("**Copy link to this view**",
-                    help="Opening the link restores the page, the data set, the models, the seed "
-                         "and this page's controls. Uploads and drawings are not in it.")
+        st.markdown(_("**Copy link to this view**"),
+                    help=_("Opening the link restores the page, the language, the data set, the "
+                           "models, the seed and this page's controls. Uploads and drawings are not "
+                           "in it."))
         st.code(url, language=None, wrap_lines=True)

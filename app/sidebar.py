@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, catalog, datasets
+from app import cache, catalog, datasets, i18n
 from app.catalog import list_checkpoints
 from app.components import (
     DATA_KEY,
@@ -26,6 +26,7 @@ from app.components import (
     current_seed,
     error_message,
 )
+from app.i18n import N_, _
 
 UPLOAD_KEY = "sidebar_upload"
 _UPLOAD_MSG_KEY = "wae_upload_message"
@@ -40,23 +41,26 @@ def _on_checkpoint_upload() -> None:
     try:
         info = cache.add_upload(f.name, f.getvalue())
     except Exception as e:  # noqa: BLE001
-        st.session_state[_UPLOAD_MSG_KEY] = ("error", error_message(e))
+        st.session_state[_UPLOAD_MSG_KEY] = ("error", error_message(e), None)
         return
     if not info.is_image:
         st.session_state[_UPLOAD_MSG_KEY] = (
-            "info", f"{f.name}: a 2-D toy model ({info.dataset}); it appears on the toy pages only")
+            "info", N_("{name}: a 2-D toy model ({dataset}); it appears on the toy pages only"),
+            {"name": f.name, "dataset": info.dataset})
         return
     ds = current_dataset()
     if not catalog.fits(info, ds.name):
         st.session_state[_UPLOAD_MSG_KEY] = (
-            "info", f"{f.name}: a model of {info.dataset} ({info.img_channels}-channel images), not of "
-                    f"{ds.label}: choose its data set in **Data set** to compare it")
+            "info", N_("{name}: a model of {dataset} ({channels}-channel images), not of {label}: "
+                       "choose its data set in **Data set** to compare it"),
+            {"name": f.name, "dataset": info.dataset, "channels": info.img_channels, "label": ds.label})
         return
     sel = list(st.session_state.get(MODELS_KEY) or [])
     if info.key not in sel:
         st.session_state[MODELS_KEY] = [*sel, info.key]
-    st.session_state[_UPLOAD_MSG_KEY] = ("success", f"Loaded {f.name}: {info.kind_label}, "
-                                                    f"z_dim {info.z_dim}; added to the comparison")
+    st.session_state[_UPLOAD_MSG_KEY] = (
+        "success", N_("Loaded {name}: {kind}, z_dim {z_dim}; added to the comparison"),
+        {"name": f.name, "kind": info.kind_label, "z_dim": info.z_dim})
 
 
 def _on_data_change() -> None:
@@ -93,7 +97,8 @@ def sync_query_params(page_id: str | None = None) -> None:
     infos = {i.key: i for i in list_checkpoints(image=True)}
     ids = [infos[k].id for k in st.session_state.get(MODELS_KEY) or []
            if k in infos and infos[k].source != "upload"]
-    want = {"data": current_dataset().name, "models": ",".join(ids), "seed": str(current_seed())}
+    want = {"data": current_dataset().name, "models": ",".join(ids), "seed": str(current_seed()),
+            i18n.QUERY_KEY: i18n.language()}
     if page_id:
         want["page"] = page_id
     for k, v in want.items():
@@ -102,7 +107,8 @@ def sync_query_params(page_id: str | None = None) -> None:
 
 
 def render_sidebar() -> None:
-    """The shared sidebar: **Data set** (select, key ``sidebar_data``), **Models to compare**
+    """The shared sidebar: the language switch (:func:`app.i18n.language_switch`), **Data set**
+    (select, key ``sidebar_data``), **Models to compare**
     (multiselect, key ``sidebar_models``: the models that fit the data set), **Seed** (key
     ``sidebar_seed``) and **Upload a checkpoint** (key ``sidebar_upload``)."""
     _init_from_query_params()
@@ -116,25 +122,28 @@ def render_sidebar() -> None:
     if current != st.session_state.get(MODELS_KEY):
         st.session_state[MODELS_KEY] = current
     with st.sidebar:
-        st.selectbox("Data set", list(datasets.DATASETS), key=DATA_KEY, on_change=_on_data_change,
+        i18n.language_switch()
+        st.selectbox(_("Data set"), list(datasets.DATASETS), key=DATA_KEY, on_change=_on_data_change,
                      format_func=lambda n: datasets.DATASETS[n].label,
-                     help="Every page follows it: the test images, their labels, the classifier "
-                          "and the models listed below.")
-        st.multiselect("Models to compare", options, key=MODELS_KEY,
+                     help=_("Every page follows it: the test images, their labels, the classifier "
+                            "and the models listed below."))
+        st.multiselect(_("Models to compare"), options, key=MODELS_KEY,
                        format_func=lambda k: labels.get(k, k),
-                       placeholder="Choose image models",
-                       help=f"{ds.label} image checkpoints ({ds.channels}-channel) found in "
-                            + ", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())
-                            + ", plus checkpoints uploaded below.")
-        st.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY,
-                        help="Same seed, same z: every model with the same z_dim decodes the same "
-                             "prior draws.")
-        st.file_uploader("Upload a checkpoint (.safetensors)", type=["safetensors"], key=UPLOAD_KEY,
+                       placeholder=_("Choose image models"),
+                       help=_("{label} image checkpoints ({channels}-channel) found in {dirs}, plus "
+                              "checkpoints uploaded below.").format(
+                           label=ds.label, channels=ds.channels,
+                           dirs=", ".join(f"`{d}`" for d in catalog.checkpoint_dirs())))
+        st.number_input(_("Seed"), min_value=0, max_value=MAX_SEED, step=1, key=SEED_KEY,
+                        help=_("Same seed, same z: every model with the same z_dim decodes the same "
+                               "prior draws."))
+        st.file_uploader(_("Upload a checkpoint (.safetensors)"), type=["safetensors"], key=UPLOAD_KEY,
                          on_change=_on_checkpoint_upload, max_upload_size=CHECKPOINT_UPLOAD_MB,
-                         help="A WAE Lab checkpoint written by `python -m wae_core.train` or the "
-                              "Train your own page. Only safetensors files are accepted "
-                              "(pickle files can run code).")
+                         help=_("A WAE Lab checkpoint written by `python -m wae_core.train` or the "
+                                "Train your own page. Only safetensors files are accepted "
+                                "(pickle files can run code)."))
         msg = st.session_state.get(_UPLOAD_MSG_KEY)
-        if msg:
-            level, text = msg
+        if msg:  # (level, text, None) or (level, message id, its fields): shown in today's language
+            level, text, fields = msg
+            text = text if fields is None else _(text).format(**fields)
             {"error": st.error, "success": st.success}.get(level, st.info)(text)

@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from app import cache
+from app.i18n import N_, _
+
+# results.json's "spread_over" values (wae_core.stacked_eval), translated where shown
+SPREAD_MSGIDS = (N_("training seeds"), N_("sampling seeds"), N_("draws of the training set"))
 
 
 def benchmark_rows() -> list[dict[str, Any]]:
@@ -24,7 +28,10 @@ def summary(rows: list[dict[str, Any]] | None = None) -> str | None:
     rows = benchmark_rows() if rows is None else rows
     if not rows:
         return None
-    parts = [f"{r['model']} **{r['modes_mean']:,.0f} ± {r['modes_std']:,.0f}** modes, KL "
-             f"{r['kl_mean']:.2f} ± {r['kl_std']:.2f} ({r['runs']} {r['spread_over']})" for r in rows]
-    return (f"Stacked MNIST, 1,000 modes (`python -m wae_core.evaluate`, {rows[0]['n']:,} samples "
-            "per run, the shipped checkpoints): " + "; ".join(parts) + ".")
+    parts = [_("{model} **{modes} ± {modes_std}** modes, KL {kl} ± {kl_std} ({runs} {spread})").format(
+        model=r["model"], modes=f"{r['modes_mean']:,.0f}", modes_std=f"{r['modes_std']:,.0f}",
+        kl=f"{r['kl_mean']:.2f}", kl_std=f"{r['kl_std']:.2f}", runs=r["runs"],
+        spread=_(str(r["spread_over"]))) for r in rows]
+    return _("Stacked MNIST, 1,000 modes (`{command}`, {n} samples per run, the shipped "
+             "checkpoints): {parts}.").format(command="python -m wae_core.evaluate",
+                                              n=f"{rows[0]['n']:,}", parts="; ".join(parts))

@@ -17,18 +17,22 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402  (already imported by the server)
 
 import app  # noqa: E402
-from app import PAGE_SPECS, PAGES_DIR  # noqa: E402
+from app import PAGE_SPECS, PAGES_DIR, i18n  # noqa: E402
+from app.i18n import _  # noqa: E402
 
 PAGE_CONFIG = dict(page_title="WAE Lab", page_icon=":material/blur_on:", layout="wide")
 
 
 def main() -> None:
+    # First: the page titles, the sidebar and the page are drawn in the session's language.
+    i18n.choose_language()
     if not app.IMPORTS_READY.is_set():
         # Under app.serve, a tab that connects while the warm-up still imports torch & co. sees
         # the app start instead of a blank page (importing them here as well could see them half
         # done).
         st.set_page_config(**PAGE_CONFIG)
-        with st.spinner("Starting WAE Lab: loading PyTorch and the shipped models…", show_time=True):
+        with st.spinner(_("Starting WAE Lab: loading PyTorch and the shipped models…"),
+                        show_time=True):
             app.IMPORTS_READY.wait(120)
 
     import torch
@@ -44,7 +48,7 @@ def main() -> None:
     pages = []
     for file, title, icon, url in PAGE_SPECS:
         if (PAGES_DIR / file).is_file():
-            pages.append(st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url,
+            pages.append(st.Page(PAGES_DIR / file, title=_(title), icon=icon, url_path=url,
                                  default=not pages))
     by_url = {p.url_path: p for p in pages}
 

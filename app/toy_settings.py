@@ -9,10 +9,11 @@ from dataclasses import replace
 import streamlit as st
 
 from app import share
+from app.i18n import N_, _
 from wae_core import recipes
 from wae_core.config import KERNELS, PAPER_KERNEL_SCALES
 
-WAE_LABELS = {"wae-mmd": "WAE-MMD (kernel MMD)", "wae-gan": "WAE-GAN (latent adversary)"}
+WAE_LABELS = {"wae-mmd": N_("WAE-MMD (kernel MMD)"), "wae-gan": N_("WAE-GAN (latent adversary)")}
 WAE_KINDS = list(WAE_LABELS)
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 0]  # steps per refresh; 0 = as fast as the CPU allows
 # The values the settings offer (a preset's own value is always added, see _options).
@@ -61,9 +62,12 @@ def _options(values: list, current: object) -> list:
 
 def _describe(r: recipes.Recipe) -> str:
     m = r.model
-    encoder = "a Gaussian encoder" if m.stochastic_encoder else "a deterministic encoder"
-    adversary = f", latent adversary {m.disc_depth} × {m.disc_hidden}" if m.kind == "wae-gan" else ""
-    return f"MLPs of {m.depth} × {m.hidden} units, {encoder}{adversary} (`{r.name}`)"
+    parts = [_("MLPs of {depth} × {hidden} units").format(depth=m.depth, hidden=m.hidden),
+             _("a Gaussian encoder") if m.stochastic_encoder else _("a deterministic encoder")]
+    if m.kind == "wae-gan":
+        parts.append(_("latent adversary {depth} × {hidden}").format(depth=m.disc_depth,
+                                                                      hidden=m.disc_hidden))
+    return f"{', '.join(parts)} (`{r.name}`)"
 
 
 def settings(wae_kind: str, refresh_s: float) -> None:
@@ -72,33 +76,33 @@ def settings(wae_kind: str, refresh_s: float) -> None:
         apply_preset()  # the preset's values first: the URL may set some of them
     share.keep_in_url("toy-lab", url_settings())
     gan, wae = preset_recipes(wae_kind)
-    with st.expander("Settings", expanded=False, icon=":material/tune:"):
+    with st.expander(_("Settings"), expanded=False, icon=":material/tune:"):
         c1, c2, c3, c4 = st.columns(4)
-        c1.select_slider("λ (weight of D_Z)", _options(LAMBDAS, s["toy_lam"]), key="toy_lam",
-                         help="WAE only; changes apply while training.")
-        c1.radio("Kernel", KERNELS, horizontal=True, key="toy_kernel",
-                 help="WAE-MMD only: inverse multiquadratics or Gaussian.")
+        c1.select_slider(_("λ (weight of D_Z)"), _options(LAMBDAS, s["toy_lam"]), key="toy_lam",
+                         help=_("WAE only; changes apply while training."))
+        c1.radio(_("Kernel"), KERNELS, horizontal=True, key="toy_kernel",
+                 help=_("WAE-MMD only: inverse multiquadratics or Gaussian."))
         labels = [scales_label(v) for v in SCALES]
-        c2.select_slider("Kernel scales s (C = 2·d_z·s)", _options(labels, s["toy_kernel_scales"]),
+        c2.select_slider(_("Kernel scales s (C = 2·d_z·s)"), _options(labels, s["toy_kernel_scales"]),
                          key="toy_kernel_scales",
-                         help="One scale, or the sum over the paper's scales.")
-        c2.select_slider("Latent size d_z", _options(Z_DIMS, s["toy_z_dim"]), key="toy_z_dim",
-                         help="Both models; changing it resets the runs.")
-        c3.select_slider("GAN learning rate", _options(GAN_LRS, s["toy_lr_gan"]), key="toy_lr_gan",
+                         help=_("One scale, or the sum over the paper's scales."))
+        c2.select_slider(_("Latent size d_z"), _options(Z_DIMS, s["toy_z_dim"]), key="toy_z_dim",
+                         help=_("Both models; changing it resets the runs."))
+        c3.select_slider(_("GAN learning rate"), _options(GAN_LRS, s["toy_lr_gan"]), key="toy_lr_gan",
                          format_func=lambda v: f"{v:g}")
-        c3.select_slider("WAE learning rate", _options(WAE_LRS, s["toy_lr_wae"]), key="toy_lr_wae",
+        c3.select_slider(_("WAE learning rate"), _options(WAE_LRS, s["toy_lr_wae"]), key="toy_lr_wae",
                          format_func=lambda v: f"{v:g}",
-                         help="Its latent adversary (WAE-GAN) learns at "
-                              f"{wae.train.lr_adv / wae.train.lr:g}× this rate.")
-        c4.select_slider("Speed (steps per refresh)", SPEEDS, value=0, key="toy_speed",
-                         format_func=lambda v: "max" if v == 0 else str(v),
-                         help=f"The view refreshes every {refresh_s:g} s; 'max' trains as fast as "
-                              "the CPU allows.")
-        c4.select_slider("Batch size", _options(BATCHES, s["toy_batch"]), key="toy_batch",
-                         help="Smaller batches train faster per step; changing it resets the runs.")
-        st.caption(f"GAN: {_describe(gan)}. WAE: {_describe(wae)}. Adam with β₁ = {wae.train.beta1:g}. "
-                   "λ, kernel, scales and learning rates apply live; the preset, data, latent size, "
-                   "batch size and WAE penalty reset the runs.")
+                         help=_("Its latent adversary (WAE-GAN) learns at {ratio:g}× this rate.").format(
+                             ratio=wae.train.lr_adv / wae.train.lr))
+        c4.select_slider(_("Speed (steps per refresh)"), SPEEDS, value=0, key="toy_speed",
+                         format_func={v: _("max") if v == 0 else str(v) for v in SPEEDS}.get,
+                         help=_("The view refreshes every {refresh:g} s; 'max' trains as fast as "
+                                "the CPU allows.").format(refresh=refresh_s))
+        c4.select_slider(_("Batch size"), _options(BATCHES, s["toy_batch"]), key="toy_batch",
+                         help=_("Smaller batches train faster per step; changing it resets the runs."))
+        st.caption(_("GAN: {gan}. WAE: {wae}. Adam with β₁ = {beta1:g}. λ, kernel, scales and learning "
+                     "rates apply live; the preset, data, latent size, batch size and WAE penalty reset "
+                     "the runs.").format(gan=_describe(gan), wae=_describe(wae), beta1=wae.train.beta1))
 
 
 def url_settings() -> dict[str, share.Param]:

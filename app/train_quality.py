@@ -20,6 +20,7 @@ import torch
 from app import cache, catalog, datasets
 from app import components as C
 from app.catalog import Ref
+from app.i18n import _
 from wae_core import metrics
 from wae_core.config import KIND_LABELS
 
@@ -68,8 +69,8 @@ def protocol(kind: str, dataset: str) -> Protocol:
         n = min(n, len(cache.test_set(dataset)))
         return Protocol(n, int(section.get("seed") or 0),
                         {"fid_lenet": float(row["fid_lenet"]), "sharpness": float(row["sharpness"])},
-                        f"{row.get('model', KIND_LABELS[kind])} in results.json")
-    return Protocol(FALLBACK_N, 0, None, "measured here")
+                        _("{model} in results.json").format(model=row.get("model", KIND_LABELS[kind])))
+    return Protocol(FALLBACK_N, 0, None, _("measured here"))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -93,50 +94,59 @@ def verdict(kind: str, new: dict[str, float], shipped: dict[str, float]) -> str:
     """Which is better, from the numbers: the FID decides (noise raises sharpness too)."""
     label = KIND_LABELS[kind]
     nf, sf = new["fid_lenet"], shipped["fid_lenet"]
-    if nf < sf:
-        first = f"**Your model beats the shipped {label}**: FID {nf:.1f} against {sf:.1f}"
-    else:
-        first = f"**The shipped {label} is better**: FID {sf:.1f} against your model's {nf:.1f}"
-    sharper = "sharper" if new["sharpness"] > shipped["sharpness"] else "blurrier"
-    return (f"{first} (lower is better). Your samples are {sharper} ({new['sharpness']:.4f} against "
-            f"{shipped['sharpness']:.4f}); noise raises sharpness too, so the FID decides.")
+    # whole sentences, one per case (a translation cannot be glued together from pieces)
+    first = (_("**Your model beats the shipped {model}**: FID {new:.1f} against {shipped:.1f} (lower is "
+               "better).") if nf < sf else
+             _("**The shipped {model} is better**: FID {shipped:.1f} against your model's {new:.1f} "
+               "(lower is better)."))
+    second = (_("Your samples are sharper ({new:.4f} against {shipped:.4f}); noise raises sharpness too, "
+                "so the FID decides.") if new["sharpness"] > shipped["sharpness"] else
+              _("Your samples are blurrier ({new:.4f} against {shipped:.4f}); noise raises sharpness too, "
+                "so the FID decides."))
+    return (first.format(model=label, new=nf, shipped=sf) + " "
+            + second.format(new=new["sharpness"], shipped=shipped["sharpness"]))
 
 
 def show(out: Ref | None, kind: str, dataset: str) -> None:
     """The section under a finished (or cancelled) run's message: ``out`` is its checkpoint."""
-    st.subheader("How good is it?")
+    st.subheader(_("How good is it?"))
     ds = datasets.get(dataset)
     if dataset not in SCORED_DATASETS:
-        st.caption(f"FID and sharpness are scored for MNIST and Fashion-MNIST runs, not for "
-                   f"{ds.label if datasets.home(dataset) else 'an image folder'}.")
+        st.caption(_("FID and sharpness are scored for MNIST and Fashion-MNIST runs, not for {data}.").format(
+            data=ds.label if datasets.home(dataset) else _("an image folder")))
         return
     clf = catalog.classifier_ref(dataset)
     if out is None or clf is None:
-        st.caption(f"No {'checkpoint' if out is None else 'classifier'} to score with.")
+        st.caption(_("No checkpoint to score with.") if out is None else _("No classifier to score with."))
         return
     p = protocol(kind, dataset)
     shipped_info = None if p.shipped is not None else catalog.shipped(f"{ds.prefix}-{kind}")
-    with st.spinner(f"Scoring {p.n:,} samples of your model"
-                    + (" and of the shipped one" if shipped_info is not None else "") + "…"):
-        new = C.safe_call(scores, out, clf, dataset, p.n, p.seed, what="Scoring your model")
+    scoring = (_("Scoring {n:,} samples of your model and of the shipped one…") if shipped_info is not None
+               else _("Scoring {n:,} samples of your model…"))
+    with st.spinner(scoring.format(n=p.n)):
+        new = C.safe_call(scores, out, clf, dataset, p.n, p.seed, what=_("Scoring your model"))
         shipped = p.shipped
         if shipped_info is not None:
             shipped = C.safe_call(scores, shipped_info.ref, clf, dataset, p.n, p.seed,
-                                  what="Scoring the shipped model")
+                                  what=_("Scoring the shipped model"))
     if new is None:
         return
     label = KIND_LABELS[kind]
     c1, c2 = st.columns(2)
     delta = None if shipped is None else new["fid_lenet"] - shipped["fid_lenet"]
-    c1.metric("FID (LeNet), your model", f"{new['fid_lenet']:.1f}",
-              delta=None if delta is None else f"{delta:+.1f} vs shipped", delta_color="inverse")
-    c1.metric("Sharpness, your model", f"{new['sharpness']:.4f}")
+    c1.metric(_("FID (LeNet), your model"), f"{new['fid_lenet']:.1f}",
+              delta=None if delta is None else _("{delta:+.1f} vs shipped").format(delta=delta),
+              delta_color="inverse")
+    c1.metric(_("Sharpness, your model"), f"{new['sharpness']:.4f}")
     if shipped is None:
-        c2.caption(f"No shipped {label} for {ds.label} here to compare with.")
+        c2.caption(_("No shipped {model} for {data} here to compare with.").format(model=label,
+                                                                                    data=ds.label))
     else:
-        c2.metric(f"FID (LeNet), shipped {label}", f"{shipped['fid_lenet']:.1f}")
-        c2.metric(f"Sharpness, shipped {label}", f"{shipped['sharpness']:.4f}")
+        c2.metric(_("FID (LeNet), shipped {model}").format(model=label), f"{shipped['fid_lenet']:.1f}")
+        c2.metric(_("Sharpness, shipped {model}").format(model=label), f"{shipped['sharpness']:.4f}")
         st.markdown(verdict(kind, new, shipped))
-    source = p.source if shipped_info is None else f"`{shipped_info.id}` measured here the same way"
-    st.caption(f"{p.n:,} samples each (seed {p.seed}) against the first {p.n:,} {ds.label} test images, "
-               f"on the features of the {ds.label} LeNet. Shipped model: {source}.")
+    source = (p.source if shipped_info is None
+              else _("`{model}` measured here the same way").format(model=shipped_info.id))
+    st.caption(_("{n:,} samples each (seed {seed}) against the first {n:,} {data} test images, on the "
+                 "features of the {data} LeNet. Shipped model: {source}.").format(
+                   n=p.n, seed=p.seed, data=ds.label, source=source))

@@ -13,10 +13,11 @@ from app import cache, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
+from app.i18n import N_, _
 from wae_core import latent_ops
 
-SOURCES = {"test": "A test image", "user": "An uploaded / drawn digit", "random": "A random z"}
-ARITH_MODES = {"classes": "Class a → class b", "uploads": "Two uploads (an analogy)"}
+SOURCES = {"test": N_("A test image"), "user": N_("An uploaded / drawn digit"), "random": N_("A random z")}
+ARITH_MODES = {"classes": N_("Class a → class b"), "uploads": N_("Two uploads (an analogy)")}
 SLIDER_RANGE = 3.0  # every offset slider spans ±3 sigma_z: the bulk of the prior
 SLIDER_STEP = 0.1
 OFFSET_KEY = "explore_dz_{}"  # one slider per latent coordinate
@@ -38,17 +39,18 @@ def start_image(source: str, ds: ImageDataset) -> tuple[np.ndarray | None, str]:
     if source == "test":
         c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
         share.keep_in_url("explore", {"explore_index": share.integer(0, len(cache.test_set(ds.name)) - 1)})
-        i = c1.number_input("Test image", 0, len(cache.test_set(ds.name)) - 1, 0, key="explore_index")
+        i = c1.number_input(_("Test image"), 0, len(cache.test_set(ds.name)) - 1, 0, key="explore_index")
         x, y = cache.test_images([i], ds.name)
         with c2:
-            show_image(x, 3, f"#{i} ({ds.item} {ds.class_name(int(y[0]))})")
-        return x, f"test image #{i}"
+            show_image(x, 3, _("#{i} ({item} {name})").format(i=i, item=_(ds.item),
+                                                              name=_(ds.class_name(int(y[0])))))
+        return x, _("test image #{i}").format(i=i)
     if source == "user":
         digits = C.user_digits("explore_user", multiple=False)
         if digits:
             return digits[0].batch, digits[0].name
-        st.info("Upload or draw a digit; until then every model starts from a random z.")
-    return None, "a random z"
+        st.info(_("Upload or draw a digit; until then every model starts from a random z."))
+    return None, _("a random z")
 
 
 def start_code(info: CheckpointInfo, x: np.ndarray | None, seed: int) -> np.ndarray:
@@ -84,10 +86,10 @@ def sliders(d: int) -> tuple[list[float], int | None, float]:
     share.keep_in_url("explore", {**{OFFSET_KEY.format(i): moves for i in range(d)}, STEP_KEY: moves,
                                   DIRECTION_KEY: share.integer(0, C.MAX_SEED)})
     b1, b2 = st.columns(2)
-    b1.button("Reset", key="explore_reset", on_click=reset, icon=":material/restart_alt:",
-              help="Every slider back to 0, no random direction")
-    b2.button("Random direction", key="explore_random_direction", on_click=new_direction,
-              icon=":material/explore:", help="A new random unit vector u in z space")
+    b1.button(_("Reset"), key="explore_reset", on_click=reset, icon=":material/restart_alt:",
+              help=_("Every slider back to 0, no random direction"))
+    b2.button(_("Random direction"), key="explore_random_direction", on_click=new_direction,
+              icon=":material/explore:", help=_("A new random unit vector u in z space"))
     offsets = []
     for i in range(d):
         key = OFFSET_KEY.format(i)
@@ -97,10 +99,10 @@ def sliders(d: int) -> tuple[list[float], int | None, float]:
     step = 0.0
     if direction is not None:
         st.session_state.setdefault(STEP_KEY, 0.0)
-        step = st.slider("Step s along the random direction u", -SLIDER_RANGE, SLIDER_RANGE,
+        step = st.slider(_("Step s along the random direction u"), -SLIDER_RANGE, SLIDER_RANGE,
                          step=SLIDER_STEP, key=STEP_KEY)
-        st.caption(f"Direction #{direction}: a random unit vector, the same for models of the same "
-                   "latent size. The Δ sliders still apply on top.")
+        st.caption(_("Direction #{direction}: a random unit vector, the same for models of the same "
+                     "latent size. The Δ sliders still apply on top.").format(direction=direction))
     return offsets, direction, step
 
 
@@ -127,15 +129,16 @@ def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], ran
         offsets, direction, step = sliders(d)
     with right:
         for j, (col, info) in enumerate(C.model_columns(infos)):
-            with col, C.guarded(f"{info.kind_label} decoding"), st.container(key=f"explore_decoded_{j}"):
+            what = _("{model} decoding").format(model=info.kind_label)
+            with col, C.guarded(what), st.container(key=f"explore_decoded_{j}"):
                 png = decoded(info, starts[info.key], offsets, direction, step)
                 # the bytes on click only: a slider redraws this often
                 export.png_button(lambda png=png: png, f"explore_decoded_png_{j}", f"explore-{info.id}")
                 if info.key in random_start:
-                    why = "" if info.has_encoder else " (no encoder)"
-                    st.caption(f"Starts from a random z ~ P_Z{why}.")
+                    st.caption(_("Starts from a random z ~ P_Z.") if info.has_encoder
+                               else _("Starts from a random z ~ P_Z (no encoder)."))
                 if info.z_dim < d:
-                    st.caption(f"z_dim {info.z_dim}: only Δz1–Δz{info.z_dim} move it.")
+                    st.caption(_("z_dim {d}: only Δz1–Δz{d} move it.").format(d=info.z_dim))
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,21 +152,23 @@ def arithmetic_inputs(mode: str, ds: ImageDataset
     share.keep_in_url("explore", {"explore_arith_x": share.integer(0, len(cache.test_set(ds.name)) - 1),
                                   "explore_arith_a": share.choice(classes),
                                   "explore_arith_b": share.choice(classes)})
-    i = cols[0].number_input("Image x (test set #)", 0, len(cache.test_set(ds.name)) - 1, 0,
+    i = cols[0].number_input(_("Image x (test set #)"), 0, len(cache.test_set(ds.name)) - 1, 0,
                              key="explore_arith_x")
     x, y = cache.test_images([i], ds.name)
     with cols[3]:
-        show_image(x, 3, f"x: #{i} ({ds.item} {ds.class_name(int(y[0]))})")
+        show_image(x, 3, _("x: #{i} ({item} {name})").format(i=i, item=_(ds.item),
+                                                             name=_(ds.class_name(int(y[0])))))
     if mode == "classes":
-        a = cols[1].selectbox("From class a", classes, index=int(y[0]), format_func=ds.class_name,
+        names = {c: _(ds.class_name(c)) for c in classes}  # (translated here, in the script's run)
+        a = cols[1].selectbox(_("From class a"), classes, index=int(y[0]), format_func=names.get,
                               key="explore_arith_a")
-        b = cols[2].selectbox("To class b", classes, index=(int(y[0]) + 1) % ds.n_classes,
-                              format_func=ds.class_name, key="explore_arith_b")
+        b = cols[2].selectbox(_("To class b"), classes, index=(int(y[0]) + 1) % ds.n_classes,
+                              format_func=names.get, key="explore_arith_b")
         return x, (a, b)
-    u1, u2 = C.user_digit_pair(("**Upload 1** (from)", "**Upload 2** (to)"),
+    u1, u2 = C.user_digit_pair((_("**Upload 1** (from)"), _("**Upload 2** (to)")),
                                ("explore_arith_u1", "explore_arith_u2"))
     if u1 is None or u2 is None:
-        st.info("Upload or draw both digits: x moves by code(upload 2) − code(upload 1).")
+        st.info(_("Upload or draw both digits: x moves by code(upload 2) − code(upload 1)."))
         return x, None
     return x, (u1, u2)
 
@@ -176,20 +181,20 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
     label.caption(C.model_caption(info))
     if not info.has_encoder:
         with strip:
-            C.no_encoder_note(info, "no code of x for latent arithmetic")
+            C.no_encoder_note(info, _("no code of x for latent arithmetic"))
         return
-    with strip, C.guarded(f"{info.kind_label} latent arithmetic"):
+    with strip, C.guarded(_("{model} latent arithmetic").format(model=info.kind_label)):
         z = cache.encode(info.ref, x)[0]
         if mode == "classes":
             means = cache.class_mean_codes(info.ref, ds.name)
             z_from, z_to = means[ends[0]], means[ends[1]]
             if np.isnan(z_from).any() or np.isnan(z_to).any():
-                st.info("A class without test images has no mean code: choose another.")
+                st.info(_("A class without test images has no mean code: choose another."))
                 return
-            names = tuple(f"G(mean({ds.class_name(c)}))" for c in ends)
+            names = tuple(f"G(mean({_(ds.class_name(c))}))" for c in ends)
         else:
             z_from, z_to = cache.encode(info.ref, ends[0])[0], cache.encode(info.ref, ends[1])[0]
-            names = ("G(code(upload 1))", "G(code(upload 2))")
+            names = (_("G(code(upload 1))"), _("G(code(upload 2))"))
         C.image_grid(cache.arithmetic(info.ref, z, z_from, z_to), ncol=len(latent_ops.ARITHMETIC_STEPS),
                      scale=4, caption=STRIP, key=f"explore_arith_download_{i}",
                      download_name=f"latent-arithmetic-{info.id}.png", width="content")
@@ -202,38 +207,39 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
 @st.fragment
 def arithmetic(infos: Sequence[CheckpointInfo], ds: ImageDataset) -> None:
     """The latent arithmetic section (a fragment of its own)."""
-    st.subheader("Latent arithmetic")
-    st.markdown("Move the code of a test image **x** by the difference of two codes: the class "
-                "means **mean(b) − mean(a)** (the average code of the test images of each digit), "
-                "or **code(upload 2) − code(upload 1)**: *upload 1 : upload 2 :: x : ?*, "
-                "answered at t = 1. Encoder models only.")
-    with st.expander("The formulas"):
+    st.subheader(_("Latent arithmetic"))
+    st.markdown(_("Move the code of a test image **x** by the difference of two codes: the class "
+                  "means **mean(b) − mean(a)** (the average code of the test images of each digit), "
+                  "or **code(upload 2) − code(upload 1)**: *upload 1 : upload 2 :: x : ?*, "
+                  "answered at t = 1. Encoder models only."))
+    with st.expander(_("The formulas")):
         C.latex(latent_ops.class_means)
         C.latex(latent_ops.arithmetic_path)
     modes = list(ARITH_MODES) if ds.takes_user_images else ["classes"]
     share.keep_in_url("explore", {"explore_arith_mode": share.choice(modes)})
-    mode = st.radio("Difference of", modes, format_func=ARITH_MODES.get, horizontal=True,
+    mode = st.radio(_("Difference of"), modes, format_func={m: _(ARITH_MODES[m]) for m in modes}.get,
+                    horizontal=True,
                     key="explore_arith_mode")
     x, ends = arithmetic_inputs(mode, ds)
     if ends is None:
         return
     if mode == "classes" and ends[0] == ends[1]:
-        st.caption("a = b: the difference is 0, every step is x's own reconstruction.")
-    with st.spinner("Encoding the test set for the class means (once per model)…"):
+        st.caption(_("a = b: the difference is 0, every step is x's own reconstruction."))
+    with st.spinner(_("Encoding the test set for the class means (once per model)…")):
         for i, info in enumerate(infos):
             arithmetic_row(i, info, mode, x, ends, ds)
 
 
 def main() -> None:
-    st.title("Latent explorer")
-    st.markdown(
+    st.title(_("Latent explorer"))
+    st.markdown(_(
         "Pick a starting code, then move it: **one slider per latent coordinate** adds Δ·σ_z to "
         "that coordinate (σ_z: the prior's scale, so ±3 spans the bulk of P_Z), and every selected "
         "model decodes the moved code side by side. **Random direction** draws a random unit "
         "vector u in z space and adds one more slider, the step s along it: z' = z + σ_z (Δ + s u) "
         "— a straight walk through the code in a direction no coordinate axis favours. "
-        "**Reset** puts everything back to z.")
-    with st.expander("The formulas"):
+        "**Reset** puts everything back to z."))
+    with st.expander(_("The formulas")):
         C.latex(latent_ops.move)
         C.latex(latent_ops.random_direction)
     infos = C.selected_models()
@@ -242,20 +248,22 @@ def main() -> None:
     ds = C.current_dataset()
     sources = [s for s in SOURCES if s != "user" or ds.takes_user_images]
     share.keep_in_url("explore", {"explore_source": share.choice(sources)})
-    source = st.radio("Start from", sources, format_func=SOURCES.get, horizontal=True,
+    source = st.radio(_("Start from"), sources, format_func={s: _(SOURCES[s]) for s in sources}.get,
+                      horizontal=True,
                       key="explore_source")
     seed = C.current_seed()
-    with C.guarded("Loading the start image"):
+    with C.guarded(_("Loading the start image")):
         x, what = start_image(source, ds)
         starts = {info.key: start_code(info, x, seed) for info in infos}
         random_start = {i.key for i in infos if x is None or not i.has_encoder}
         no_encoder = [i.kind_label for i in infos if not i.has_encoder]
         if x is not None and no_encoder:
-            st.caption(f"{', '.join(no_encoder)}: no encoder, so it cannot encode {what}: it starts "
-                       f"from a random z ~ P_Z (seed {seed}, change it in the sidebar).")
+            st.caption(_("{models}: no encoder, so it cannot encode {what}: it starts "
+                         "from a random z ~ P_Z (seed {seed}, change it in the sidebar).").format(
+                           models=", ".join(no_encoder), what=what, seed=seed))
         elif x is None:
-            st.caption(f"Every model starts from a random z ~ P_Z (seed {seed}; models with the same "
-                       "z_dim start from the same z).")
+            st.caption(_("Every model starts from a random z ~ P_Z (seed {seed}; models with the same "
+                         "z_dim start from the same z).").format(seed=seed))
         explorer(infos, starts, random_start)
     st.divider()
     arithmetic(infos, ds)
