@@ -5,7 +5,7 @@ every non-live page, a cached interaction, upload -> reconstruction, t-SNE, Stac
         [--tsne-points 1000 2000] [--only cold pages interactions library]
 
 Each server is ``python -m app.serve`` (as ``make demo``) on a free 127.0.0.1 port with the shipped
-checkpoints (``tests.e2e.support.StreamlitServer``); each tab is a headless Debian chromium
+checkpoints (``harness.server.StreamlitServer``); each tab is a headless Debian chromium
 (``/usr/bin/chromium``, never ``playwright install``). A *run* is timed from the action (page load,
 click, key press, upload) to the page complete: the script run finished (the ``script_finished``
 message on the tab's own websocket) and everything drawn (every image loaded, every Plotly chart
@@ -42,7 +42,9 @@ sys.path.insert(0, str(ROOT))
 from app import PAGE_SPECS  # noqa: E402  (a list of names: imports nothing heavy)
 
 # The server and browser of the browser tests: one copy of how the app is started.
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, digit_png  # noqa: E402
+from harness.browser import CHROMIUM, launch  # noqa: E402
+from harness.images import digit_png  # noqa: E402
+from harness.server import StreamlitServer  # noqa: E402
 
 TARGETS = {"cold": 3.0, "cached": 0.3, "upload": 0.2, "tsne": 4.0, "stacked": 1.0}
 LIVE_PAGES = ("toy-lab", "train")  # their fragments rerun on timers: not a page rerun to time
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         from playwright.sync_api import sync_playwright
 
         with tempfile.TemporaryDirectory(prefix="wae-bench-app-") as tmp, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = launch(pw.chromium)
             try:
                 if "cold" in a.only:
                     cold_starts(browser, Path(tmp), a.starts, a.drop_caches)

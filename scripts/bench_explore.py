@@ -159,11 +159,13 @@ def browser_latency(reps: int) -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, UI, StreamlitServer, free_port, health_latency
+    from harness.browser import UI, launch
+    from harness.server import StreamlitServer, free_port, health_latency
+    from harness.waiting import wait_for
 
     work = Path(tempfile.mkdtemp())
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(p.chromium)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         server = StreamlitServer(work)
         try:
@@ -183,9 +185,7 @@ def browser_latency(reps: int) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while health_latency(url, 2) is None and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for(lambda: health_latency(url, 2) is not None, 60, poll=0.2)
             page.goto(url)
             page.get_by_text("Latent explorer").first.wait_for()
             page.wait_for_timeout(1000)

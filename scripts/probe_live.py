@@ -6,7 +6,7 @@ does (one background thread trains a GAN and a WAE side by side), and score both
 
 At each checkpoint in time the group is paused, 2,500 fresh prior draws of each model are scored
 (modes covered, share of samples within 3 sigma of a mode) and the group resumes; the pause is not
-counted. Prints a markdown table (the README's live-toy table).
+counted. Prints a markdown table (the live-toy table of docs/results.md).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PYTHAE_VERSION=0.1.2
 BASE=.venv
 RACE=.venv-race
-[[ -x $BASE/bin/python ]] || { echo "error: $BASE missing: create it first (see README)" >&2; exit 1; }
+[[ -x $BASE/bin/python ]] || { echo "error: $BASE missing: create it first (see docs/speed.md)" >&2; exit 1; }
 base_site=$($BASE/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 torch_version=$($BASE/bin/python -c 'import torch; print(torch.__version__.split("+")[0])')
 

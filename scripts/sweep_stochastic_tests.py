@@ -4,7 +4,7 @@
 
 Prints one markdown row per (statistic, model, threads): min, mean, max over the seeds, and the
 bound the test asserts, so a bound can be read against its measured margin. The statistics are
-the functions in ``tests/stochastic.py`` that the tests themselves call.
+the functions in ``harness/stochastic.py`` that the tests themselves call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import stochastic as S  # noqa: E402
+from harness import stochastic as S  # noqa: E402
 
 SWEEPS = {"ring": S.ring_learning, "mnist": S.mnist_learning, "live": S.live_ring}
 

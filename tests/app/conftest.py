@@ -1,19 +1,25 @@
 """Fixtures for the app tests: tiny untrained checkpoints, an untrained classifier and a results
-file in a temp folder, pointed at by the app's environment variables."""
+file in a temp folder, pointed at by the app's environment variables (``app_env``); what some pages
+need on top of it (``lab_env``, ``data_env``, ``small_train_set``). Their helpers: ``support.py``."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from wae_core import checkpoint
+from tests.app.support import N_TRAIN, PREFIXES, RESULTS
+from wae_core import checkpoint, recipes
 from wae_core.classifier import LeNet, save_classifier
-from wae_core.config import ModelConfig
+from wae_core.config import MODEL_KINDS, ModelConfig
+from wae_core.data import load_dataset, load_mnist
 from wae_core.models import build_model
+from wae_core.train import Trainer
 
 torch.set_num_threads(1)
 
@@ -24,26 +30,6 @@ MODELS = {
     "mnist-gan": {"kind": "gan"},
     "mnist-wae-mmd-z2": {"kind": "wae-mmd", "z_dim": 2},
     "ring-wae-mmd": {"kind": "wae-mmd", "arch": "mlp", "z_dim": 2},
-}
-
-RESULTS = {
-    "generated": "2026-11-25T16:00:00+00:00",
-    "command": "python -m wae_core.evaluate --n 1000",
-    "n_samples": 1000,
-    "classifier": {"test_accuracy": 0.99},
-    "rows": [
-        {"model": "VAE", "kind": "vae", "checkpoint": "checkpoints/mnist-vae.safetensors",
-         "fid_lenet": 12.5, "sharpness": 0.003, "classes_covered": 10, "kl_uniform": 0.01,
-         "confident_share": 0.8, "mmd_qz_pz": 0.002, "recon_mse": 0.02},
-        {"model": "GAN", "kind": "gan", "checkpoint": "checkpoints/mnist-gan.safetensors",
-         "fid_lenet": 30.0, "sharpness": 0.02, "classes_covered": 6, "kl_uniform": 0.4,
-         "confident_share": 0.9, "mmd_qz_pz": None, "recon_mse": None},
-        {"model": "True data (MNIST test)", "kind": "data", "fid_lenet": 0.4, "sharpness": 0.021,
-         "classes_covered": 10},
-    ],
-    "toys": [{"toy": "ring", "model": "WAE-MMD", "kind": "wae-mmd", "seeds": 3,
-              "modes_covered_mean": 8.0, "modes_covered_std": 0.0, "n_modes": 8,
-              "hq_share_mean": 0.01, "hq_share_std": 0.005}],
 }
 
 
@@ -69,3 +55,88 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for k, v in env.items():
             mp.setenv(k, v)
         yield {"root": root, "checkpoints": ck, "runs": runs, "classifier": clf, "results": results}
+
+
+# --- the idea, mode-collapse, toy-lab and train pages ---------------------------------------------
+LAB_EXTRA = {"mnist-vae-z2": {"kind": "vae", "z_dim": 2},
+             "ring-gan": {"kind": "gan", "arch": "mlp", "z_dim": 2}}
+
+
+@pytest.fixture(scope="module")
+def lab_env(app_env):
+    """The shared fixture plus the checkpoints only these pages use (removed afterwards)."""
+    paths = []
+    torch.manual_seed(1)
+    for name, kw in LAB_EXTRA.items():
+        p = app_env["checkpoints"] / f"{name}.safetensors"
+        dataset = "ring" if kw.get("arch") == "mlp" else "mnist"
+        checkpoint.save(build_model(ModelConfig(**kw)).eval(), p, {"dataset": dataset})
+        paths.append(p)
+    yield app_env
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+# --- the data sets: Fashion-MNIST and Stacked MNIST ---------------------------------------------
+TRAIN_STEPS = 20
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``fashion-*`` and ``stacked-*`` from their recipes, TRAIN_STEPS steps each on 512 test
+    images (offline for both), and an untrained Fashion LeNet: a throwaway folder."""
+    root = tmp_path_factory.mktemp("wae_lab_datasets")
+    for data, prefix in PREFIXES.items():
+        images = load_dataset(data, "test").subset(512)
+        for kind in MODEL_KINDS:
+            r = recipes.get(f"{prefix}-{kind}")
+            torch.manual_seed(0)
+            cfg = replace(r.train, max_steps=TRAIN_STEPS, batch_size=32, max_seconds=0, threads=1)
+            Trainer(build_model(r.model), images, cfg, root / f"{r.name}.safetensors",
+                    meta={"dataset": r.dataset, "recipe": r.name}).fit()
+    save_classifier(LeNet(), root / "lenet-fashion-mnist.safetensors", {"test_accuracy": 0.1})
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_env(app_env, trained):
+    """The shared fixture's folders plus the trained one; the Fashion LeNet from it."""
+    dirs = os.environ["WAE_LAB_CHECKPOINT_DIRS"] + os.pathsep + str(trained)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAE_LAB_CHECKPOINT_DIRS", dirs)
+        mp.setenv("WAE_LAB_FASHION_CLASSIFIER", str(trained / "lenet-fashion-mnist.safetensors"))
+        yield {**app_env, "trained": trained}
+
+
+@pytest.fixture
+def test_image_calls(monkeypatch):
+    """Every ``cache.test_images`` call of the pages: (data set, images' shape, labels)."""
+    from app import cache, datasets
+
+    calls: list[tuple[str, tuple, np.ndarray]] = []
+    real = cache.test_images
+
+    def spy(indices, dataset=datasets.DEFAULT):
+        x, y = real(indices, dataset)
+        calls.append((dataset, x.shape, y))
+        return x, y
+
+    monkeypatch.setattr(cache, "test_images", spy)
+    return calls
+
+
+# --- Samples: nearest training images -------------------------------------------------------------
+@pytest.fixture
+def small_train_set(monkeypatch, tmp_path):
+    """The first N_TRAIN training images stand in for the 60,000 (the index is built per test,
+    its features saved under tmp_path/features)."""
+    from app import cache
+
+    sub = load_mnist("train").subset(N_TRAIN)
+    monkeypatch.setattr(cache, "train_set", lambda: sub)
+    monkeypatch.setenv("WAE_LAB_CACHE_DIR", str(tmp_path / "features"))
+    cache.neighbour_index.clear()
+    cache.nearest_training.clear()
+    yield sub
+    cache.neighbour_index.clear()
+    cache.nearest_training.clear()

@@ -3,94 +3,35 @@ set's models (its shipped four selected), every page takes its test images, labe
 from it and renders for each, the choice is kept in the URL (``?data=``), and a model of another
 data set (an upload) is never fed the wrong kind of image.
 
-The Fashion-MNIST and Stacked-MNIST models are trained here for a few steps from their recipes
-(session fixture, temp folder), on their offline test sets; the MNIST ones are the shared fixture's
-(``conftest.py``)."""
+The Fashion-MNIST and Stacked-MNIST models are trained for a few steps from their recipes, on their
+offline test sets (``data_env``: the session fixture ``trained`` in ``conftest.py``, a temp folder);
+the MNIST ones are the shared fixture's (``app_env``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app import PAGE_SPECS, cache, datasets
-from wae_core import checkpoint, recipes
-from wae_core.classifier import LeNet, save_classifier
+from app import PAGE_SPECS, datasets
+from tests.app.support import PREFIXES, image_captions, open_app
+from wae_core import checkpoint
 from wae_core.config import MODEL_KINDS, ModelConfig
 from wae_core.data import load_dataset
 from wae_core.models import build_model
-from wae_core.train import Trainer
 
 torch.set_num_threads(1)
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
-TIMEOUT = 180
-TRAIN_STEPS = 20
-PREFIXES = {"fashion-mnist": "fashion", "stacked-mnist": "stacked"}
 # every page of the app (app.PAGE_SPECS), and those that show test images
 PAGES = [spec[0] for spec in PAGE_SPECS]
 TEST_IMAGE_PAGES = ["samples.py", "reconstruct.py", "latent.py", "interpolate.py", "explore.py"]
 # the smallest settings of the heavier pages: every page runs three times on two busy cores
 LIGHT = {"latent_n": 300, "mc_n": 1000, "mc_n_stacked": 5000, "mc_grid": 50, "samples_grid": 4,
          "recon_n": 4}
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``fashion-*`` and ``stacked-*`` from their recipes, TRAIN_STEPS steps each on 512 test
-    images (offline for both), and an untrained Fashion LeNet: a throwaway folder."""
-    root = tmp_path_factory.mktemp("wae_lab_datasets")
-    for data, prefix in PREFIXES.items():
-        images = load_dataset(data, "test").subset(512)
-        for kind in MODEL_KINDS:
-            r = recipes.get(f"{prefix}-{kind}")
-            torch.manual_seed(0)
-            cfg = replace(r.train, max_steps=TRAIN_STEPS, batch_size=32, max_seconds=0, threads=1)
-            Trainer(build_model(r.model), images, cfg, root / f"{r.name}.safetensors",
-                    meta={"dataset": r.dataset, "recipe": r.name}).fit()
-    save_classifier(LeNet(), root / "lenet-fashion-mnist.safetensors", {"test_accuracy": 0.1})
-    return root
-
-
-@pytest.fixture(scope="module")
-def env(app_env, trained):
-    """The shared fixture's folders plus the trained one; the Fashion LeNet from it."""
-    dirs = os.environ["WAE_LAB_CHECKPOINT_DIRS"] + os.pathsep + str(trained)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WAE_LAB_CHECKPOINT_DIRS", dirs)
-        mp.setenv("WAE_LAB_FASHION_CLASSIFIER", str(trained / "lenet-fashion-mnist.safetensors"))
-        yield {**app_env, "trained": trained}
-
-
-@pytest.fixture
-def test_image_calls(monkeypatch):
-    """Every ``cache.test_images`` call of the pages: (data set, images' shape, labels)."""
-    calls: list[tuple[str, tuple, np.ndarray]] = []
-    real = cache.test_images
-
-    def spy(indices, dataset=datasets.DEFAULT):
-        x, y = real(indices, dataset)
-        calls.append((dataset, x.shape, y))
-        return x, y
-
-    monkeypatch.setattr(cache, "test_images", spy)
-    return calls
-
-
-def open_app(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def selected_ids(at: AppTest) -> list[str]:
@@ -107,16 +48,12 @@ def texts(at: AppTest, *kinds: str) -> list[str]:
     return [str(e.value) for kind in kinds for e in at.get(kind)]
 
 
-def image_captions(at: AppTest) -> list[str]:
-    return [img.caption for el in at.get("image") for img in el.proto.imgs]
-
-
 def shipped(prefix: str) -> list[str]:
     return [f"{prefix}-{k}" for k in MODEL_KINDS]
 
 
 # --- the sidebar: model list, defaults, URL ------------------------------------------------------
-def test_switching_the_data_set_changes_the_model_list(env):
+def test_switching_the_data_set_changes_the_model_list(data_env):
     at = open_app()
     assert at.selectbox(key="sidebar_data").value == "mnist"
     assert selected_ids(at) == shipped("mnist")
@@ -132,7 +69,7 @@ def test_switching_the_data_set_changes_the_model_list(env):
     assert selected_ids(at) == shipped("mnist") and at.query_params["data"] == "mnist"
 
 
-def test_url_parameter_round_trips(env):
+def test_url_parameter_round_trips(data_env):
     at = open_app({"data": "stacked-mnist", "page": "samples"})
     assert at.selectbox(key="sidebar_data").value == "stacked-mnist"
     assert selected_ids(at) == shipped("stacked")
@@ -149,9 +86,9 @@ def test_url_parameter_round_trips(env):
     assert at4.query_params["data"] == "mnist"
 
 
-def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env, tmp_path):
+def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(data_env, tmp_path):
     at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
-    one_channel = (env["checkpoints"] / "mnist-wae-mmd.safetensors").read_bytes()
+    one_channel = (data_env["checkpoints"] / "mnist-wae-mmd.safetensors").read_bytes()
     at.file_uploader(key="sidebar_upload").set_value(
         ("digits.safetensors", one_channel, "application/octet-stream")).run()
     assert not at.exception, at.exception
@@ -181,7 +118,7 @@ def test_a_model_of_another_data_set_is_not_fed_the_wrong_images(env, tmp_path):
 
 # --- every page, every data set ------------------------------------------------------------------
 @pytest.mark.parametrize("data", list(datasets.DATASETS))
-def test_every_page_renders_for_each_data_set(env, data, test_image_calls):
+def test_every_page_renders_for_each_data_set(data_env, data, test_image_calls):
     ds = datasets.get(data)
     at = open_app({"data": data})
     for k, v in LIGHT.items():
@@ -203,7 +140,7 @@ def test_every_page_renders_for_each_data_set(env, data, test_image_calls):
     assert bool(note) == (data != "mnist")
 
 
-def test_pages_show_the_data_sets_labels(env):
+def test_pages_show_the_data_sets_labels(data_env):
     at = open_app({"data": "fashion-mnist", "page": "reconstructions"})
     assert "Fashion-MNIST test images" in texts(at, "subheader")
     labels = [c for c in texts(at, "caption") if c.startswith("Labels: ")]
@@ -220,7 +157,7 @@ def test_pages_show_the_data_sets_labels(env):
     assert "Classes covered" in {m.label for m in at.metric}
 
 
-def test_stacked_mnist_pages_say_what_they_do_not_offer(env):
+def test_stacked_mnist_pages_say_what_they_do_not_offer(data_env):
     at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
     assert "Stacked MNIST test images" in texts(at, "subheader")
     labels = [c for c in texts(at, "caption") if c.startswith("Labels: ")][0]

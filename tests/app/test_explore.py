@@ -12,8 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import cache, catalog, datasets
 from app.components import grid_png
-from tests.app.test_datasets import env, open_app, test_image_calls, trained  # noqa: F401 (fixtures)
-from tests.app.test_pages import image_urls, model_key, open_page, texts
+from tests.app.support import N_TRAIN, image_captions, image_urls, model_key, open_app, open_page, texts
 from tests.upload_corpus import make_corpus
 from wae_core import checkpoint, metrics
 from wae_core.classifier import load_classifier
@@ -21,7 +20,6 @@ from wae_core.data import load_mnist
 
 torch.set_num_threads(1)
 
-N_TRAIN = 3_000  # the memorisation test indexes the first 3,000 training images only (speed)
 ENCODERS = ("mnist-vae", "mnist-wae-mmd", "mnist-wae-gan")
 
 
@@ -34,10 +32,6 @@ def codes(at: AppTest) -> list[np.ndarray]:
 def decoded_urls(at: AppTest, n_models: int = 4) -> list[str]:
     """The explorer's decoded images (after the start image of the test-image source)."""
     return image_urls(at)[1:1 + n_models]
-
-
-def image_captions(at: AppTest) -> list[str]:
-    return [img.caption for el in at.get("image") for img in el.proto.imgs]
 
 
 def png_id(images: np.ndarray, ncol: int, scale: int) -> str:
@@ -133,7 +127,7 @@ def test_smaller_latent_uses_the_first_sliders(app_env):
 
 
 @pytest.mark.parametrize("data", ["fashion-mnist", "stacked-mnist"])
-def test_explorer_follows_the_data_set(env, data, test_image_calls):  # noqa: F811
+def test_explorer_follows_the_data_set(data_env, data, test_image_calls):
     ds = datasets.get(data)
     at = open_app({"data": data, "page": "explore"})
     assert at.title[0].value == "Latent explorer"
@@ -203,20 +197,6 @@ def test_arithmetic_two_uploads(app_env):
 
 
 # --- Samples: nearest training images ------------------------------------------------------------
-@pytest.fixture
-def small_train_set(monkeypatch, tmp_path):
-    """The first N_TRAIN training images stand in for the 60,000 (the index is built per test,
-    its features saved under tmp_path/features)."""
-    sub = load_mnist("train").subset(N_TRAIN)
-    monkeypatch.setattr(cache, "train_set", lambda: sub)
-    monkeypatch.setenv("WAE_LAB_CACHE_DIR", str(tmp_path / "features"))
-    cache.neighbour_index.clear()
-    cache.nearest_training.clear()
-    yield sub
-    cache.neighbour_index.clear()
-    cache.nearest_training.clear()
-
-
 def test_samples_toggle_shows_nearest_training_images(app_env, small_train_set):
     at = open_page("samples.py", state={"samples_grid": 4})
     urls = image_urls(at)

@@ -15,10 +15,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from app import export, share
-from tests.app.conftest import RESULTS
-from tests.app.test_explore import small_train_set  # noqa: F401 - a fixture
-from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
-from tests.app.test_pages import APP_DIR, open_page
+from tests.app.support import APP_DIR, RESULTS, STACKED, open_page, results_with_sections
 from wae_core import live
 
 # Charts that export their numbers in a CSV of another name (the latent maps: one CSV of every map).
@@ -119,7 +116,7 @@ def test_reconstructions_errors_csv(app_env):
     assert "recon_test_input_download" in {b.key for b in at.get("download_button")}
 
 
-def test_samples_nearest_csv_and_pngs(app_env, small_train_set):  # noqa: F811
+def test_samples_nearest_csv_and_pngs(app_env, small_train_set):
     at = open_page("samples.py", state={"samples_grid": 4, "samples_neighbours": True})
     assert not at.exception
     df = csv_of(at, "samples_neighbour_csv_0")
@@ -174,7 +171,7 @@ def test_idea_figures_and_paper_table(app_env):
     assert {"idea_samples_png_mnist-vae", "idea_samples_png_mnist-wae-mmd", "idea_gan_sorted_png"} <= buttons
 
 
-def test_idea_posterior_csv_has_both_panels(env):  # noqa: F811
+def test_idea_posterior_csv_has_both_panels(lab_env):
     post = csv_of(open_page(None), "idea_posteriors_csv")
     assert list(post.columns) == ["panel", "digit", "z1", "z2", "sigma1", "sigma2"]
     vae, wae = post[post.panel == "a: VAE"], post[post.panel == "b: WAE"]
@@ -207,8 +204,6 @@ def test_results_tables_and_charts(app_env):
 
 
 def test_results_every_table_has_its_csv(app_env, monkeypatch, tmp_path):
-    from tests.app.test_results_sections import STACKED, results_with_sections
-
     results_with_sections(tmp_path, monkeypatch)
     at = open_page("results.py")
     assert not at.exception, at.exception

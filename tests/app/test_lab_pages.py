@@ -7,49 +7,22 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tests.app.support import VIEWS_DIR, page_text, step_counter, wait_done
 from wae_core import checkpoint, live
-from wae_core.config import ModelConfig
-from wae_core.models import build_model
-
-PAGES = Path(__file__).resolve().parents[2] / "app" / "views"
-EXTRA = {"mnist-vae-z2": {"kind": "vae", "z_dim": 2}, "ring-gan": {"kind": "gan", "arch": "mlp", "z_dim": 2}}
-
-
-@pytest.fixture(scope="module")
-def env(app_env):
-    """The shared fixture plus the checkpoints only these pages use (removed afterwards)."""
-    paths = []
-    torch.manual_seed(1)
-    for name, kw in EXTRA.items():
-        p = app_env["checkpoints"] / f"{name}.safetensors"
-        dataset = "ring" if kw.get("arch") == "mlp" else "mnist"
-        checkpoint.save(build_model(ModelConfig(**kw)).eval(), p, {"dataset": dataset})
-        paths.append(p)
-    yield app_env
-    for p in paths:
-        p.unlink(missing_ok=True)
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=120)
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
-             for e in at.get(kind)]
-    return "\n".join(str(p) for p in parts)
+    return AppTest.from_file(str(VIEWS_DIR / f"{name}.py"), default_timeout=120)
 
 
 # --- the idea ----------------------------------------------------------------------------------
-def test_idea_renders_formulas_and_live_numbers(env):
+def test_idea_renders_formulas_and_live_numbers(lab_env):
     at = page("idea").run()
     assert not at.exception, at.exception
     latex = [e.value for e in at.latex]
@@ -62,10 +35,10 @@ def test_idea_renders_formulas_and_live_numbers(env):
     assert any(lbl.startswith("MMD(Q_Z, P_Z)") for lbl in labels)
     assert "NoEncoderError" in at.get("code")[0].value
     assert len(at.get("plotly_chart")) >= 2  # the OT coupling on the ring, the posterior figure
-    assert "make checkpoints" not in texts(at)
+    assert "make checkpoints" not in page_text(at)
 
 
-def test_idea_without_checkpoints_says_make_checkpoints(env, tmp_path, monkeypatch):
+def test_idea_without_checkpoints_says_make_checkpoints(lab_env, tmp_path, monkeypatch):
     monkeypatch.setenv("WAE_LAB_CHECKPOINT_DIRS", str(tmp_path))
     at = page("idea").run()
     assert not at.exception, at.exception
@@ -75,19 +48,19 @@ def test_idea_without_checkpoints_says_make_checkpoints(env, tmp_path, monkeypat
 
 
 # --- mode collapse -----------------------------------------------------------------------------
-def test_mode_collapse_n_changes_histogram_total(env):
+def test_mode_collapse_n_changes_histogram_total(lab_env):
     at = page("mode_collapse").run()
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 4  # one histogram per default model
     assert {m.label for m in at.metric} >= {"Classes covered", "KL to uniform"}
-    assert "2,000 samples classified" in texts(at)
+    assert "2,000 samples classified" in page_text(at)
     at.select_slider(key="mc_n").set_value(1000).run()
     assert not at.exception, at.exception
-    t = texts(at)
+    t = page_text(at)
     assert "1,000 samples classified" in t and "2,000 samples classified" not in t
 
 
-def test_mode_collapse_without_classifier(env, monkeypatch, tmp_path):
+def test_mode_collapse_without_classifier(lab_env, monkeypatch, tmp_path):
     monkeypatch.setenv("WAE_LAB_CLASSIFIER", str(tmp_path / "none.safetensors"))
     at = page("mode_collapse").run()
     assert not at.exception, at.exception
@@ -95,23 +68,16 @@ def test_mode_collapse_without_classifier(env, monkeypatch, tmp_path):
 
 
 # --- toy lab -----------------------------------------------------------------------------------
-def _step_counter(at: AppTest) -> int:
-    for m in at.markdown:
-        if m.value.startswith("**Step "):
-            return int(m.value.split("**")[1].split()[1].replace(",", ""))
-    raise AssertionError("no step counter on the page")
-
-
-def test_toy_lab_step_start_pause_reset(env):
+def test_toy_lab_step_start_pause_reset(lab_env):
     at = page("toy_lab").run()
     assert not at.exception, at.exception
     for key in ("toy_start", "toy_pause", "toy_step", "toy_reset"):
         assert at.button(key=key)
-    assert _step_counter(at) == 0
+    assert step_counter(at) == 0
     assert len(at.get("plotly_chart")) >= 3  # GAN points, WAE points, WAE latent (+ curves)
     at.button(key="toy_step").click().run()
     assert not at.exception, at.exception
-    assert _step_counter(at) == 10
+    assert step_counter(at) == 10
     at.button(key="toy_start").click().run()
     hub, run = live.get_hub(), at.session_state["toy_run"]
     t0 = time.time()
@@ -119,23 +85,23 @@ def test_toy_lab_step_start_pause_reset(env):
         time.sleep(0.1)
     at.button(key="toy_pause").click().run()
     assert not hub.state(run, "test").running
-    assert _step_counter(at) > 10
+    assert step_counter(at) > 10
     at.button(key="toy_reset").click().run()
-    assert _step_counter(at) == 0
+    assert step_counter(at) == 0
     hub.close(run)
 
 
-def test_toy_lab_live_settings_and_data_switch(env):
+def test_toy_lab_live_settings_and_data_switch(lab_env):
     at = page("toy_lab").run()
     at.button(key="toy_step").click().run()
     hub, run = live.get_hub(), at.session_state["toy_run"]
     at.select_slider(key="toy_lam").set_value(100.0).run()
     assert at.session_state["toy_run"] == run
     assert hub._runs[run].group.runs[1].model.cfg.lam == 100.0  # the in-process hub
-    assert _step_counter(at) == 10  # a live setting does not reset
+    assert step_counter(at) == 10  # a live setting does not reset
     at.radio(key="toy_wae_kind").set_value("wae-gan").run()
     assert not at.exception, at.exception
-    assert _step_counter(at) == 0 and "#### WAE-GAN" in [m.value for m in at.markdown]
+    assert step_counter(at) == 0 and "#### WAE-GAN" in [m.value for m in at.markdown]
     at.radio(key="toy_data").set_value("grid").run()
     assert any(m.value == "1/25" or m.value.endswith("/25") for m in at.metric)
     at.radio(key="toy_data").set_value("csv").run()
@@ -148,17 +114,7 @@ def test_toy_lab_live_settings_and_data_switch(env):
 
 
 # --- train your own ----------------------------------------------------------------------------
-def _wait_done(at: AppTest, timeout: float = 90) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        at.run()
-        if at.success or at.error:
-            return
-        time.sleep(0.3)
-    raise AssertionError("training did not finish in time")
-
-
-def test_train_tiny_run_finishes_with_checkpoint(env):
+def test_train_tiny_run_finishes_with_checkpoint(lab_env):
     at = page("train").run()
     assert not at.exception, at.exception
     at.selectbox(key="train_kind").set_value("vae")
@@ -167,9 +123,9 @@ def test_train_tiny_run_finishes_with_checkpoint(env):
     at.text_input(key="train_name").set_value("tiny vae")
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    _wait_done(at)
+    wait_done(at)
     assert not at.error, [e.value for e in at.error]
-    out = env["runs"] / "tiny-vae.safetensors"
+    out = lab_env["runs"] / "tiny-vae.safetensors"
     assert out.is_file() and "tiny-vae.safetensors" in at.success[0].value
     assert checkpoint.load(out).kind == "vae"
     assert at.get("download_button")
@@ -178,7 +134,7 @@ def test_train_tiny_run_finishes_with_checkpoint(env):
     out.unlink()
 
 
-def test_train_on_stacked_mnist_builds_a_three_channel_model(env):
+def test_train_on_stacked_mnist_builds_a_three_channel_model(lab_env):
     at = page("train").run()
     at.selectbox(key="train_kind").set_value("wae-mmd")
     at.selectbox(key="train_data").set_value("stacked-mnist")
@@ -187,15 +143,15 @@ def test_train_on_stacked_mnist_builds_a_three_channel_model(env):
     at.text_input(key="train_name").set_value("tiny stacked")
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    _wait_done(at)
+    wait_done(at)
     assert not at.error, [e.value for e in at.error]
-    out = env["runs"] / "tiny-stacked.safetensors"
+    out = lab_env["runs"] / "tiny-stacked.safetensors"
     model = checkpoint.load(out)
     assert model.cfg.img_channels == 3 and model.meta["dataset"] == "stacked-mnist"
     out.unlink()
 
 
-def test_train_cancel_saves_checkpoint(env):
+def test_train_cancel_saves_checkpoint(lab_env):
     at = page("train").run()
     at.selectbox(key="train_kind").set_value("wae-mmd")
     at.number_input(key="train_subset").set_value(0)  # the whole MNIST: long enough to cancel
@@ -208,14 +164,14 @@ def test_train_cancel_saves_checkpoint(env):
         time.sleep(0.1)
     at.run()
     at.button(key="train_cancel").click().run()
-    _wait_done(at)
-    out = env["runs"] / "to-cancel.safetensors"
+    wait_done(at)
+    out = lab_env["runs"] / "to-cancel.safetensors"
     assert job.progress().state == "cancelled" and "Cancelled" in at.success[0].value
     assert checkpoint.load(out).kind == "wae-mmd"
     out.unlink()
 
 
-def test_train_bad_zip_is_a_clear_error(env):
+def test_train_bad_zip_is_a_clear_error(lab_env):
     at = page("train").run()
     at.selectbox(key="train_data").set_value("zip").run()
     at.file_uploader(key="train_zip").upload("digits.zip", b"PK\x03\x04 not really a zip").run()
@@ -241,7 +197,7 @@ def test_train_zip_loader(tmp_path):
         extract_image_zip(b"not a zip", tmp_path / "bad")
 
 
-def test_toy_lab_draw_mode_renders(env):
+def test_toy_lab_draw_mode_renders(lab_env):
     at = page("toy_lab").run()
     at.radio(key="toy_data").set_value("draw").run()
     assert not at.exception, at.exception

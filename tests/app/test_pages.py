@@ -6,51 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.app.support import image_urls, model_key, open_page, texts
 from tests.upload_corpus import make_corpus
 
 torch.set_num_threads(1)
-
-APP_DIR = Path(__file__).resolve().parents[2] / "app"
-ENTRY = str(APP_DIR / "streamlit_app.py")
-PAGES = "views"  # never "pages": see the note in the entry
-TIMEOUT = 120
-
-
-def open_page(page: str | None, query: dict[str, str] | None = None,
-              state: dict[str, object] | None = None) -> AppTest:
-    """Run the entry (default page), then switch to ``page`` with widget ``state`` preset."""
-    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    if page:
-        at.switch_page(f"{PAGES}/{page}").run()
-        assert not at.exception, at.exception
-    return at
-
-
-def image_urls(at: AppTest) -> list[str]:
-    """Media URLs of the st.image elements (content-addressed: they change with the bytes)."""
-    return [img.url for el in at.get("image") for img in el.proto.imgs]
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def model_key(app_env: dict, stem: str) -> str:
-    """The app's model key (absolute path) of a fixture checkpoint."""
-    return str((app_env["checkpoints"] / f"{stem}.safetensors").resolve())
 
 
 def selected_labels(at: AppTest) -> list[str]:

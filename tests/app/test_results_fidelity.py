@@ -8,8 +8,7 @@ import json
 
 import numpy as np
 
-from tests.app.conftest import RESULTS
-from tests.app.test_pages import open_page, texts
+from tests.app.support import RESULTS, open_page, texts
 
 # Made-up numbers, chosen so that the lowest precision and the lowest recall are two models that
 # the fixture's kinds would not suggest: the sentence must follow the numbers, not the names.

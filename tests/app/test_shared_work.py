@@ -17,8 +17,7 @@ from streamlit.testing.v1 import AppTest
 import app
 from app import cache, drawn, figures, serve
 from app.components import grid_png
-from tests.app.test_lab_pages import env  # noqa: F401 - a fixture: + mnist-vae-z2, ring-gan
-from tests.app.test_pages import open_page
+from tests.app.support import open_page
 
 SEED = 4242
 
@@ -33,7 +32,7 @@ BUILDERS = [  # (page, the module and name of a figure builder it must not call 
 
 @pytest.mark.parametrize(("page", "module", "name", "cached"), BUILDERS,
                          ids=[f"{p}:{n}" for p, _, n, _ in BUILDERS])
-def test_a_second_session_reuses_the_figures(env, monkeypatch, page, module, name, cached):  # noqa: F811
+def test_a_second_session_reuses_the_figures(lab_env, monkeypatch, page, module, name, cached):
     if cached is not None:
         cached.clear()  # (an earlier test may have drawn the same figure)
     calls = []

@@ -10,8 +10,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_lab_pages import PAGES, env, texts  # noqa: F401 - env: a fixture
-from tests.waiting import wait_for
+from harness.waiting import wait_for
+from tests.app.support import VIEWS_DIR, page_text, step_counter
 from wae_core import live
 from wae_core.live import hub as H
 from wae_core.live.slots import Slots
@@ -20,14 +20,7 @@ CODE_RE = re.compile(r"Room code \*\*([A-Z2-9]{6})\*\*")
 
 
 def page() -> AppTest:
-    return AppTest.from_file(str(PAGES / "toy_lab.py"), default_timeout=120)
-
-
-def step_line(at: AppTest) -> int:
-    for m in at.markdown:
-        if m.value.startswith("**Step "):
-            return int(m.value.split("**")[1].split()[1].replace(",", ""))
-    raise AssertionError("no step counter on the page")
+    return AppTest.from_file(str(VIEWS_DIR / "toy_lab.py"), default_timeout=120)
 
 
 @pytest.fixture
@@ -44,8 +37,8 @@ def shared_run(hub) -> tuple[AppTest, str]:  # noqa: ANN001
     lecturer = page().run()
     lecturer.button(key="toy_start").click().run()
     lecturer.button(key="toy_share").click().run()
-    code = CODE_RE.search(texts(lecturer))
-    assert code, texts(lecturer)
+    code = CODE_RE.search(page_text(lecturer))
+    assert code, page_text(lecturer)
     return lecturer, code.group(1)
 
 
@@ -57,21 +50,21 @@ def test_watch_by_link_and_by_code(hub):
     student.query_params["room"] = code
     student.run()
     assert not student.exception, student.exception
-    assert f"Watching run **{code}**" in texts(student)
-    first = step_line(student)
+    assert f"Watching run **{code}**" in page_text(student)
+    first = step_counter(student)
     assert first > 0  # the lecturer's run, not the student's own (still at 0)
     assert wait_for(lambda: hub.state(run, "t").step > first + 5)
     time.sleep(2 * H.FRAME_SECONDS)  # while a run trains, the hub takes one snapshot per interval
     student.run()
-    assert step_line(student) > first
+    assert step_counter(student) > first
     assert hub.state(run, "lecturer").watchers >= 1
     # By typing the code (lower case, with a dash) in another session.
     other = page().run()
     other.text_input(key="toy_watch_code").input(f"{code[:3].lower()}-{code[3:]}")
     other.button(key="toy_watch").click().run()
-    assert f"Watching run **{code}**" in texts(other) and step_line(other) > 0
+    assert f"Watching run **{code}**" in page_text(other) and step_counter(other) > 0
     other.button(key="toy_unwatch").click().run()
-    assert "Watching run" not in texts(other) and step_line(other) == 0
+    assert "Watching run" not in page_text(other) and step_counter(other) == 0
 
 
 @pytest.mark.parametrize("typed, says", [("ZZZZZZ", "No run has the code ZZZZZZ"),
@@ -83,7 +76,7 @@ def test_bad_codes_get_one_sentence(hub, typed, says):
     at.button(key="toy_watch").click().run()
     assert not at.exception, at.exception
     assert [w.value for w in at.warning] == [next(w.value for w in at.warning if says in w.value)]
-    assert step_line(at) == 0 and "Watching run" not in texts(at)
+    assert step_counter(at) == 0 and "Watching run" not in page_text(at)
 
 
 def test_a_code_of_an_ended_run(hub):
@@ -117,19 +110,19 @@ def test_queued_start_shows_its_place_then_starts_by_itself(hub):
     assert any("turn" in w.value for w in first.run().warning)
 
 
-def test_train_your_own_waits_in_the_same_queue(hub, env):  # noqa: F811
+def test_train_your_own_waits_in_the_same_queue(hub, lab_env):
     """Every slot busy with a live run: Start training shows a queue place, not a refusal, and
     the training starts by itself once the live run pauses (and frees its place when it ends)."""
     toy = page().run()
     toy.button(key="toy_start").click().run()
-    at = AppTest.from_file(str(PAGES / "train.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(VIEWS_DIR / "train.py"), default_timeout=120).run()
     at.selectbox(key="train_kind").set_value("vae")
     at.number_input(key="train_subset").set_value(200)
     at.number_input(key="train_epochs").set_value(1)
     at.text_input(key="train_name").set_value("queued vae")
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert any(i.value.startswith("Queued: position 1 of 1") for i in at.info), texts(at)
+    assert any(i.value.startswith("Queued: position 1 of 1") for i in at.info), page_text(at)
     assert not at.session_state["train_job"].started
     toy.button(key="toy_pause").click().run()
     assert wait_for(lambda: at.run().session_state["train_job"].started, 30)
@@ -137,4 +130,4 @@ def test_train_your_own_waits_in_the_same_queue(hub, env):  # noqa: F811
     job.join(120)
     assert job.progress().state == "finished"
     assert wait_for(lambda: not hub.slots.holders, 5)  # its place given back at the end
-    (env["runs"] / "queued-vae.safetensors").unlink()
+    (lab_env["runs"] / "queued-vae.safetensors").unlink()

@@ -15,6 +15,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app import train_quality
+from tests.app.support import wait_done
 from wae_core import checkpoint, metrics
 from wae_core.classifier import load_classifier
 from wae_core.data import load_mnist
@@ -31,16 +32,6 @@ def _train(kind: str, name: str, subset: int = 200) -> AppTest:
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     return at
-
-
-def _wait_done(at: AppTest, timeout: float = 120) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        at.run()
-        if at.success or at.error:
-            return
-        time.sleep(0.3)
-    raise AssertionError("training did not finish in time")
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -78,7 +69,7 @@ def test_finished_run_is_scored_against_results_json(app_env):
     """The VAE has a row in the fixture's results.json (n = 1,000): the shipped numbers are the
     file's, the new model is scored on its protocol, the sentence follows the numbers."""
     at = _train("vae", "quality-vae")
-    _wait_done(at)
+    wait_done(at, 120)
     assert not at.exception and not at.error, at.exception or [e.value for e in at.error]
     out = app_env["runs"] / "quality-vae.safetensors"
     m = _metrics(at)
@@ -97,7 +88,7 @@ def test_finished_run_is_scored_against_results_json(app_env):
 def test_without_a_results_row_the_shipped_model_is_measured_the_same_way(app_env):
     """The fixture's results.json has no WAE-MMD row: both models are scored here on FALLBACK_N."""
     at = _train("wae-mmd", "quality-mmd")
-    _wait_done(at)
+    wait_done(at, 120)
     assert not at.exception and not at.error
     out = app_env["runs"] / "quality-mmd.safetensors"
     m = _metrics(at)

@@ -20,7 +20,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, UI, StreamlitServer
+from harness import ARTIFACTS
+from harness.browser import CHROMIUM, UI, launch_args
+from harness.server import StreamlitServer
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +47,7 @@ def _need_chromium() -> None:
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """pytest-playwright launches Debian's chromium (skip everything when it is missing)."""
     _need_chromium()
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+    return {**browser_type_launch_args, **launch_args()}
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import UI
+from harness.browser import UI
 
 pytestmark = pytest.mark.browser
 

@@ -5,33 +5,16 @@ checkpoint is saved in the runs folder)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import torch
 
-from tests.e2e.support import UI, StreamlitServer
+from harness.browser import UI, toy_points, toy_step
+from harness.server import StreamlitServer
+from harness.waiting import wait_until
 from wae_core import checkpoint
 
 pytestmark = pytest.mark.browser
-
-STEP_RE = re.compile(r"^Step ([\d,]+)$")
-
-
-def toy_step(ui: UI) -> int:
-    """The "**Step N**" counter of the toy lab (the current one, not a stale copy)."""
-    strong = ui.page.locator("[data-testid='stMain'] [data-testid='stElementContainer']"
-                             ":not([data-stale='true']) [data-testid='stMarkdownContainer'] strong",
-                             has_text=STEP_RE)
-    text = strong.first.inner_text().strip()
-    m = STEP_RE.match(text)
-    assert m, text
-    return int(m.group(1).replace(",", ""))
-
-
-def toy_points(ui: UI) -> str:
-    """The GAN's points plot: the address of its current PNG (a new image on every redraw)."""
-    return ui.key("toy_points_0").locator("img").first.get_attribute("src") or ""
 
 
 def drawn(ui: UI, key: str) -> int:
@@ -41,16 +24,6 @@ def drawn(ui: UI, key: str) -> int:
     return box.evaluate("el => { const i = el.querySelector('img');"
                         " if (i) return i.complete ? i.naturalWidth : 0;"
                         " return el.querySelectorAll('.barlayer .point').length; }")
-
-
-def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def test_toy_lab_start_and_pause(ui: UI) -> None:

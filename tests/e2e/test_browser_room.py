@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.support import UI, StreamlitServer
-from tests.e2e.test_browser_live import toy_points, toy_step, wait_until
+from harness.browser import UI, toy_points, toy_step
+from harness.server import StreamlitServer
+from harness.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

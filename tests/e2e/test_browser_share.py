@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import UI, StreamlitServer
+from harness.browser import UI
+from harness.server import StreamlitServer
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.support import UI
+from harness.browser import UI
 
 pytestmark = pytest.mark.browser
 

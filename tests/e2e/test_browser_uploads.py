@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import UI
+from harness.browser import UI
 from tests.upload_corpus import Case, make_corpus
 
 pytestmark = pytest.mark.browser

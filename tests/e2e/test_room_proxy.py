@@ -19,9 +19,11 @@ from PIL import Image
 
 import app.room
 from app.room import COOKIE, NO_HAPROXY, find_haproxy, haproxy_config
-from tests.e2e.room_support import Room, multipart, request
-from tests.e2e.support import ARTIFACTS, UI, free_port, health_latency
-from tests.e2e.test_browser_live import toy_points, toy_step, wait_until
+from harness import ARTIFACTS
+from harness.browser import UI, toy_points, toy_step
+from harness.room import Room, multipart, request
+from harness.server import free_port, health_latency
+from harness.waiting import wait_until
 from tests.upload_corpus import digit_image
 
 ENCODER_MODELS = 3  # the Reconstructions page's default selection: VAE, WAE-MMD, WAE-GAN (+ GAN)

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from tests.e2e.support import free_port
-from tests.waiting import wait_for
+from harness.server import free_port
+from harness.waiting import wait_for
 from wae_core import live
 from wae_core.live import hub as H
 from wae_core.live import remote

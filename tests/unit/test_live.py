@@ -16,8 +16,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests import stochastic as S
-from tests.waiting import wait_for
+from harness import stochastic as S
+from harness.waiting import wait_for
 from wae_core import checkpoint, live
 from wae_core import divergences as D
 from wae_core.config import ModelConfig, TrainConfig
@@ -355,7 +355,7 @@ def test_background_training_errors(tmp_path):
 def test_default_preset_puts_the_wae_on_every_ring_mode():
     """The page's default preset (the shipped toy recipe): after S.LIVE_STEPS steps the WAE-MMD
     covers all 8 modes and puts a measured share of its samples on them (bound from the sweep,
-    tests/stochastic.py). The GAN's coverage is printed, not asserted: it wanders between modes."""
+    harness/stochastic.py). The GAN's coverage is printed, not asserted: it wanders between modes."""
     wae = S.live_ring("wae-mmd", seed=0)
     gan = S.live_ring("gan", seed=0)
     print(f"\nring after {S.LIVE_STEPS} steps: WAE-MMD {wae}; GAN {gan}")

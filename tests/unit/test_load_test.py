@@ -1,5 +1,6 @@
-"""scripts/load_test.py: what it reads off the pages (the live page's step line, room code, queue
-message, metrics, refusals), cookies, arrivals, roles and the per-phase rate: pure functions."""
+"""The load test's pure functions: what it reads off the pages (the live page's step line, room
+code, queue message, metrics, refusals), cookies, process roles, the per-phase rate and the report's
+order (``harness/``); the arrivals, roles and arguments of ``scripts/load_test.py``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from harness import pages, procfs, protocol, session
+from harness.load import record, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,61 +25,62 @@ def lt():  # noqa: ANN201 - the script as a module (scripts/ is not a package)
     return module
 
 
-def test_step_line(lt) -> None:  # noqa: ANN001
-    assert lt.parse_step("**Step 1,234** · 55 steps/s per model") == (1234, 55.0)
-    assert lt.parse_step("**Step 12,345** · 1,205 steps/s per model") == (12345, 1205.0)
-    assert lt.parse_step("**Step 0**") == (0, None)  # paused: no rate
-    assert lt.parse_step("Watching run AB23CD · **Step 77** · 3.5 steps/s per model") == (77, 3.5)
-    assert lt.parse_step("Step 3 / 10") is None  # the training page's line is not the live page's
+def test_step_line() -> None:
+    assert pages.parse_step("**Step 1,234** · 55 steps/s per model") == (1234, 55.0)
+    assert pages.parse_step("**Step 12,345** · 1,205 steps/s per model") == (12345, 1205.0)
+    assert pages.parse_step("**Step 0**") == (0, None)  # paused: no rate
+    assert pages.parse_step("Watching run AB23CD · **Step 77** · 3.5 steps/s per model") == (77, 3.5)
+    assert pages.parse_step("Step 3 / 10") is None  # the training page's line is not the live page's
 
 
-def test_room_code(lt) -> None:  # noqa: ANN001
+def test_room_code() -> None:
     link = "Room code **K7QX2M**: [open the run](http://127.0.0.1:8501/toy-lab?room=K7QX2M)"
-    assert lt.parse_room_code(["**Step 3**", link]) == "K7QX2M"
+    assert pages.parse_room_code(["**Step 3**", link]) == "K7QX2M"
     # the link and the words in two elements
-    assert lt.parse_room_code(["Room code", "[link](/toy-lab?room=ABCDEF)"]) == "ABCDEF"
+    assert pages.parse_room_code(["Room code", "[link](/toy-lab?room=ABCDEF)"]) == "ABCDEF"
     # the code printed after the words, no link
-    assert lt.parse_room_code(["Room code: **Z2Z2Z2**"]) == "Z2Z2Z2"
+    assert pages.parse_room_code(["Room code: **Z2Z2Z2**"]) == "Z2Z2Z2"
     # 0, 1, O and I are not in the alphabet; 7 characters is not a code; no "Room code": no code
-    assert lt.parse_room_code(["Room code", "?room=AB01CD"]) is None
-    assert lt.parse_room_code(["Room code", "?room=ABCDEFG"]) is None
-    assert lt.parse_room_code(["?room=ABCDEF"]) is None
+    assert pages.parse_room_code(["Room code", "?room=AB01CD"]) is None
+    assert pages.parse_room_code(["Room code", "?room=ABCDEFG"]) is None
+    assert pages.parse_room_code(["?room=ABCDEF"]) is None
 
 
-def test_plain_text(lt) -> None:  # noqa: ANN001
-    assert lt.plain("Watching run **K7QX2M** · its controls") == "Watching run K7QX2M · its controls"
-    assert lt.plain("`a_b`") == "a_b"
+def test_plain_text() -> None:
+    assert pages.plain("Watching run **K7QX2M** · its controls") == "Watching run K7QX2M · its controls"
+    assert pages.plain("`a_b`") == "a_b"
 
 
-def test_queue_message(lt) -> None:  # noqa: ANN001
-    q = lt.parse_queue("Queued: position 2 of 3 · training starts in about 45 s")
-    assert q == lt.QueueInfo(2, 3, 45.0)
-    assert lt.parse_queue("Queued: position 1 of 1 · training starts in about 2 min").estimate_s == 120.0
-    assert lt.parse_queue("Queued: position 4 of 5").estimate_s is None
-    assert lt.parse_queue("Queued: position 2 of 2 · training starts when the room's run stops. Every "
-                          "core is training") == lt.QueueInfo(2, 2, None)
-    assert lt.parse_queue("**Step 12**") is None
+def test_queue_message() -> None:
+    q = pages.parse_queue("Queued: position 2 of 3 · training starts in about 45 s")
+    assert q == pages.QueueInfo(2, 3, 45.0)
+    assert pages.parse_queue("Queued: position 1 of 1 · training starts in about 2 min").estimate_s == 120.0
+    assert pages.parse_queue("Queued: position 4 of 5").estimate_s is None
+    assert pages.parse_queue("Queued: position 2 of 2 · training starts when the room's run stops. Every "
+                             "core is training") == pages.QueueInfo(2, 2, None)
+    assert pages.parse_queue("**Step 12**") is None
 
 
-def test_refusals(lt) -> None:  # noqa: ANN001
-    assert lt.is_refusal("2 runs already training on this server. Pause a run or try again in a minute.")
-    assert lt.is_refusal("Connection refused")
-    assert not lt.is_refusal("Queued: position 2 of 3 · training starts in about 45 s")
+def test_refusals() -> None:
+    assert pages.is_refusal("2 runs already training on this server. Pause a run or try again in a minute.")
+    assert pages.is_refusal("Connection refused")
+    assert not pages.is_refusal("Queued: position 2 of 3 · training starts in about 45 s")
 
 
-def test_metric_columns(lt) -> None:  # noqa: ANN001
-    cols = lt.metric_columns([("Modes covered", "3/8"), ("High quality", "80%"), ("OT cost to real", "0.5"),
-                              ("Modes covered", "8/8"), ("High quality", "51%"), ("OT cost to real", "0.1")])
+def test_metric_columns() -> None:
+    cols = pages.metric_columns([("Modes covered", "3/8"), ("High quality", "80%"),
+                                 ("OT cost to real", "0.5"), ("Modes covered", "8/8"),
+                                 ("High quality", "51%"), ("OT cost to real", "0.1")])
     assert [c["Modes covered"] for c in cols] == ["3/8", "8/8"]  # GAN, then WAE
     assert cols[1]["High quality"] == "51%"
 
 
-def test_cookies(lt) -> None:  # noqa: ANN001
-    got = lt.parse_set_cookies(['WAELAB=app2; path=/; HttpOnly',
-                                '_streamlit_xsrf="2|ab|cd|17"; expires=Thu, 01 Jan 2030 00:00:00 GMT',
-                                'broken'])
+def test_cookies() -> None:
+    got = protocol.parse_set_cookies(['WAELAB=app2; path=/; HttpOnly',
+                                      '_streamlit_xsrf="2|ab|cd|17"; expires=Thu, 01 Jan 2030 00:00:00 GMT',
+                                      'broken'])
     assert got == {"WAELAB": "app2", "_streamlit_xsrf": "2|ab|cd|17"}
-    s = lt.WsSession("http://127.0.0.1:9", timeout=1)
+    s = session.WsSession("http://127.0.0.1:9", timeout=1)
     s.cookies.update(got)
     assert s.cookie_header() == "WAELAB=app2; _streamlit_xsrf=2|ab|cd|17"
 
@@ -99,40 +104,40 @@ def test_live_roles(lt) -> None:  # noqa: ANN001
     assert lt.live_roles(3, 1, 3) == ["lecturer", "student", "student"]
 
 
-def test_process_roles(lt) -> None:  # noqa: ANN001
+def test_process_roles() -> None:
     py = sys.executable
-    assert lt.role_of([py, "-m", "app.serve", "--server.port", "8611"]) == "app"
-    assert lt.role_of([py, "-m", "wae_core.live.hub"]) == "hub"
-    assert lt.role_of([py, "-m", "app.room", "--processes", "3"]) == "room"
-    assert lt.role_of(["/usr/sbin/haproxy", "-f", "/tmp/room/haproxy.cfg"]) == "proxy"
-    assert lt.role_of([py, str(Path(py).parent / "streamlit"), "run", "app/streamlit_app.py"]) == "app"
-    assert lt.role_of(["bash"]) == "other"
-    assert lt.app_port([py, "-m", "app.serve", "--server.port", "8611"]) == 8611
-    assert lt.app_port([py, "-m", "app.serve", "--server.port=8612"]) == 8612
-    assert lt.app_port([py, "-m", "app.serve"]) is None
+    assert procfs.role_of([py, "-m", "app.serve", "--server.port", "8611"]) == "app"
+    assert procfs.role_of([py, "-m", "wae_core.live.hub"]) == "hub"
+    assert procfs.role_of([py, "-m", "app.room", "--processes", "3"]) == "room"
+    assert procfs.role_of(["/usr/sbin/haproxy", "-f", "/tmp/room/haproxy.cfg"]) == "proxy"
+    assert procfs.role_of([py, str(Path(py).parent / "streamlit"), "run", "app/streamlit_app.py"]) == "app"
+    assert procfs.role_of(["bash"]) == "other"
+    assert procfs.app_port([py, "-m", "app.serve", "--server.port", "8611"]) == 8611
+    assert procfs.app_port([py, "-m", "app.serve", "--server.port=8612"]) == 8612
+    assert procfs.app_port([py, "-m", "app.serve"]) is None
 
 
-def test_phase_rate(lt) -> None:  # noqa: ANN001
+def test_phase_rate() -> None:
     progress = [(0.0, 0), (1.0, 50), (2.0, 100), (3.0, 120), (4.0, 140)]
-    assert lt.phase_rate(progress, 0.0, 2.0) == pytest.approx(50.0)
-    assert lt.phase_rate(progress, 2.0, 4.0) == pytest.approx(20.0)
-    assert lt.phase_rate(progress, 5.0, 9.0) is None
+    assert report.phase_rate(progress, 0.0, 2.0) == pytest.approx(50.0)
+    assert report.phase_rate(progress, 2.0, 4.0) == pytest.approx(20.0)
+    assert report.phase_rate(progress, 5.0, 9.0) is None
     # a reset in the window: only the part after it
-    assert lt.phase_rate([(0.0, 500), (1.0, 0), (2.0, 30)], 0.0, 2.0) == pytest.approx(30.0)
+    assert report.phase_rate([(0.0, 500), (1.0, 0), (2.0, 30)], 0.0, 2.0) == pytest.approx(30.0)
 
 
-def test_report_order(lt) -> None:  # noqa: ANN001
+def test_report_order() -> None:
     seen = ["toy-lab: open (lecturer)", "results: open", "idea: open", "connect (GET / + websocket)",
             "samples: Resample", "toy-lab: Share", "samples: open", "something new"]
-    assert lt.in_report_order(seen) == [
+    assert report.in_report_order(seen) == [
         "connect (GET / + websocket)", "toy-lab: open (lecturer)", "toy-lab: Share", "idea: open",
         "samples: Resample", "samples: open", "results: open", "something new"]
 
 
-def test_queue_wait_ratio(lt) -> None:  # noqa: ANN001
-    assert lt.QueueWait("u", 2, 3, 45.0, 36.0).ratio == pytest.approx(0.8)
-    assert lt.QueueWait("u", 2, 3, 45.0).ratio is None  # never started
-    assert "never started" in lt.queue_text(lt.QueueWait("u", 2, 3, 45.0))
+def test_queue_wait_ratio() -> None:
+    assert record.QueueWait("u", 2, 3, 45.0, 36.0).ratio == pytest.approx(0.8)
+    assert record.QueueWait("u", 2, 3, 45.0).ratio is None  # never started
+    assert "never started" in report.queue_text(record.QueueWait("u", 2, 3, 45.0))
 
 
 def test_processes_argument(lt) -> None:  # noqa: ANN001

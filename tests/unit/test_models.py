@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tests import stochastic as S
+from harness import stochastic as S
 from wae_core import ModelConfig, NoEncoderError, build_model
 from wae_core.models import interpolate_codes
 
@@ -76,7 +76,7 @@ def test_mnist_models_learn(kind):
     """160 steps on 1,000 images: the samples move towards the data (LeNet-feature FID against
     test images falls, compared with the same model untrained) and, for auto-encoders, the
     reconstruction loss falls. Bounds: the sweep (scripts/sweep_stochastic_tests.py, 5 seeds,
-    1 and 2 threads) with a margin, see tests/stochastic.BOUNDS."""
+    1 and 2 threads) with a margin, see harness/stochastic.BOUNDS."""
     stats = S.mnist_learning(kind, seed=0)
     assert stats["fid_ratio"] < S.MNIST_FID_RATIO_BOUND[kind], stats
     if kind != "gan":
@@ -88,7 +88,7 @@ def test_mnist_models_learn(kind):
 def test_toy_models_learn_the_ring(kind):
     """A few hundred steps on the ring: generated points move towards the modes (mean distance to
     the nearest mode falls to a fraction of the untrained model's), and the reconstruction loss
-    falls where there is one. Bounds from the sweep with a margin (tests/stochastic.BOUNDS)."""
+    falls where there is one. Bounds from the sweep with a margin (harness/stochastic.BOUNDS)."""
     stats = S.ring_learning(kind, seed=0)
     assert stats["spread_ratio"] < S.RING_SPREAD_RATIO_BOUND, stats
     if kind != "gan":

@@ -1,7 +1,7 @@
 """The shipped checkpoints, evaluated fast: the seed's claims must keep holding.
 
 Targets from the evaluation issue that the shipped models meet are asserted; the ones they miss
-(see README "Results") are strict xfails, so meeting them later is noticed as well.
+(see docs/results.md) are strict xfails, so meeting them later is noticed as well.
 """
 
 import hashlib
@@ -75,7 +75,7 @@ TOY_HQ_FLOOR = {("ring", "WAE-MMD"): 0.83, ("ring", "WAE-GAN"): 0.57,
 
 
 def test_toys_wae_keeps_every_mode_on_the_modes_gan_collapses(toys):
-    """The 2-D toys' trade-off (README, Results): both WAEs keep every mode with most samples on
+    """The 2-D toys' trade-off (docs/results.md): both WAEs keep every mode with most samples on
     them, decoded from an ex-post mixture on Q_Z almost all are; the GAN drops modes."""
     for toy, n_modes in (("ring", 8), ("grid", 25)):
         for wae in ("WAE-MMD", "WAE-GAN"):
@@ -89,7 +89,7 @@ def test_toys_wae_keeps_every_mode_on_the_modes_gan_collapses(toys):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="missed: ring 88 / 63 %, grid 80 / 61 % (README, 2-D toys)")
+                   reason="missed: ring 88 / 63 %, grid 80 / 61 % (docs/results.md, 2-D toys)")
 def test_toy_wae_quality_target(toys):
     """Issue 14's target: both WAEs at >= 90 % of samples on a mode on both toys, from P_Z."""
     for toy in ("ring", "grid"):
@@ -102,7 +102,7 @@ def test_paper_margin_wae_gan_fid(rows):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="missed: 1.31 x (WAE-MMD), 1.20 x (WAE-GAN) the VAE (README, Results)")
+                   reason="missed: 1.31 x (WAE-MMD), 1.20 x (WAE-GAN) the VAE (docs/results.md)")
 def test_paper_margin_sharpness(rows):
     for name in ("WAE-MMD", "WAE-GAN"):
         assert rows[name]["sharpness"] >= 2 * rows["VAE"]["sharpness"]
@@ -164,7 +164,7 @@ def test_bench_runs_the_shipped_nets(capsys):
     assert row.startswith("| wae-mmd | shipped |") and float(row.split("|")[4].replace(",", "")) > 0
 
 
-# Stacked MNIST (1,000 modes; README "Stacked MNIST"): the shipped models re-measured on the
+# Stacked MNIST (1,000 modes; docs/results.md, "Stacked MNIST"): the shipped models re-measured on the
 # benchmark's protocol. The bounds sit below the WAEs' / above the GAN's measured numbers (all
 # runs in results.json) with a margin; the issue's own target (1,000 / 1,000 and KL <= 0.06 for
 # both WAEs) is a strict xfail while it is missed.
@@ -221,7 +221,7 @@ def test_stacked_waes_cover_the_modes_the_gan_drops(stacked):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="missed: KL WAE-MMD 0.089, WAE-GAN 0.194 > 0.06 (README, Stacked MNIST)")
+                   reason="missed: KL WAE-MMD 0.089, WAE-GAN 0.194 > 0.06 (docs/results.md, Stacked MNIST)")
 def test_stacked_wae_target(stacked):
     stored, _ = stacked
     for kind in ("wae-mmd", "wae-gan"):

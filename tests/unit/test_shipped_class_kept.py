@@ -25,7 +25,7 @@ MODELS = {"VAE": "mnist-vae", "WAE-MMD": "mnist-wae-mmd", "WAE-GAN": "mnist-wae-
 # does; `python -m wae_core.evaluate` prints the same columns at n = 10,000). Measured on the first
 # 2,000 test images: VAE 0.970, WAE-MMD 0.969, WAE-GAN 0.938; on the uploads: VAE 0.943,
 # WAE-MMD 0.972, WAE-GAN 0.905. On all 10,000 test images: VAE 0.975, WAE-MMD 0.974, WAE-GAN 0.954.
-# The WAE-GAN's recipe over 3 training seeds (README, Results): 0.938 / 0.938 / 0.942 and
+# The WAE-GAN's recipe over 3 training seeds (docs/experiments.md): 0.938 / 0.938 / 0.942 and
 # 0.905 / 0.885 / 0.925, so its floors hold for a retrained seed too.
 CLASS_KEPT_TEST_FLOOR = {"VAE": 0.94, "WAE-MMD": 0.94, "WAE-GAN": 0.91}
 CLASS_KEPT_UPLOADS_FLOOR = {"VAE": 0.91, "WAE-MMD": 0.94, "WAE-GAN": 0.87}
@@ -80,7 +80,7 @@ def on_whole_test_set():
     "VAE", "WAE-MMD",
     pytest.param("WAE-GAN", marks=pytest.mark.xfail(
         strict=True, raises=AssertionError,
-        reason="missed: 95.4 % of MNIST test (uploads 90.5 %, met) (README, Results)"))])
+        reason="missed: 95.4 % of MNIST test (uploads 90.5 %, met) (docs/results.md)"))])
 def test_issue_17_targets(measured, on_whole_test_set, name):
     """>= 97 % of the class kept on the 10,000 MNIST test images, >= 90 % on the uploads."""
     assert on_whole_test_set[name] >= TARGET_TEST, (name, on_whole_test_set[name])

@@ -1,5 +1,6 @@
-"""A room for the tests: ``python -m app.room`` (N app processes behind HAProxy) on a free
-loopback port, stopped by PID; and the HTTP probes the affinity tests send through it."""
+"""A room: ``python -m app.room`` (N app processes behind HAProxy, or ``--backends`` started
+elsewhere) on a free loopback port, stopped by PID; and the HTTP probes the affinity tests send
+through it."""
 
 from __future__ import annotations
 
@@ -13,30 +14,33 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.support import ROOT, free_port
+from harness import ROOT
+from harness.server import free_port, server_env
 
-ROOM_START_TIMEOUT_S = 300.0  # two processes importing torch and warming caches on 2 busy cores
+ROOM_START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on 2 busy cores
 
 
 class Room:
-    """``python -m app.room --processes N`` with its output in ``workdir/room.log``."""
+    """``python -m app.room --processes N`` with its output in ``workdir/room.log``: open once the
+    room says so ("WAE Lab room: open http…"). ``hub``: ``--hub`` / ``--no-hub``, or None for the
+    room's default (a hub with more than one local process). ``one_thread``: one torch thread per
+    app process (``WAE_LAB_THREADS=1``, as :class:`~harness.server.StreamlitServer`)."""
 
-    def __init__(self, workdir: Path, processes: int = 2, *, hub: bool = False,
-                 backends: list[str] | None = None) -> None:
+    def __init__(self, workdir: Path, processes: int = 2, *, hub: bool | None = False,
+                 backends: list[str] | None = None, one_thread: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"  # UI.open reads .url
         self.log_path = workdir / "room.log"
         runs = workdir / "runs"
         runs.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WAE_LAB_")}
-        env.update({"WAE_LAB_RUNS_DIR": str(runs), "PYTHONUNBUFFERED": "1",
-                    "WAE_LAB_CHECKPOINT_DIRS": os.pathsep.join([str(ROOT / "checkpoints"), str(runs)])})
         self._log = self.log_path.open("wb")
+        self.killed = False  # stop() had to SIGKILL the room's process group
         where = ["--backends", ",".join(backends)] if backends else ["--processes", str(processes)]
+        hub_flag = [] if hub is None else ["--hub" if hub else "--no-hub"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.room", *where, "--port", str(self.port),
-             "--hub" if hub else "--no-hub"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "app.room", *where, "--port", str(self.port), *hub_flag],
+            cwd=ROOT, env=server_env(runs, one_thread=one_thread), stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_open()
         except BaseException:
@@ -52,6 +56,10 @@ class Room:
                 raise RuntimeError(f"app.room did not open in {ROOM_START_TIMEOUT_S:.0f} s:\n"
                                    f"{self.log()[-4000:]}")
             time.sleep(0.5)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def log(self) -> str:
         if not self._log.closed:
@@ -69,12 +77,14 @@ class Room:
         return int(m.group(1)) if m else None
 
     def stop(self, timeout: float = 60.0) -> int:
-        """SIGTERM the room (it stops HAProxy, the apps and the hub) and return its exit code."""
+        """SIGTERM the room (it stops HAProxy, the apps and the hub) and return its exit code;
+        after ``timeout`` s SIGKILL to its process group (:attr:`killed`)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                self.killed = True
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout)
         self._log.close()

@@ -1,122 +1,40 @@
-"""Helpers of the browser tests (imported by ``conftest.py`` and the test modules) and of
-``scripts/load_test.py``: a Streamlit server on a free loopback port, stopped by PID, and
-:class:`UI`, the waits a Streamlit page needs."""
+"""Debian's chromium (``/usr/bin/chromium``, never ``playwright install``) and :class:`UI`, a
+Playwright page on the app with the waits a Streamlit page needs; readers of the live page."""
 
 from __future__ import annotations
 
-import io
-import os
-import socket
-import subprocess
-import sys
+import re
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import ARTIFACTS
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-START_TIMEOUT_S = 60.0
 MAX_SHOT_PX = 8000
 PAGE_TIMEOUT_MS = 90_000  # a cold page (models load, caches fill) on a busy 2-core box
+# Shown while a script runs: the status widget ("Running…"), loading skeletons, spinners.
+BUSY = "[data-testid='stStatusWidget'], [data-testid='stSkeleton'], [data-testid='stSpinner']"
+STALE = "[data-testid='stMain'] [data-stale='true']"  # greyed elements of the previous run
+TOY_STEP_RE = re.compile(r"^Step ([\d,]+)$")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def launch_args() -> dict:
+    """Playwright's ``launch`` arguments for Debian's chromium, headless."""
+    return {"executable_path": str(CHROMIUM), "args": list(CHROMIUM_ARGS)}
 
 
-def health_latency(url: str, timeout: float = 5.0) -> float | None:
-    """Seconds ``/_stcore/health`` took to answer 200, or None (no answer within ``timeout``)."""
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
-            r.read()
-            return time.perf_counter() - t0 if r.status == 200 else None
-    except OSError:
-        return None
-
-
-def digit_png() -> bytes:
-    """A white "7" on black, 28x28: an MNIST-style PNG (the upload of the benchmarks)."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("L", (112, 112), 0)
-    ImageDraw.Draw(img).line([(25, 20), (88, 20), (45, 95)], fill=255, width=11, joint="curve")
-    buf = io.BytesIO()
-    img.resize((28, 28), Image.Resampling.LANCZOS).save(buf, "PNG")
-    return buf.getvalue()
-
-
-class StreamlitServer:
-    """``python -m app.serve`` (``streamlit run`` with the cache warm-up, as ``make demo``) on
-    127.0.0.1:<free port>; stopped by PID."""
-
-    def __init__(self, workdir: Path, *, runs_dir: Path | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.runs_dir = runs_dir or workdir / "runs"
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = workdir / f"streamlit-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WAE_LAB_")}
-        env.update({
-            "WAE_LAB_THREADS": "1",
-            "WAE_LAB_RUNS_DIR": str(self.runs_dir),
-            "WAE_LAB_CHECKPOINT_DIRS": os.pathsep.join([str(ROOT / "checkpoints"), str(self.runs_dir)]),
-            "PYTHONUNBUFFERED": "1",
-        })
-        env.update(extra_env or {})
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.serve",
-             "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if health_latency(self.url, timeout=2) is not None:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"streamlit did not answer /_stcore/health in {START_TIMEOUT_S:.0f} s:\n"
-                           f"{self.log_tail()}")
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_tail(self, n: int = 4000) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-n:]
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        self._log.close()
+def launch(browser_type):  # noqa: ANN001, ANN201 - a (sync or async) playwright BrowserType
+    """Launch Debian's chromium: a Browser (sync API) or an awaitable of one (async API)."""
+    return browser_type.launch(**launch_args())
 
 
 class UI:
     """The test's Playwright ``page`` on the app, with the waits a Streamlit page needs."""
 
-    def __init__(self, page, server: StreamlitServer) -> None:  # noqa: ANN001 - playwright Page
+    def __init__(self, page, server) -> None:  # noqa: ANN001 - playwright Page; anything with .url
         self.page, self.server = page, server
         page.set_default_timeout(PAGE_TIMEOUT_MS)
 
@@ -133,12 +51,10 @@ class UI:
     def settle(self, quiet_s: float = 0.6, timeout_s: float = PAGE_TIMEOUT_MS / 1000) -> None:
         """Wait until the status widget ("Running…") and loading skeletons have been gone for
         ``quiet_s`` in a row (the widget shows up a moment after a run starts)."""
-        busy = ("[data-testid='stStatusWidget'], [data-testid='stSkeleton'], "
-                "[data-testid='stSpinner']")
         deadline = time.monotonic() + timeout_s
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            if self.page.locator(busy).count():
+            if self.page.locator(BUSY).count():
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
@@ -194,3 +110,20 @@ class UI:
         finally:
             self.page.set_viewport_size(size)
         return path
+
+
+# --- the live page (/toy-lab) ----------------------------------------------------------------
+def toy_step(ui: UI) -> int:
+    """The "**Step N**" counter of the toy lab (the current one, not a stale copy)."""
+    strong = ui.page.locator("[data-testid='stMain'] [data-testid='stElementContainer']"
+                             ":not([data-stale='true']) [data-testid='stMarkdownContainer'] strong",
+                             has_text=TOY_STEP_RE)
+    text = strong.first.inner_text().strip()
+    m = TOY_STEP_RE.match(text)
+    assert m, text
+    return int(m.group(1).replace(",", ""))
+
+
+def toy_points(ui: UI) -> str:
+    """The GAN's points plot: the address of its current PNG (a new image on every redraw)."""
+    return ui.key("toy_points_0").locator("img").first.get_attribute("src") or ""

@@ -1,0 +1,77 @@
+"""What the load test's sessions record: latencies, errors and refusals, the long job's progress,
+the shared run and its queue."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Record:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    done_sessions: int = 0
+    connected: int = 0  # protocol sessions that opened their websocket
+    pinned: int = 0  # of those, sessions that got the proxy's affinity cookie (WAELAB)
+    media_fetched: int = 0  # images fetched while a page's timers ran (browse)
+    media_missed: int = 0  # of those, gone (404) or failed
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.latencies.setdefault(kind, []).append(seconds)
+
+
+@dataclass
+class LongJob:
+    kind: str
+    progress: list[tuple[float, int]] = field(default_factory=list)
+    runs: int = 0  # fragment reruns completed
+    error: str = ""
+
+
+@dataclass
+class QueueWait:
+    """One starter's Start: what the page showed and how long it really waited."""
+
+    who: str
+    position: int  # 0: not queued (the run started at once)
+    of: int
+    estimate_s: float | None
+    waited_s: float | None = None  # None: the run never started
+
+    @property
+    def ratio(self) -> float | None:
+        if self.waited_s is None or not self.estimate_s:
+            return None
+        return self.waited_s / self.estimate_s
+
+
+@dataclass
+class Live:
+    """The shared run (the lecturer's), its watchers and the queue, as the sessions saw them."""
+
+    code: str = ""
+    code_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    t_start: float | None = None  # the lecturer's Start
+    progress: list[tuple[float, int]] = field(default_factory=list)  # (time, step) of the shared run
+    shown_rates: list[tuple[float, float]] = field(default_factory=list)  # the page's steps/s
+    metrics: list[tuple[float, list[dict[str, str]]]] = field(default_factory=list)  # model columns
+    queue: list[QueueWait] = field(default_factory=list)
+    watch_runs: dict[str, int] = field(default_factory=dict)  # watcher -> fragment runs it saw
+    error: str = ""
+
+    def metrics_at(self, seconds: float) -> tuple[float, list[dict[str, str]]] | None:
+        """The metrics shown ``seconds`` after Start (the first reading from then; else the last)."""
+        if self.t_start is None or not self.metrics:
+            return None
+        for t, cols in self.metrics:
+            if t - self.t_start >= seconds:
+                return t - self.t_start, cols
+        t, cols = self.metrics[-1]
+        return t - self.t_start, cols
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200] if text else ''}"
