@@ -26,6 +26,7 @@ from multiprocessing.connection import (
 )
 from typing import Any
 
+BACKLOG = 128  # connections the hub's accept queue holds (see serve)
 PUBLIC = ("create", "close", "start", "pause", "step", "reset", "update", "set_speed", "share",
           "find", "state", "frame", "reserve", "ticket", "release", "stats")
 
@@ -102,7 +103,12 @@ def _answer(hub: Any, conn: Connection, key: bytes) -> None:
 def serve(hub: Any, port: int, host: str = "127.0.0.1", key: str = "") -> None:
     """Serve ``hub`` to the app processes until killed. Only holders of ``key`` may connect: the
     calls are pickled, so the key must stay secret (``python -m app.room`` makes a random one)."""
-    listener = Listener((host, port))  # no authkey here: _answer checks the key per connection
+    # No authkey here: _answer checks the key per connection. A backlog, not Listener's default of
+    # 1: when a burst of new connections overflows the accept queue, Linux drops the handshake's
+    # last ACK and, after its SYN-ACK retries, the connection; the client, which waits for the
+    # hub's challenge and sends nothing, would wait forever (seen: 1 run in 7 of
+    # test_hub_across_processes on a loaded machine).
+    listener = Listener((host, port), backlog=BACKLOG)
     print(f"WAE Lab hub listening on {host}:{port} ({hub.slots.n} training slots)", file=sys.stderr,
           flush=True)
     while True:
