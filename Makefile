@@ -60,7 +60,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	$(PY) -m wae_core.bench
+	$(PY) -m wae_core.training.bench
 
 # The Fashion-MNIST training split (the repo embeds the test split only): the real-data row.
 fashion-data:

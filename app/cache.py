@@ -24,14 +24,15 @@ import torch
 from app import catalog, datasets
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
 from app.i18n import N_, _
-from wae_core import checkpoint as ckpt
-from wae_core import divergences as div
-from wae_core import expost, latent_ops, metrics
-from wae_core.classifier import LeNet
-from wae_core.data import TensorData, load_dataset, load_mnist, stacked_label
-from wae_core.latent_map import LatentMap
-from wae_core.models import GenerativeModel, interpolate_codes
-from wae_core.neighbours import NeighbourIndex
+from wae_core.data.datasets import TensorData, load_dataset, load_mnist, stacked_label
+from wae_core.evaluation import expost, metrics
+from wae_core.evaluation.latent_map import LatentMap
+from wae_core.evaluation.lenet import LeNet
+from wae_core.evaluation.neighbours import NeighbourIndex
+from wae_core.models import checkpoint as ckpt
+from wae_core.models import divergences as div
+from wae_core.models import latent_ops
+from wae_core.models.generative import GenerativeModel, interpolate_codes
 
 # One torch thread per process by default: Streamlit runs sessions and the live-training workers
 # as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
@@ -64,7 +65,7 @@ def _load_file(ref: Ref) -> GenerativeModel:
 
 def get_model(ref: Ref) -> GenerativeModel:
     """The model (eval mode, CPU) behind a reference. Raises
-    :class:`wae_core.checkpoint.CheckpointError` with a user-readable message."""
+    :class:`wae_core.models.checkpoint.CheckpointError` with a user-readable message."""
     if not ref.key.startswith(UPLOAD_PREFIX):
         return _load_file(ref)
     up = catalog.uploads().get(ref.key)
@@ -75,8 +76,8 @@ def get_model(ref: Ref) -> GenerativeModel:
 
 
 def add_upload(name: str, data: bytes) -> CheckpointInfo:
-    """Validate an uploaded checkpoint with :func:`wae_core.checkpoint.load_bytes` and keep it
-    in the session; returns its info. Raises :class:`wae_core.checkpoint.CheckpointError` with a
+    """Validate an uploaded checkpoint with :func:`wae_core.models.checkpoint.load_bytes` and keep it
+    in the session; returns its info. Raises :class:`wae_core.models.checkpoint.CheckpointError` with a
     user-readable message (foreign, truncated, pickle, NaN...)."""
     digest = hashlib.sha256(data).hexdigest()[:16]
     key = UPLOAD_PREFIX + digest
@@ -95,14 +96,14 @@ def add_upload(name: str, data: bytes) -> CheckpointInfo:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _classifier(ref: Ref) -> LeNet:
-    from wae_core.classifier import load_classifier as _load
+    from wae_core.evaluation.lenet import load_classifier as _load
 
     return _load(ref.key)
 
 
 def load_classifier(dataset: str = datasets.DEFAULT) -> LeNet | None:
     """The LeNet that judges ``dataset`` (:mod:`app.datasets`), or None when its file does not
-    exist. A broken file raises :class:`wae_core.checkpoint.CheckpointError`. See
+    exist. A broken file raises :class:`wae_core.models.checkpoint.CheckpointError`. See
     ``components.classifier_or_info``."""
     ref = catalog.classifier_ref(dataset)
     return None if ref is None else _classifier(ref)
@@ -111,7 +112,7 @@ def load_classifier(dataset: str = datasets.DEFAULT) -> LeNet | None:
 @st.cache_resource(show_spinner=_Translated(N_("Loading the test set…")), max_entries=len(datasets.DATASETS))
 def test_set(dataset: str = datasets.DEFAULT) -> TensorData:
     """The 10,000 test images (N, C, 28, 28) in [0, 1] of an app data set and their labels
-    (``wae_core.data.load_dataset``; offline for every one of them)."""
+    (``wae_core.data.datasets.load_dataset``; offline for every one of them)."""
     return load_dataset(datasets.get(dataset).name, "test")
 
 
@@ -166,7 +167,7 @@ def warm_steps() -> Iterator[str]:
 # --------------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=64)
 def samples(ref: Ref, n: int, seed: int) -> np.ndarray:
-    """n samples of P_G: decoded draws of P_Z, via :func:`wae_core.metrics.generate`.
+    """n samples of P_G: decoded draws of P_Z, via :func:`wae_core.evaluation.metrics.generate`.
 
     The prior draws depend only on (seed, z_dim, sigma_z), so models with the same z_dim decode
     the *same* z for a given seed. Images (n, 1, 28, 28) in [0, 1], or points (n, 2)."""
@@ -191,7 +192,7 @@ def decode(ref: Ref, z: np.ndarray) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=64)
 def reconstruct(ref: Ref, x: np.ndarray) -> np.ndarray:
     """G(E(x)) for images x (n, 1, 28, 28). Check ``info.has_encoder`` first (the GAN's
-    ``encode`` raises :class:`wae_core.models.NoEncoderError`)."""
+    ``encode`` raises :class:`wae_core.models.generative.NoEncoderError`)."""
     with torch.inference_mode():
         return get_model(ref).reconstruct(torch.as_tensor(x, dtype=torch.float32)).numpy()
 
@@ -214,7 +215,7 @@ def encode(ref: Ref, x: np.ndarray, *, draw: bool = False, seed: int = 0) -> np.
 @st.cache_data(show_spinner=False, max_entries=64)
 def interpolate(ref: Ref, za: np.ndarray, zb: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
     """Decode the path of ``steps`` codes from ``za`` to ``zb`` (linear or slerp, see
-    :func:`wae_core.models.interpolate_codes`): images (steps, 1, 28, 28)."""
+    :func:`wae_core.models.generative.interpolate_codes`): images (steps, 1, 28, 28)."""
     path = interpolate_codes(torch.as_tensor(za, dtype=torch.float32).reshape(-1),
                              torch.as_tensor(zb, dtype=torch.float32).reshape(-1), int(steps), mode)
     return decode(ref, path.numpy())
@@ -223,26 +224,24 @@ def interpolate(ref: Ref, za: np.ndarray, zb: np.ndarray, steps: int, mode: str 
 def grid_walk(ref: Ref, n: int, extent: float) -> np.ndarray:
     """For a z_dim = 2 model: decode an n × n grid over [-extent, extent]², row-major with z₂
     decreasing down the rows (top = +extent) and z₁ increasing along a row. (n², 1, 28, 28)."""
-    v = np.linspace(-extent, extent, n, dtype=np.float32)
-    z1, z2 = np.meshgrid(v, v[::-1])
-    return decode(ref, np.stack([z1.ravel(), z2.ravel()], 1))
+    return decode(ref, latent_ops.grid_codes(n, extent))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def sharpness(images: np.ndarray) -> float:
-    """:func:`wae_core.metrics.sharpness` of images (n, C, 28, 28)."""
+    """:func:`wae_core.evaluation.metrics.sharpness` of images (n, C, 28, 28)."""
     return metrics.sharpness(torch.as_tensor(images))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def reconstruction_errors(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
-    """The squared error of each image (:func:`wae_core.metrics.squared_error_per_item`)."""
+    """The squared error of each image (:func:`wae_core.evaluation.metrics.squared_error_per_item`)."""
     return metrics.squared_error_per_item(torch.as_tensor(x_hat), torch.as_tensor(x)).numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def latent_mmd(ref: Ref, n: int, seed: int, dataset: str = datasets.DEFAULT) -> float:
-    """MMD(Q_Z, P_Z) of n random test images of ``dataset`` (:func:`wae_core.metrics.latent_mmd`,
+    """MMD(Q_Z, P_Z) of n random test images of ``dataset`` (:func:`wae_core.evaluation.metrics.latent_mmd`,
     one batch of n); NaN without an encoder."""
     idx = random_test_indices(n, seed, dataset)
     return metrics.latent_mmd(get_model(ref), test_set(dataset).x[idx], batch_size=n, seed=seed)
@@ -251,7 +250,7 @@ def latent_mmd(ref: Ref, n: int, seed: int, dataset: str = datasets.DEFAULT) -> 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def latent_map(ref: Ref, n: int, seed: int, method: str = "PCA", draw: bool = True,
                dataset: str = datasets.DEFAULT) -> LatentMap:
-    """The :class:`~wae_core.latent_map.LatentMap` of n random test images of ``dataset``
+    """The :class:`~wae_core.evaluation.latent_map.LatentMap` of n random test images of ``dataset``
     (seeded) for one model with an encoder, against as many draws of its prior. A t-SNE takes
     seconds (scripts/bench_app.py): show a spinner around the first call. ``draw``: codes are
     draws of Q(Z|X) (the aggregate Q_Z) rather than posterior means."""
@@ -290,7 +289,7 @@ def vae_posteriors(ref: Ref, n: int, seed: int) -> dict[str, np.ndarray]:
         model = get_model(ref)
         mu, logvar = model.encode_dist(torch.as_tensor(x))
         kl = div.kl_normal(mu, logvar, model.cfg.sigma_z)
-    return {"mu": mu.numpy(), "sigma": np.exp(0.5 * logvar.numpy()), "labels": y, "kl": kl.numpy()}
+    return {"mu": mu.numpy(), "sigma": latent_ops.posterior_std(logvar), "labels": y, "kl": kl.numpy()}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -305,7 +304,7 @@ def ot_costs(refs: tuple[Ref, ...], n: int, seed: int) -> list[float]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def latent_js(ref: Ref, n: int, seed: int) -> dict[str, float]:
     """The WAE-GAN's latent discriminator on n test codes vs n prior draws: its loss L_D and the
-    JS estimate it implies (:func:`wae_core.divergences.js_estimate`)."""
+    JS estimate it implies (:func:`wae_core.models.divergences.js_estimate`)."""
     x = test_images(random_test_indices(n, seed))[0]
     with torch.inference_mode(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -390,7 +389,7 @@ def features_cache_dir() -> Path:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def neighbour_index(classifier: Ref) -> NeighbourIndex:
     """The classifier's features of every training image in a
-    :class:`~wae_core.neighbours.NeighbourIndex`, computed once per classifier version and training
+    :class:`~wae_core.evaluation.neighbours.NeighbourIndex`, computed once per classifier version and training
     set: 60,000 LeNet passes take 15 s to a minute on one thread (scripts/bench_explore.py), so
     they are also saved under :func:`features_cache_dir` (a later server loads them in well under
     a second) and a page shows a spinner around the first call. ``classifier``:
@@ -434,7 +433,7 @@ def decode_live(ref: Ref, z: np.ndarray) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
     """The mean code of the test images of each class of ``dataset`` (:mod:`app.datasets`;
-    :func:`wae_core.latent_ops.class_means` of the posterior means): (n_classes, z_dim), a row of
+    :func:`wae_core.models.latent_ops.class_means` of the posterior means): (n_classes, z_dim), a row of
     NaN for a class without test images. Needs an encoder."""
     ds, model = test_set(dataset), get_model(ref)
     with torch.inference_mode():
@@ -444,6 +443,6 @@ def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def arithmetic(ref: Ref, z: np.ndarray, z_from: np.ndarray, z_to: np.ndarray) -> np.ndarray:
-    """Decode :func:`wae_core.latent_ops.arithmetic_path`: z + t·(z_to − z_from) for t in
+    """Decode :func:`wae_core.models.latent_ops.arithmetic_path`: z + t·(z_to − z_from) for t in
     ``latent_ops.ARITHMETIC_STEPS``. Images (steps, 1, 28, 28)."""
     return decode(ref, latent_ops.arithmetic_path(z, z_from, z_to).numpy())

@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 import streamlit as st
 
 from app import datasets
-from wae_core import checkpoint as ckpt
-from wae_core.config import KIND_LABELS, MODEL_KINDS, ModelConfig, is_image_arch
-from wae_core.models import MODEL_CLASSES
+from wae_core.models import checkpoint as ckpt
+from wae_core.models.config import KIND_LABELS, MODEL_KINDS, ModelConfig, is_image_arch
+from wae_core.models.generative import MODEL_CLASSES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT_DIRS = (REPO_ROOT / "checkpoints", REPO_ROOT / "runs")

@@ -23,9 +23,9 @@ from app import cache, catalog, datasets
 from app.catalog import CheckpointInfo, list_checkpoints
 from app.datasets import ImageDataset
 from app.i18n import N_, _, ngettext
-from wae_core.divergences import latex_of
+from wae_core.data.uploads import DEFAULT_MAX_BYTES
 from wae_core.errors import UserFacingError
-from wae_core.preprocess import DEFAULT_MAX_BYTES
+from wae_core.models.divergences import latex_of
 
 MODELS_KEY = "sidebar_models"
 SEED_KEY = "sidebar_seed"
@@ -257,6 +257,13 @@ def model_caption(info: CheckpointInfo) -> str:
     return f"{name} · {info.dataset} · z_dim {info.z_dim}{ep}"
 
 
+def metric_row() -> Any:
+    """A row for ``st.metric`` tiles of ``width="content"`` inside a model's column: side by side
+    where the column holds them, each on its own line where it does not (four models on a
+    projector), so a tile's label and value are never cut off ("997 / 1,000", not "997 …")."""
+    return st.container(horizontal=True, gap="medium")
+
+
 def no_encoder_note(info: CheckpointInfo, what: str | None = None) -> None:
     """The GAN's column: an info box, not an error (``what``: translated by the caller; default
     "cannot reconstruct")."""
@@ -333,8 +340,9 @@ CANVAS_SIZE = 280
 CANVAS_STROKE = 18
 
 
-# What wae_core.preprocess says about an upload (its notes and ImageError messages, English): the
-# known sentences, with their numbers and names, in the session's language; anything else as is.
+# What the upload ingest (wae_core.data.uploads and .ingest) says about an upload (its notes and
+# ImageError messages, English): the known sentences, with their numbers and names, in the
+# session's language; anything else as is.
 _PREPROCESS_MESSAGES = tuple((re.compile(pattern), template) for pattern, template in (
     (r"multi-page TIFF: used the first of (?P<n>\d+) pages",
      N_("multi-page TIFF: used the first of {n} pages")),
@@ -385,8 +393,8 @@ _PREPROCESS_MESSAGES = tuple((re.compile(pattern), template) for pattern, templa
 
 
 def preprocess_message(text: str) -> str:
-    """A note or error message of :mod:`wae_core.preprocess` in the session's language (a message
-    it does not know: unchanged)."""
+    """A note or error message of the upload ingest (:mod:`wae_core.data.ingest`) in the session's
+    language (a message it does not know: unchanged)."""
     for pattern, template in _PREPROCESS_MESSAGES:
         m = pattern.fullmatch(text)
         if m:
@@ -408,9 +416,10 @@ class Digit:
 
 
 def preprocess_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Digit], list[tuple[str, str]]]:
-    """Preprocess uploads with :func:`wae_core.preprocess.preprocess_bytes`:
+    """Preprocess uploads with :func:`wae_core.data.ingest.preprocess_bytes`:
     (usable digits, [(file name, user-facing error message), ...]). Never raises for a bad file."""
-    from wae_core.preprocess import ImageError, preprocess_bytes
+    from wae_core.data.ingest import preprocess_bytes
+    from wae_core.data.uploads import ImageError
 
     ok: list[Digit] = []
     bad: list[tuple[str, str]] = []
@@ -428,7 +437,8 @@ def preprocess_files(files: Sequence[tuple[str, bytes]]) -> tuple[list[Digit], l
 
 def preprocess_drawing(rgba: np.ndarray | None) -> Digit | None:
     """A canvas's RGBA array -> :class:`Digit`; None when nothing has been drawn yet."""
-    from wae_core.preprocess import ImageError, to_mnist
+    from wae_core.data.ingest import to_mnist
+    from wae_core.data.uploads import ImageError
 
     if rgba is None or rgba.size == 0 or np.asarray(rgba)[..., :3].max() < 32:
         return None

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.i18n import N_, _
-from wae_core.config import MODEL_KINDS
-from wae_core.data import FASHION_CLASSES, STACKED_MODES
+from wae_core.data.datasets import FASHION_CLASSES, STACKED_MODES
+from wae_core.models.config import MODEL_KINDS
+from wae_core.training.recipes import checkpoint_name
 
 DIGITS = tuple(str(d) for d in range(10))
-# Fashion-MNIST's class names (wae_core.data.FASHION_CLASSES), here for the catalogue: show them
+# Fashion-MNIST's class names (wae_core.data.datasets.FASHION_CLASSES), here for the catalogue: show them
 # with _(ds.class_name(label)).
 FASHION_CLASS_MSGIDS = (N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat"),
                         N_("Sandal"), N_("Shirt"), N_("Sneaker"), N_("Bag"), N_("Ankle boot"))
@@ -51,7 +52,7 @@ class ImageDataset:
     @property
     def shipped(self) -> tuple[str, ...]:
         """Stems of the shipped models, in the deck's order (the picker's default)."""
-        return tuple(f"{self.prefix}-{k}" for k in MODEL_KINDS)
+        return tuple(checkpoint_name(self.prefix, k) for k in MODEL_KINDS)
 
     @property
     def takes_user_images(self) -> bool:

@@ -28,8 +28,8 @@ from app import cache, figures
 from app import components as C
 from app.catalog import Ref
 from app.i18n import _, language
-from wae_core import divergences as div
-from wae_core.data import sample_toy
+from wae_core.data.datasets import sample_toy
+from wae_core.models import divergences as div
 
 
 # --- The idea ------------------------------------------------------------------------------------
@@ -75,7 +75,8 @@ def _posteriors(vae: Ref | None, wae: Ref | None, n: int, seed: int,
     if wae is not None:
         x, labels = cache.test_images(cache.random_test_indices(n, seed))
         codes = cache.encode(wae, x)
-    return figures.posterior_figure(post, codes, labels), posterior_rows(post, codes, labels)
+    sigmas = tuple(cache.get_model(r).cfg.sigma_z if r is not None else 1.0 for r in (vae, wae))
+    return figures.posterior_figure(post, codes, labels, sigmas), posterior_rows(post, codes, labels)
 
 
 # --- classifier verdicts (The idea, Mode collapse) -----------------------------------------------

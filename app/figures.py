@@ -14,8 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.i18n import _
-from wae_core.latent_map import LatentMap
+from wae_core.evaluation.latent_map import LatentMap
 from wae_core.live import GroupSnapshot, RunSnapshot
+from wae_core.models.latent_ops import prior_density
 
 # --- the palette ---------------------------------------------------------------------------------
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -77,18 +78,19 @@ def _ellipses(mu: np.ndarray, half: np.ndarray, k: int = 40) -> tuple[np.ndarray
 
 
 def posterior_figure(vae: dict[str, np.ndarray] | None, wae_codes: np.ndarray | None,
-                     wae_labels: np.ndarray | None, extent: float = 3.5,
-                     height: int = 560) -> go.Figure:
+                     wae_labels: np.ndarray | None, prior_sigmas: tuple[float, float] = (1.0, 1.0),
+                     extent: float = 3.5, height: int = 560) -> go.Figure:
     """The deck's figure as a plot: (a) the 2-D VAE's posteriors Q(Z|X=x) as mu ± 2 sigma ellipses
-    and (b) the 2-D WAE's codes, both over the density of P_Z = N(0, I), coloured by digit."""
+    and (b) the 2-D WAE's codes, each over the density of its model's prior P_Z = N(0, σ_z² I)
+    (``prior_sigmas``: the two models' σ_z), coloured by digit."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(1, 2, horizontal_spacing=0.08, subplot_titles=(
         "(a) VAE: Q(Z|X=x), μ ± 2σ", _("(b) WAE: codes, whose mixture is Q_Z")))
     g = np.linspace(-extent, extent, 80)
-    dens = np.exp(-0.5 * (g[None, :] ** 2 + g[:, None] ** 2)) / (2 * np.pi)
-    for col in (1, 2):
-        fig.add_trace(go.Contour(x=g, y=g, z=dens, showscale=False, ncontours=8, hoverinfo="skip",
+    for col, sigma_z in zip((1, 2), prior_sigmas):
+        fig.add_trace(go.Contour(x=g, y=g, z=prior_density(g, sigma_z), showscale=False, ncontours=8,
+                                 hoverinfo="skip",
                                  colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(31,119,180,0.35)"]],
                                  contours={"coloring": "fill", "showlines": False},
                                  name=_("P_Z density"), showlegend=False), 1, col)

@@ -3,7 +3,8 @@
 Every user-facing string goes through ``_`` (or ``ngettext``); a string defined at import time
 (a page title in a table, a caption in a dict) is marked with ``N_`` and translated where it is
 shown. The catalogue is ``locale/<lang>/LC_MESSAGES/messages.po``: it is read with Babel and
-compiled in memory once per process, so no compiled ``.mo`` file can go stale. The terms: ``docs/glossary.md``.
+compiled in memory once per process, so no compiled ``.mo`` file can go stale. The terms:
+``docs/glossary.md``.
 
     make i18n   # pybabel extract + update (:func:`update`): new strings land in messages.po,
                 # untranslated; tests/unit/test_i18n.py fails until each is translated

@@ -23,7 +23,7 @@ from wae_core import live
 
 MAX_RUNS = 64  # runs whose latest frame this process keeps
 
-# What wae_core.live and wae_core.train tell users (a room's errors, a paused run's status, a
+# What wae_core.live and the trainer tell users (a room's errors, a paused run's status, a
 # diverged run, the process's training limit) is English there: the known sentences, with their
 # numbers and names, in the session's language; anything else as it is (see translated).
 _MESSAGES = tuple((re.compile(pattern), template) for pattern, template in (

@@ -8,7 +8,7 @@ from typing import Any
 from app import cache
 from app.i18n import N_, _
 
-# results.json's "spread_over" values (wae_core.stacked_eval), translated where shown
+# results.json's "spread_over" values (wae_core.evaluation.stacked), translated where shown
 SPREAD_MSGIDS = (N_("training seeds"), N_("sampling seeds"), N_("draws of the training set"))
 
 

@@ -10,8 +10,8 @@ import streamlit as st
 
 from app import share
 from app.i18n import N_, _
-from wae_core import recipes
-from wae_core.config import KERNELS, PAPER_KERNEL_SCALES
+from wae_core.models.config import KERNELS, PAPER_KERNEL_SCALES
+from wae_core.training import recipes
 
 WAE_LABELS = {"wae-mmd": N_("WAE-MMD (kernel MMD)"), "wae-gan": N_("WAE-GAN (latent adversary)")}
 WAE_KINDS = list(WAE_LABELS)

@@ -2,10 +2,10 @@
 beside the shipped model of its kind on the same protocol, and a sentence saying which is better.
 
 The protocol is results.json's when the file has the shipped model's row (its number of samples n
-and seed; the first n test images as the reference: ``wae_core.evaluate``'s), so the shipped numbers
-are read from the file and are the Results page's. Without such a row, both models are measured
-here on :data:`FALLBACK_N` samples. Never a mix: an FID depends on n (the shipped MNIST WAE-MMD
-scored 84 on 2,000 samples and 103 on 10,000), so numbers made at different n do not compare.
+and seed; the first n test images as the reference), so the shipped numbers are read from the file
+and are the Results page's. Without such a row, both models are measured here on
+:data:`FALLBACK_N` samples. Never a mix: an FID falls as n grows (it is biased upwards at small
+n), so numbers made at different n do not compare.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from app import cache, catalog, datasets
 from app import components as C
 from app.catalog import Ref
 from app.i18n import _
-from wae_core import metrics
-from wae_core.config import KIND_LABELS
+from wae_core.evaluation import metrics
+from wae_core.evaluation.scoring import score_samples
+from wae_core.models.config import KIND_LABELS
+from wae_core.training.recipes import checkpoint_name
 
 FALLBACK_N = 2_000  # samples per model when results.json has no row to compare with (~1 s each)
 # The data sets one LeNet reads as they are (Stacked MNIST's three digits and image folders: no).
@@ -81,13 +83,14 @@ def _reference(classifier: Ref, dataset: str, n: int) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def scores(ref: Ref, classifier: Ref, dataset: str, n: int, seed: int) -> dict[str, float]:
-    """{"fid_lenet", "sharpness"} of n samples of a model, as ``wae_core.evaluate`` scores them
-    (the samples are not kept: 10,000 images would be 31 MB of cache)."""
+    """{"fid_lenet", "sharpness"} of n samples of a model, as every table scores them
+    (:func:`wae_core.evaluation.scoring.score_samples`; the samples are not kept: 10,000 images
+    would be 31 MB of cache)."""
+    ref_feats = torch.as_tensor(_reference(classifier, dataset, n))
     with torch.inference_mode():
         x = metrics.generate(cache.get_model(ref), n, seed)
-        feats = cache.load_classifier(dataset).embed(x)[0]
-    ref_feats = torch.as_tensor(_reference(classifier, dataset, n))
-    return {"fid_lenet": metrics.fid_from_features(feats, ref_feats), "sharpness": metrics.sharpness(x)}
+        score = score_samples(x, ref_feats, cache.load_classifier(dataset))
+    return {k: score[k] for k in ("fid_lenet", "sharpness")}
 
 
 def verdict(kind: str, new: dict[str, float], shipped: dict[str, float]) -> str:
@@ -120,7 +123,7 @@ def show(out: Ref | None, kind: str, dataset: str) -> None:
         st.caption(_("No checkpoint to score with.") if out is None else _("No classifier to score with."))
         return
     p = protocol(kind, dataset)
-    shipped_info = None if p.shipped is not None else catalog.shipped(f"{ds.prefix}-{kind}")
+    shipped_info = None if p.shipped is not None else catalog.shipped(checkpoint_name(ds.prefix, kind))
     scoring = (_("Scoring {n:,} samples of your model and of the shipped one…") if shipped_info is not None
                else _("Scoring {n:,} samples of your model…"))
     with st.spinner(scoring.format(n=p.n)):

@@ -11,10 +11,11 @@ from functools import cache
 
 import torch
 
-from wae_core import ModelConfig, TrainConfig, Trainer, build_model, recipes
-from wae_core.classifier import load_classifier
-from wae_core.data import REPO_ROOT, load_dataset, load_mnist, toy_modes
-from wae_core.metrics import fid
+from wae_core import ModelConfig, TrainConfig, Trainer, build_model
+from wae_core.data.datasets import REPO_ROOT, load_dataset, load_mnist, toy_modes
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.evaluation.metrics import fid
+from wae_core.training import recipes
 
 KINDS = ("vae", "wae-mmd", "wae-gan", "gan")
 
@@ -131,12 +132,12 @@ LIVE_STEPS = 2500  # steps of the default preset's WAE (the page's first ~minute
 
 
 def live_ring(kind: str = "wae-mmd", seed: int = 0, steps: int = LIVE_STEPS) -> dict[str, float]:
-    """A live run of the page's default preset (wae_core.recipes.DEFAULT_LIVE_PRESET), trained
+    """A live run of the page's default preset (wae_core.training.recipes.DEFAULT_LIVE_PRESET), trained
     ``steps`` steps; modes covered and high-quality share of 2,500 prior draws (the protocol)."""
     from dataclasses import replace as _replace
 
     from wae_core import live
-    from wae_core.metrics import toy_quality
+    from wae_core.evaluation.metrics import toy_quality
 
     recipe = recipes.live_recipe(recipes.DEFAULT_LIVE_PRESET, kind)
     recipe = _replace(recipe, train=_replace(recipe.train, seed=seed))

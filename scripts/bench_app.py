@@ -269,13 +269,14 @@ def library(points: list[int], repeats: int) -> None:
     import numpy as np
     import torch
 
-    from wae_core import checkpoint
-    from wae_core.data import load_mnist
-    from wae_core.latent_map import LatentMap
-    from wae_core.preprocess import preprocess_bytes
+    from wae_core.data.datasets import load_mnist
+    from wae_core.data.ingest import preprocess_bytes
+    from wae_core.evaluation.latent_map import LatentMap
+    from wae_core.models import checkpoint
+    from wae_core.training.recipes import checkpoint_name
 
     torch.set_num_threads(1)  # as the app (WAE_LAB_THREADS=1)
-    models = [checkpoint.load(ROOT / "checkpoints" / f"mnist-{k}.safetensors")
+    models = [checkpoint.load(ROOT / "checkpoints" / f"{checkpoint_name('mnist', k)}.safetensors")
               for k in ("vae", "wae-mmd", "wae-gan")]
     png, times = digit_png(), []
     for _ in range(repeats):

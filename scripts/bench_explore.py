@@ -32,10 +32,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.components import png_bytes  # noqa: E402
-from wae_core import checkpoint, latent_ops  # noqa: E402
-from wae_core.classifier import load_classifier  # noqa: E402
-from wae_core.data import load_mnist  # noqa: E402
-from wae_core.neighbours import NeighbourIndex  # noqa: E402
+from wae_core.data.datasets import load_mnist  # noqa: E402
+from wae_core.evaluation.lenet import load_classifier  # noqa: E402
+from wae_core.evaluation.neighbours import NeighbourIndex  # noqa: E402
+from wae_core.models import checkpoint, latent_ops  # noqa: E402
 
 MODELS = ("mnist-vae", "mnist-wae-mmd", "mnist-wae-gan", "mnist-gan")
 GRIDS = (4, 8, 10)  # the Samples page's grid sizes (8 × 8 by default)

@@ -23,7 +23,8 @@ from dataclasses import replace  # noqa: E402
 
 import torch  # noqa: E402
 
-from wae_core import live, recipes  # noqa: E402
+from wae_core import live  # noqa: E402
+from wae_core.training import recipes  # noqa: E402
 
 
 def bench_steps(src: live.ToySource, cfg: recipes.Recipe, seconds: float) -> tuple[float, float]:
@@ -42,7 +43,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--preset", choices=list(recipes.LIVE_PRESETS), default=recipes.DEFAULT_LIVE_PRESET,
-                   help="the live page's preset (wae_core.recipes)")
+                   help="the live page's preset (wae_core.training.recipes)")
     p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--kinds", nargs="+", default=["gan", "wae-mmd", "wae-gan", "vae"])
     a = p.parse_args()

@@ -84,4 +84,4 @@ fi
 
 # Ship weights only: drop optimiser / RNG state (resume needs it, the app does not).
 shopt -s nullglob
-$PY -m wae_core.checkpoint strip checkpoints/*.safetensors checkpoints/seeds/*.safetensors
+$PY -m wae_core.models.checkpoint strip checkpoints/*.safetensors checkpoints/seeds/*.safetensors

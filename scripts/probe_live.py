@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from wae_core import live, recipes  # noqa: E402
-from wae_core.data import TOY_STD, toy_modes  # noqa: E402
-from wae_core.metrics import toy_quality  # noqa: E402
+from wae_core import live  # noqa: E402
+from wae_core.data.datasets import TOY_STD, toy_modes  # noqa: E402
+from wae_core.evaluation.metrics import toy_quality  # noqa: E402
+from wae_core.training import recipes  # noqa: E402
 
 PROTOCOL_SAMPLES = 2500
 

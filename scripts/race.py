@@ -10,7 +10,7 @@ Contenders:
 * ``pythae-aae``, ``pythae-wae-mmd``: pythae 0.1.2's Adversarial_AE and WAE_MMD on a small conv
   net (scripts/race_pythae.py says which net, loss and loop), run in ``.venv-race``
   (``scripts/race_env.sh`` makes it: pythae is no dependency of the lab).
-* ``ours-<recipe>``, any MNIST recipe of :mod:`wae_core.recipes`: ``python -m wae_core.train
+* ``ours-<recipe>``, any MNIST recipe of :mod:`wae_core.training.recipes`: ``python -m wae_core.train
   --recipe <recipe> --max-minutes <budget / 60>``, its epochs raised to :data:`OURS_EPOCHS` so that
   the budget stops it (a recipe's step schedule still applies at its milestones; a "cosine" one is
   stretched over the raised epochs, a "cosine-budget" one ends on the budget).
@@ -51,12 +51,13 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from wae_core import checkpoint, recipes  # noqa: E402
-from wae_core import metrics as M  # noqa: E402
-from wae_core.classifier import load_classifier  # noqa: E402
-from wae_core.data import load_mnist  # noqa: E402
-from wae_core.evaluate import image_row  # noqa: E402
+from wae_core.data.datasets import load_mnist  # noqa: E402
+from wae_core.evaluation import metrics as M  # noqa: E402
+from wae_core.evaluation.lenet import load_classifier  # noqa: E402
+from wae_core.evaluation.scoring import score_samples  # noqa: E402
+from wae_core.models import checkpoint  # noqa: E402
 from wae_core.train import build_parser as train_parser  # noqa: E402
+from wae_core.training import recipes  # noqa: E402
 
 PYTHAE_MODELS = {"pythae-aae": "aae", "pythae-wae-mmd": "wae-mmd"}  # contender -> race_pythae --model
 OURS = "ours-"
@@ -192,7 +193,8 @@ def portable(command: list[str], tmp: Path) -> str:
 
 def score(jobs: list[Job], n: int, classifier: Path) -> list[dict[str, Any]]:
     """Each finished job's row: its training numbers and our evaluator's FID (LeNet) and
-    sharpness of n samples against the first n MNIST test images (evaluate.image_row's protocol)."""
+    sharpness of n samples against the first n MNIST test images
+    (wae_core.evaluation.scoring.score_samples)."""
     clf = load_classifier(classifier)
     ref_feats = clf.embed(load_mnist("test").x[:n])[0]
     rows = []
@@ -202,7 +204,7 @@ def score(jobs: list[Job], n: int, classifier: Path) -> list[dict[str, Any]]:
         else:
             samples, train = ours_result(job, n, job.seed)
         with torch.inference_mode():
-            r = image_row(job.contender, job.contender, samples[:n], ref_feats, clf, seed=job.seed)
+            r = score_samples(samples[:n], ref_feats, clf, seed=job.seed)
         rows.append({"budget": job.budget, "contender": job.contender, "seed": job.seed, **train,
                      "img_per_s": train["images"] / max(train["seconds"], 1e-9),
                      "epochs": train["images"] / train["train_images"], "n_samples": len(samples[:n]),
@@ -245,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budgets", nargs="+", type=float, default=list(DEFAULT_BUDGETS),
                    help="training seconds per contender (one table each)")
     p.add_argument("--contenders", nargs="+", type=contender_name, default=list(DEFAULT_CONTENDERS),
-                   help=f"{', '.join(PYTHAE_MODELS)}, {OURS}<recipe> (an MNIST recipe of wae_core.recipes)")
+                   help=f"{', '.join(PYTHAE_MODELS)}, {OURS}<recipe> "
+                        "(an MNIST recipe of wae_core.training.recipes)")
     p.add_argument("--threads", type=int, default=2, help="torch threads per contender (1 with --parallel)")
     p.add_argument("--parallel", action="store_true",
                    help="one contender per CPU core at once, each pinned to its core, one thread")

@@ -36,7 +36,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from wae_core.data import load_mnist  # noqa: E402  (the same MNIST tensors our trainer uses)
+from wae_core.data.datasets import load_mnist  # noqa: E402  (the same MNIST tensors our trainer uses)
 
 MODELS = ("aae", "wae-mmd")
 Z_DIM, BATCH, LR = 8, 100, 1e-3

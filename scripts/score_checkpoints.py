@@ -18,10 +18,11 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from wae_core import metrics as M  # noqa: E402
-from wae_core.checkpoint import load  # noqa: E402
-from wae_core.classifier import load_classifier  # noqa: E402
-from wae_core.data import load_heldout_digits, load_mnist  # noqa: E402
+from wae_core.data.datasets import load_heldout_digits, load_mnist  # noqa: E402
+from wae_core.evaluation import metrics as M  # noqa: E402
+from wae_core.evaluation.lenet import load_classifier  # noqa: E402
+from wae_core.evaluation.scoring import score_samples  # noqa: E402
+from wae_core.models.checkpoint import load  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         with torch.inference_mode():
             samples = M.generate(model, a.n, 0)
             x_hat = M.reconstructions(model, x)
+            score = score_samples(samples, ref, clf)
             row = [path.stem, f"{model.meta.get('step', '?'):,}",
-                   f"{M.fid_from_features(clf.embed(samples)[0], ref):.1f}", f"{M.sharpness(samples):.4f}",
+                   f"{score['fid_lenet']:.1f}", f"{score['sharpness']:.4f}",
                    f"{M.sharpness(x_hat):.4f}", f"{M.mean_squared_error(x_hat, x):.4f}",
                    f"{M.class_kept(model, x, y, clf):.1%}",
                    f"{M.class_kept(model, uploads.x, uploads.y, clf):.1%}"]

@@ -1,7 +1,7 @@
 """A corpus of upload test files, generated in code (no downloads).
 
-Used by the unit tests of ``wae_core.preprocess`` and by browser tests that upload the files
-(see :func:`write_corpus`). Every case is deterministic (fixed random seeds).
+Used by the unit tests of the upload ingest (``wae_core.data.uploads``, ``.ingest``) and by browser
+tests that upload the files (see :func:`write_corpus`). Every case is deterministic (fixed random seeds).
 
 Run ``python -m tests.upload_corpus DIR`` to write the files into DIR.
 """

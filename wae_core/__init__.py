@@ -8,18 +8,18 @@ Public API::
 import importlib
 from typing import Any
 
-from .config import VERSION as __version__  # noqa: F401
-from .config import ModelConfig, TrainConfig
-from .data import DatasetUnavailableError, TensorData, load_dataset
-from .models import GAN, VAE, WAEGAN, WAEMMD, GenerativeModel, NoEncoderError, build_model
+from wae_core.data.datasets import DatasetUnavailableError, TensorData, load_dataset
+from wae_core.models.config import VERSION as __version__  # noqa: F401
+from wae_core.models.config import ModelConfig, TrainConfig
+from wae_core.models.generative import GAN, VAE, WAEGAN, WAEMMD, GenerativeModel, NoEncoderError, build_model
 
-# The modules with a command line (`python -m wae_core.train`, `python -m wae_core.checkpoint`)
+# The modules with a command line (`python -m wae_core.train`, `python -m wae_core.models.checkpoint`)
 # are imported on first use, not here: imported by the package first, runpy would warn that the
 # module "found in sys.modules ... may result in unpredictable behaviour".
 _LAZY = {
-    "checkpoint": ("CheckpointError", "CorruptCheckpointError", "ForeignCheckpointError",
+    "models.checkpoint": ("CheckpointError", "CorruptCheckpointError", "ForeignCheckpointError",
                    "IncompatibleCheckpointError", "load", "load_bytes", "save"),
-    "train": ("Callback", "Trainer", "TrainingDiverged", "resolve_device"),
+    "training.trainer": ("Callback", "Trainer", "TrainingDiverged", "resolve_device"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .config import ARCHS, KERNELS, LR_SCHEDULES, MODEL_KINDS, UPSAMPLINGS
+from wae_core.models.config import ARCHS, KERNELS, LR_SCHEDULES, MODEL_KINDS, UPSAMPLINGS
 
 # Fields whose values come from a fixed list.
 CHOICES = {"kind": MODEL_KINDS, "arch": ARCHS, "kernel": KERNELS,

@@ -14,7 +14,7 @@ from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
 from app.i18n import N_, _
-from wae_core import latent_ops
+from wae_core.models import latent_ops
 
 SOURCES = {"test": N_("A test image"), "user": N_("An uploaded / drawn digit"), "random": N_("A random z")}
 ARITH_MODES = {"classes": N_("Class a → class b"), "uploads": N_("Two uploads (an analogy)")}

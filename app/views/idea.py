@@ -14,10 +14,11 @@ from app import cache, catalog, datasets, drawn, export, stacked
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.i18n import _
-from wae_core import divergences as div
-from wae_core import metrics
-from wae_core.config import MODEL_KINDS
-from wae_core.models import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
+from wae_core.evaluation import metrics
+from wae_core.models import divergences as div
+from wae_core.models.config import MODEL_KINDS
+from wae_core.models.generative import _WAE, GAN, VAE, WAEGAN, WAEMMD, NoEncoderError
+from wae_core.training.recipes import checkpoint_name
 
 Shipped = Callable[[str], "CheckpointInfo | None"]
 
@@ -133,9 +134,9 @@ def optimal_transport(seed: int, shipped: Shipped) -> None:
                 st.caption(_("{n} points of the ring and {n} samples of {model} ({file}), matched "
                              "optimally: mean cost ‖x − y‖² = **{cost}**.").format(
                     n=N_RING, model=ring.kind_label, file=ring.id, cost=f"{cost:.3f}"))
-        infos = [i for i in (shipped(f"mnist-{k}") for k in MODEL_KINDS) if i is not None]
+        infos = [i for i in (shipped(checkpoint_name("mnist", k)) for k in MODEL_KINDS) if i is not None]
         if not infos:
-            C.missing_note([f"mnist-{k}" for k in MODEL_KINDS], _("the OT costs on MNIST"))
+            C.missing_note([checkpoint_name("mnist", k) for k in MODEL_KINDS], _("the OT costs on MNIST"))
             return
         with C.guarded(_("OT costs on MNIST")), st.spinner(_("Solving the assignment problems…")):
             costs = cache.ot_costs(tuple(i.ref for i in infos), N_OT, seed)
@@ -195,7 +196,7 @@ def penalties(seed: int, shipped: Shipped) -> None:
                             help=_("log 4 ≈ {log4} when it cannot tell codes from prior samples").format(
                                 log4=f"{math.log(4):.3f}"))
                 c[1].metric(_("D_JS estimate"), f"{js['js']:.3f}",
-                            help=_("wae_core.divergences.js_estimate, the formula below"))
+                            help=_("wae_core.models.divergences.js_estimate, the formula below"))
                 C.latex(div.js_estimate)
                 st.caption(_("The shipped WAE-GAN's discriminator on {n} test codes and as many prior "
                              "draws.").format(n=N_STATS))

@@ -11,8 +11,8 @@ from app import cache, catalog, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.i18n import N_, _, bound
-from wae_core.divergences import latex_of
-from wae_core.models import interpolate_codes
+from wae_core.models.divergences import latex_of
+from wae_core.models.generative import interpolate_codes
 
 SOURCES = {"test": N_("Two test images"), "user": N_("Two uploaded / drawn digits"),
            "random": N_("Two random z")}

@@ -11,8 +11,8 @@ from app import cache, drawn, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.i18n import N_, _, bound
-from wae_core import divergences
-from wae_core.latent_map import PROJECTIONS, LatentMap
+from wae_core.evaluation.latent_map import PROJECTIONS, LatentMap
+from wae_core.models import divergences
 
 CODE_MODES = {"draw": N_("a draw of Q(Z|X) (the aggregate Q_Z)"), "mean": N_("posterior mean")}
 MAX_SELECTED = 40

@@ -10,8 +10,8 @@ from app import components as C
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
 from app.i18n import N_, _
-from wae_core import metrics
-from wae_core.data import toy_modes
+from wae_core.data.datasets import toy_modes
+from wae_core.evaluation import metrics
 
 N_CHOICES = [1000, 2000, 5000, 10000]
 GRID_CHOICES = [50, 100, 200]
@@ -30,13 +30,13 @@ def column(info: CheckpointInfo, ds: ImageDataset, n: int, seed: int, k: int, i:
     clf = catalog.classifier_ref(ds.name)
     cov = cache.coverage(info.ref, n, seed, clf)["coverage"]
     total = sum(cov["counts"])
-    m = st.columns(2)
-    m[0].metric(_("Classes covered"), f"{cov['classes_covered']}/{ds.n_classes}",
-                help=_("A class counts when it gets ≥ {share:.0%} of the samples ({fraction:g} of "
-                       "uniform's share).").format(share=metrics.MIN_SHARE_OF_UNIFORM / ds.n_classes,
-                                                    fraction=metrics.MIN_SHARE_OF_UNIFORM))
-    m[1].metric(_("KL to uniform"), f"{cov['kl_to_uniform']:.3f}",
-                help=_("0 = every {item} equally often").format(item=_(ds.item)))
+    m = C.metric_row()
+    m.metric(_("Classes covered"), f"{cov['classes_covered']}/{ds.n_classes}", width="content",
+             help=_("A class counts when it gets ≥ {share:.0%} of the samples ({fraction:g} of "
+                    "uniform's share).").format(share=metrics.MIN_SHARE_OF_UNIFORM / ds.n_classes,
+                                                 fraction=metrics.MIN_SHARE_OF_UNIFORM))
+    m.metric(_("KL to uniform"), f"{cov['kl_to_uniform']:.3f}", width="content",
+             help=_("0 = every {item} equally often").format(item=_(ds.item)))
     labels = None if ds.name == datasets.MNIST.name else tuple(_(c) for c in ds.class_names)
     export.chart(drawn.class_histogram(tuple(cov["counts"]), labels), f"mc_hist_{i}",
                  {"class": ds.class_names[:len(cov["counts"])], "samples": cov["counts"]},
@@ -100,13 +100,14 @@ def stacked_column(info: CheckpointInfo, n: int, seed: int, k: int, i: int) -> d
     res = cache.stacked_coverage(info.ref, n, seed, catalog.classifier_ref(datasets.STACKED.name),
                                  max(GRID_CHOICES))
     cov = res["coverage"]
-    m = st.columns(2)
-    m[0].metric(_("Modes covered"), f"{cov['classes_covered']:,} / {datasets.STACKED.n_classes:,}",
-                help=_("A mode (a triple of digits) counts when one sample lands in it (PacGAN)."))
-    m[1].metric(_("KL to uniform"), f"{cov['kl_to_uniform']:.2f}",
-                help=_("0 = every mode equally often. With {n:,} samples even a perfect generator "
-                       "scores about {kl:.3f} (sampling noise).").format(
-                         n=n, kl=(datasets.STACKED.n_classes - 1) / (2 * n)))
+    m = C.metric_row()
+    m.metric(_("Modes covered"), f"{cov['classes_covered']:,} / {datasets.STACKED.n_classes:,}",
+             width="content",
+             help=_("A mode (a triple of digits) counts when one sample lands in it (PacGAN)."))
+    m.metric(_("KL to uniform"), f"{cov['kl_to_uniform']:.2f}", width="content",
+             help=_("0 = every mode equally often. With {n:,} samples even a perfect generator "
+                    "scores about {kl:.3f} (sampling noise).").format(
+                      n=n, kl=(datasets.STACKED.n_classes - 1) / (2 * n)))
     C.image_grid(res["first"][:k], ncol=10, scale=2, key=f"mc_stacked_png_{i}",
                  download_name=f"stacked-samples-{info.id}-seed{seed}.png")
     st.caption(_("The first {k} samples · {share:.0%} of all {n:,} have three confidently read "

@@ -14,8 +14,8 @@ from app import cache, catalog, export
 from app import components as C
 from app.catalog import Ref
 from app.i18n import N_, _, language
-from wae_core import metrics
-from wae_core.classifier import FEATURE_DIM
+from wae_core.evaluation import metrics
+from wae_core.evaluation.lenet import FEATURE_DIM
 
 # (key in results.json, column title (translated on screen), format)
 COLUMNS = (
@@ -45,7 +45,7 @@ CHARTS = (("fid_lenet", N_("FID on LeNet features (lower is better)")),
           ("sharpness", N_("Sharpness (higher is sharper)")),
           ("classes_covered", N_("Digit classes covered (of 10)")))
 PAPER = pd.DataFrame(C.PAPER_ROWS, columns=["Algorithm", "FID", "Sharpness"])  # its CSV keeps these
-# What a Stacked-MNIST row's spread is over (wae_core.stacked_eval's words), shown translated.
+# What a Stacked-MNIST row's spread is over (wae_core.evaluation.stacked's words), shown translated.
 SPREAD_OVER = {"training seeds": N_("{n} training seeds"), "sampling seeds": N_("{n} sampling seeds"),
                "draws of the training set": N_("{n} draws of the training set")}
 GROUPS = (N_("model"), N_("real data"))  # the charts' groups (their data keep the English names)
@@ -186,15 +186,24 @@ def toy_table(toys: list[dict[str, Any]]) -> pd.DataFrame:
         _("Kind"): cell(r.get("kind"), None), _("Seeds"): cell(r.get("seeds"), "d"),
         _("Modes covered"): pm(r, "modes_covered", ".1f") + f" / {cell(r.get('n_modes'), 'd')}",
         _("High-quality share"): pm(r, "hq_share", ".1%"),
-        # decoded from a Gaussian mixture fitted to Q_Z instead of P_Z (wae_core.expost)
+        # decoded from a Gaussian mixture fitted to Q_Z instead of P_Z (wae_core.evaluation.expost)
         _("Ex-post: modes"): (pm(r, "gmm_modes_covered", ".1f") + f" / {cell(r.get('n_modes'), 'd')}"
                               if "gmm_hq_share_mean" in r else C.DASH),
         _("Ex-post: high quality"): pm(r, "gmm_hq_share", ".1%") if "gmm_hq_share_mean" in r else C.DASH,
     } for r in toys])
 
 
+def score_table(df: pd.DataFrame, key: str) -> None:
+    """A score table: more columns than a projector's width shows, so it scrolls sideways inside
+    its frame (a container keyed ``<key>_frame``), with the Model column pinned so that every row
+    stays named."""
+    with st.container(key=f"{key}_frame"):
+        st.dataframe(df, hide_index=True, width="stretch", key=key,
+                     column_config={_("Model"): st.column_config.Column(pinned=True)})
+
+
 def stacked_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The Stacked-MNIST benchmark (``wae_core.stacked_eval``): mean ± std over its runs."""
+    """The Stacked-MNIST benchmark (``wae_core.evaluation.stacked``): mean ± std over its runs."""
     def pm(r: dict[str, Any], k: str, spec: str) -> str:
         return f"{C.fmt(r.get(k + '_mean'), spec)} ± {C.fmt(r.get(k + '_std'), spec)}"
 
@@ -219,7 +228,7 @@ def stacked_section(rows: list[dict[str, Any]]) -> None:
                  "channel read by the MNIST LeNet; a mode (digit triple) is covered by one sample "
                  "(PacGAN's protocol). FID on the three channels' LeNet features side by side (384-d), "
                  "not Inception. Mean ± std over the runs in the last column.").format(n=cell(n, ",d")))
-    st.dataframe(stacked_table(rows), hide_index=True, width="stretch", key="results_stacked")
+    score_table(stacked_table(rows), "results_stacked")
     export.csv_button(rows, "results_stacked_csv", "results-stacked-mnist")
 
 
@@ -250,7 +259,7 @@ def main() -> None:
     if not rows:
         st.warning(_("results.json has no rows."))
     else:
-        st.dataframe(table(rows), hide_index=True, width="stretch", key="results_table")
+        score_table(table(rows), "results_table")
         if any(r.get("class_kept_heldout") is not None for r in rows):
             st.caption(_("Class kept: the share of reconstructions G(E(x)) the LeNet reads as the "
                          "input's digit, on MNIST test images and on `data/heldout-digits.npz` (printed, "
@@ -295,7 +304,7 @@ def main() -> None:
         st.caption(_("{n} samples per model, scored on the features of a LeNet trained on "
                      "Fashion-MNIST (test accuracy {accuracy}): not comparable with the MNIST numbers "
                      "above.").format(n=cell(fashion.get("n_samples"), "d"), accuracy=C.fmt(acc, ".2%")))
-        st.dataframe(table(fashion_rows), hide_index=True, width="stretch", key="results_fashion")
+        score_table(table(fashion_rows), "results_fashion")
         export.csv_button(fashion_rows, "results_fashion_csv", "results-fashion-mnist")
     stacked = [r for r in res.get("stacked") or [] if isinstance(r, dict)]
     if stacked:

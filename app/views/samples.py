@@ -12,10 +12,10 @@ from app import cache, catalog, datasets, export, share
 from app import components as C
 from app.catalog import CheckpointInfo, Ref
 from app.i18n import N_, _, bound
-from wae_core import metrics
-from wae_core.classifier import FEATURE_DIM
-from wae_core.divergences import latex_of
-from wae_core.expost import GMM_COMPONENTS
+from wae_core.evaluation import metrics
+from wae_core.evaluation.expost import GMM_COMPONENTS
+from wae_core.evaluation.lenet import FEATURE_DIM
+from wae_core.models.divergences import latex_of
 
 ORDINALS = (N_("1st"), N_("2nd"), N_("3rd"), N_("4th"), N_("5th"))
 GRIDS = [4, 6, 8, 10]

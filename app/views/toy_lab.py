@@ -17,10 +17,12 @@ from app import export, figures, share
 from app import toy_settings as T
 from app.i18n import N_, _
 from app.live_frames import Entry, frames, translated
-from wae_core import live, metrics, recipes
-from wae_core.config import KIND_LABELS
-from wae_core.divergences import optimal_transport
-from wae_core.models import GAN, WAEGAN, WAEMMD
+from wae_core import live
+from wae_core.evaluation import metrics
+from wae_core.models.config import KIND_LABELS
+from wae_core.models.divergences import optimal_transport
+from wae_core.models.generative import GAN, WAEGAN, WAEMMD
+from wae_core.training import recipes
 
 RUN_KEY = "toy_run"  # this session's run in the hub (an id)
 SIG_KEY = "toy_run_sig"
@@ -38,7 +40,7 @@ CANVAS = 360
 
 DATA_LABELS = {"ring": N_("Ring of 8 Gaussians"), "grid": N_("Grid of 25 Gaussians"),
                "draw": N_("Draw your own"), "csv": N_("Upload a CSV of x,y")}
-# The live presets' names (wae_core.recipes.LIVE_PRESETS' keys, kept in the URL) as shown
+# The live presets' names (wae_core.training.recipes.LIVE_PRESETS' keys, kept in the URL) as shown
 PRESET_LABELS = {"as shipped": N_("as shipped"), "fast": N_("fast"), "paper settings": N_("paper settings"),
                  "deterministic encoder": N_("deterministic encoder")}
 

@@ -1,5 +1,5 @@
 """Train your own: a VAE / WAE-MMD / WAE-GAN / GAN on MNIST, Fashion-MNIST, Stacked MNIST or a zip of images,
-in a background thread (``wae_core.live.BackgroundTraining`` around ``wae_core.train.Trainer``).
+in a background thread (``wae_core.live.BackgroundTraining`` around ``wae_core.training.trainer.Trainer``).
 The checkpoint lands in ``runs/`` where every other page lists it.
 """
 
@@ -19,10 +19,11 @@ from app import catalog, export, figures, share, train_quality
 from app import components as C
 from app.i18n import N_, _
 from app.live_frames import translated
-from wae_core import live, recipes
-from wae_core.config import KERNELS, KIND_LABELS
-from wae_core.data import DatasetUnavailableError, TensorData, load_dataset, load_image_folder
-from wae_core.train import data_config
+from wae_core import live
+from wae_core.data.datasets import DatasetUnavailableError, TensorData, load_dataset, load_image_folder
+from wae_core.models.config import KERNELS, KIND_LABELS
+from wae_core.training import recipes
+from wae_core.training.fits import data_config
 
 JOB_KEY = "train_job"
 TICKET_KEY = "train_ticket"  # the job's place in the hub's queue (shared with the live runs)
@@ -90,7 +91,7 @@ def form() -> None:
                                 "train_lam": share.choice(LAMBDAS), "train_kernel": share.choice(KERNELS)})
     c1, c2, c3 = st.columns(3)
     kind = c1.selectbox(_("Model"), list(KIND_LABELS), format_func=KIND_LABELS.get, key="train_kind", index=1)
-    r = recipes.get(f"own-{kind}")
+    r = recipes.get(recipes.checkpoint_name("own", kind))
     dataset = c2.selectbox(_("Data"), list(DATASETS), format_func={d: _(v) for d, v in DATASETS.items()}.get,
                            key="train_data")
     c3.text_input(_("Run name"), key="train_name", placeholder=_("(automatic)"),
@@ -149,7 +150,7 @@ def start(kind: str, dataset: str, zip_file, s) -> None:  # noqa: ANN001
     subset = int(s.get("train_subset", 0))
     if subset:
         data = data.subset(subset)
-    r = recipes.get(f"own-{kind}")
+    r = recipes.get(recipes.checkpoint_name("own", kind))
     if len(data) < r.train.batch_size:
         s[MSG_KEY] = _("Only {n} images: a training batch needs {batch}.").format(n=len(data),
                                                                                   batch=r.train.batch_size)

@@ -14,12 +14,13 @@ import pytest
 import torch
 
 from tests.app.support import N_TRAIN, PREFIXES, RESULTS
-from wae_core import checkpoint, recipes
-from wae_core.classifier import LeNet, save_classifier
-from wae_core.config import MODEL_KINDS, ModelConfig
-from wae_core.data import load_dataset, load_mnist
-from wae_core.models import build_model
-from wae_core.train import Trainer
+from wae_core.data.datasets import load_dataset, load_mnist
+from wae_core.evaluation.lenet import LeNet, save_classifier
+from wae_core.models import checkpoint
+from wae_core.models.config import MODEL_KINDS, ModelConfig
+from wae_core.models.generative import build_model
+from wae_core.training import recipes
+from wae_core.training.trainer import Trainer
 
 torch.set_num_threads(1)
 

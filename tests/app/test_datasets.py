@@ -19,10 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import PAGE_SPECS, datasets
 from tests.app.support import PREFIXES, image_captions, open_app
-from wae_core import checkpoint
-from wae_core.config import MODEL_KINDS, ModelConfig
-from wae_core.data import load_dataset
-from wae_core.models import build_model
+from wae_core.data.datasets import load_dataset
+from wae_core.models import checkpoint
+from wae_core.models.config import MODEL_KINDS, ModelConfig
+from wae_core.models.generative import build_model
 
 torch.set_num_threads(1)
 

@@ -14,9 +14,10 @@ from app import cache, catalog, datasets
 from app.components import grid_png
 from tests.app.support import N_TRAIN, image_captions, image_urls, model_key, open_app, open_page, texts
 from tests.upload_corpus import make_corpus
-from wae_core import checkpoint, metrics
-from wae_core.classifier import load_classifier
-from wae_core.data import load_mnist
+from wae_core.data.datasets import load_mnist
+from wae_core.evaluation import metrics
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.models import checkpoint
 
 torch.set_num_threads(1)
 

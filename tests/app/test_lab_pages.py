@@ -14,7 +14,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app.support import VIEWS_DIR, page_text, step_counter, wait_done
-from wae_core import checkpoint, live
+from wae_core import live
+from wae_core.models import checkpoint
 
 
 def page(name: str) -> AppTest:

@@ -11,9 +11,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app import cache, catalog
-from wae_core import checkpoint, live, recipes
-from wae_core.config import ModelConfig
-from wae_core.models import build_model
+from wae_core import live
+from wae_core.models import checkpoint
+from wae_core.models.config import ModelConfig
+from wae_core.models.generative import build_model
+from wae_core.training import recipes
 
 PAGE = Path(__file__).resolve().parents[2] / "app" / "views" / "toy_lab.py"
 

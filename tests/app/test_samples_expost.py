@@ -7,7 +7,7 @@ import pytest
 
 from app import cache
 from tests.app.support import image_urls, open_page, texts
-from wae_core.data import load_mnist
+from wae_core.data.datasets import load_mnist
 
 N_FIT = 300  # training images standing in for the app's EXPOST_FIT_IMAGES (a fast fit)
 

@@ -16,9 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import train_quality
 from tests.app.support import wait_done
-from wae_core import checkpoint, metrics
-from wae_core.classifier import load_classifier
-from wae_core.data import load_mnist
+from wae_core.data.datasets import load_mnist
+from wae_core.evaluation import metrics
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.models import checkpoint
 
 PAGE = Path(__file__).resolve().parents[2] / "app" / "views" / "train.py"
 
@@ -39,7 +40,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def _evaluate(path: Path, clf: Path, n: int, seed: int) -> tuple[float, float]:
-    """wae_core.evaluate's protocol, written out: n samples vs the first n test images."""
+    """The results table's protocol, written out: n samples vs the first n test images."""
     net = load_classifier(clf)
     with torch.inference_mode():
         x = metrics.generate(checkpoint.load(path), n, seed)

@@ -12,7 +12,7 @@ import torch
 from harness.browser import UI, toy_points, toy_step
 from harness.server import StreamlitServer
 from harness.waiting import wait_until
-from wae_core import checkpoint
+from wae_core.models import checkpoint
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Digit augmentation (wae_core.augment) against plain loops, and in the trainer."""
+"""Digit augmentation (wae_core.data.augment) against plain loops, and in the trainer."""
 
 import math
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from wae_core import ModelConfig, TrainConfig, Trainer, build_model
-from wae_core import augment as A
-from wae_core.data import load_mnist
+from wae_core.data import augment as A
+from wae_core.data.datasets import load_mnist
 
 
 def _naive_filter(x, offsets, reduce):

@@ -1,4 +1,4 @@
-"""wae_core.bench's per-step profile: its term-by-term forward is the model's loss, and the table
+"""wae_core.training.bench's per-step profile: its timed forward is the model's own loss, and the table
 has every part of every kind (a tiny run). The throughput table itself: tests/unit/test_shipped.py."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wae_core import bench
-from wae_core.config import MODEL_KINDS, ModelConfig
-from wae_core.models import build_model
+from wae_core.models.config import MODEL_KINDS, ModelConfig
+from wae_core.models.generative import build_model
+from wae_core.training import bench
 
 torch.set_num_threads(1)
 
@@ -30,7 +30,8 @@ def test_split_loss_is_the_models_loss(cfg):
     assert split.keys() == ref.keys()
     for k in ref:
         torch.testing.assert_close(split[k], ref[k])
-    assert set(laps) <= set(bench.PARTS) and laps[-1] == "penalty"
+    assert set(laps) <= set(bench.PARTS) and laps[-1] == "losses"
+    assert laps.count("decoder") == 1 and laps.count("encoder") == (cfg.kind != "gan")
 
 
 def test_profile_table_tiny_run(capsys):
@@ -67,8 +68,8 @@ def test_throughput_rows_per_adversary_width(capsys):
 
 def test_recipe_archs_read_their_recipes():
     """The "own" and "shipped" rows time the nets of the Train-your-own and shipped recipes."""
-    from wae_core import recipes
-    from wae_core.bench import bench_config
+    from wae_core.training import recipes
+    from wae_core.training.bench import bench_config
 
     for kind in ("wae-mmd", "wae-gan"):
         assert bench_config(kind, "own") == recipes.get(f"own-{kind}").model

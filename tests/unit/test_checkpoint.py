@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import save as st_save
 
 from wae_core import ModelConfig, build_model
-from wae_core import checkpoint as C
+from wae_core.models import checkpoint as C
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_size_limit(model, tmp_path):
 
 def test_strip_training_state_keeps_a_loadable_model(model, tmp_path):
     from wae_core import TrainConfig, Trainer
-    from wae_core.data import load_mnist
+    from wae_core.data.datasets import load_mnist
 
     p = tmp_path / "run.safetensors"
     t = Trainer(model, load_mnist("test").subset(100), TrainConfig(epochs=1, batch_size=50), p)

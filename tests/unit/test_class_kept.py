@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from wae_core import metrics as M
-from wae_core.classifier import load_classifier
-from wae_core.data import (
+from wae_core.data.datasets import (
     HELDOUT_DIGITS,
     REPO_ROOT,
     heldout_sources,
     load_heldout_digits,
     load_mnist,
 )
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import load_classifier
 
 FAMILIES = {"font", "canvas", "scan", "photo"}
 
@@ -123,7 +123,8 @@ def test_evaluate_columns_and_markdown(lenet):
     """``evaluate.class_kept_columns`` against the metric per family, and the tables that show
     them: the real-data row labelled as the inputs' own recognition, the GAN without, the ex-post
     table beside P_Z, and a data set without the columns (Fashion-MNIST) unchanged."""
-    from wae_core import evaluate as E
+    from wae_core.evaluation import protocol as E
+    from wae_core.evaluation import report
 
     test, held, sources = load_mnist("test").subset(300), load_heldout_digits(), heldout_sources()
     cols = E.class_kept_columns(test.x, test.y, held.x, held, sources, lenet)
@@ -145,7 +146,7 @@ def test_evaluate_columns_and_markdown(lenet):
              **dict.fromkeys(E.CLASS_KEPT_KEYS + E.EXPOST_KEYS)}]
     res = {"command": "c", "generated": "g", "n_samples": 300, "classifier": {}, "rows": rows,
            "uploads": E.uploads_protocol(), "expost": E.expost_protocol(60_000)}
-    md = E.to_markdown(res).splitlines()
+    md = report.to_markdown(res).splitlines()
     assert md[3].endswith("| Class kept (MNIST test) ↑ | Class kept (non-MNIST uploads) ↑ |")
     real = f"{100 * cols['class_kept_test']:.1f} % (inputs read)"
     assert next(m for m in md if m.startswith("| True data |")).endswith(
@@ -158,4 +159,4 @@ def test_evaluate_columns_and_markdown(lenet):
     assert any(m.startswith(f"Ex-post GMM ({E.GMM_COMPONENTS} components)") for m in md)
     assert "| M | 100.00 | 40.00 | 0.0500 | 0.0700 |" in md
     fashion = [{**base, "model": "M", "kind": "vae", "fid_lenet": 3.0}]
-    assert E.image_table(fashion)[:2] == E.IMAGE_TABLE_HEAD
+    assert report.image_table(fashion)[:2] == report.IMAGE_TABLE_HEAD

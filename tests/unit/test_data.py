@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from wae_core.data import (
+from wae_core.data.datasets import (
     TOY_STD,
     DatasetUnavailableError,
     load_dataset,

@@ -16,7 +16,7 @@ import hashlib, os, sys
 import torch, torch.distributed as dist
 torch.set_num_threads(1)
 from wae_core import ModelConfig, TrainConfig, Trainer, build_model
-from wae_core.data import load_mnist
+from wae_core.data.datasets import load_mnist
 torch.manual_seed(int(os.environ["RANK"]))  # different init per rank: DDP must broadcast rank 0's
 model = build_model(ModelConfig(kind=sys.argv[1]))
 data = load_mnist("test").subset(400)

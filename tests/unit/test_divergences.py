@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from wae_core import divergences as D
-from wae_core.config import PAPER_KERNEL_SCALES
+from wae_core.models import divergences as D
+from wae_core.models.config import PAPER_KERNEL_SCALES
 
 
 def naive_mmd(x, y, kernel, consts, unbiased=True):

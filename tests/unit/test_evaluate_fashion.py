@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import torch
 
-from wae_core import checkpoint, evaluate
-from wae_core.classifier import LeNet, save_classifier
-from wae_core.config import MODEL_KINDS, ModelConfig
-from wae_core.data import DatasetUnavailableError
-from wae_core.models import build_model
+from wae_core.data.datasets import DatasetUnavailableError
+from wae_core.evaluation import protocol as evaluate
+from wae_core.evaluation import report
+from wae_core.evaluation.lenet import LeNet, save_classifier
+from wae_core.models import checkpoint
+from wae_core.models.config import MODEL_KINDS, ModelConfig
+from wae_core.models.generative import build_model
 
 N = 200
 
@@ -42,7 +44,7 @@ def test_fashion_rows_use_the_fashion_lenet_and_test_set(tmp_path, monkeypatch):
     assert all(r["epochs"] == 2 and r["fid_lenet"] > 0 and "precision" in r for r in res["rows"])
     assert res["classifier"]["checkpoint"] == evaluate.FASHION_CLASSIFIER
     assert 0.0 <= res["classifier"]["test_accuracy"] <= 1.0  # measured on the Fashion test set
-    md = evaluate.fashion_markdown(res)
+    md = report.fashion_markdown(res)
     assert md.startswith(f"Fashion-MNIST ({N} samples") and md.count("\n| ") == 5  # header + 4 rows
 
 

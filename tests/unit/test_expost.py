@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from wae_core import ModelConfig, build_model
-from wae_core.expost import fit_latent_gmm, generate_ex_post, sample_latent_gmm
+from wae_core.evaluation.expost import fit_latent_gmm, generate_ex_post, sample_latent_gmm
 
 
 class Identity(torch.nn.Module):

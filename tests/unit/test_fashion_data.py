@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from wae_core import data
-from wae_core.data import DatasetUnavailableError, load_fashion_mnist
+from wae_core.data import datasets as data
+from wae_core.data.datasets import DatasetUnavailableError, load_fashion_mnist
 
 
 def test_embedded_test_set_is_the_full_balanced_test_split():
@@ -46,6 +46,7 @@ def test_train_split_without_the_package_is_a_clear_error(tmp_path):
 # --- the Fashion LeNet: python -m wae_core.classifier --dataset fashion-mnist -------------------
 def test_classifier_cli_trains_on_the_chosen_data_set(tmp_path, monkeypatch):
     from wae_core import classifier
+    from wae_core.evaluation import lenet
 
     asked = []
 
@@ -53,11 +54,11 @@ def test_classifier_cli_trains_on_the_chosen_data_set(tmp_path, monkeypatch):
         asked.append((name, split))
         return load_fashion_mnist("test").subset(256)
 
-    monkeypatch.setattr(classifier, "load_dataset", tiny)
+    monkeypatch.setattr(lenet, "load_dataset", tiny)
     out = tmp_path / "lenet.safetensors"
     assert classifier.main(["--dataset", "fashion-mnist", "--epochs", "1", "--out", str(out)]) == 0
     assert asked == [("fashion-mnist", "train"), ("fashion-mnist", "test")]
-    net = classifier.load_classifier(out)
+    net = lenet.load_classifier(out)
     assert net.meta["dataset"] == "fashion-mnist" and "--dataset fashion-mnist" in net.meta["command"]
     with pytest.raises(ValueError, match="no LeNet for 'stacked-mnist'"):
         classifier.train_classifier(dataset="stacked-mnist")

@@ -9,10 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wae_core import metrics as M
-from wae_core.classifier import load_classifier
-from wae_core.data import load_mnist
-from wae_core.evaluate import CKPT_DIR
+from wae_core.data.datasets import load_mnist
+from wae_core.evaluation import manifold
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.evaluation.protocol import CKPT_DIR
 
 
 # --- naive references: lists of tuples, math.dist, no tensors ---------------------------------
@@ -78,8 +79,8 @@ def test_knn_radii_match_naive(seed, k):
     real, _ = tiny_sets(seed)
     pts = as_lists(real)
     ref = [naive_radius(pts, i, k) for i in range(len(pts))]
-    assert M.knn_radii(real, k).tolist() == pytest.approx(ref, abs=1e-6)
-    assert M.knn_radii(real, k, chunk_rows=5).tolist() == pytest.approx(ref, abs=1e-6)
+    assert manifold.knn_radii(real, k).tolist() == pytest.approx(ref, abs=1e-6)
+    assert manifold.knn_radii(real, k, chunk_rows=5).tolist() == pytest.approx(ref, abs=1e-6)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, "grid"])
@@ -87,9 +88,9 @@ def test_knn_radii_match_naive(seed, k):
 def test_precision_recall_match_naive(seed, k):
     real, fake = tiny_sets(seed)
     ref = naive_precision_recall(as_lists(real), as_lists(fake), k)
-    assert tuple(M.precision_recall(real, fake, k)) == pytest.approx(ref, abs=1e-12)
+    assert tuple(manifold.precision_recall(real, fake, k)) == pytest.approx(ref, abs=1e-12)
     # blocks that do not divide either set: the same numbers
-    assert tuple(M.precision_recall(real, fake, k, chunk_rows=4)) == pytest.approx(ref, abs=1e-12)
+    assert tuple(manifold.precision_recall(real, fake, k, chunk_rows=4)) == pytest.approx(ref, abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, "grid"])
@@ -97,8 +98,8 @@ def test_precision_recall_match_naive(seed, k):
 def test_density_coverage_match_naive(seed, k):
     real, fake = tiny_sets(seed)
     ref = naive_density_coverage(as_lists(real), as_lists(fake), k)
-    assert tuple(M.density_coverage(real, fake, k)) == pytest.approx(ref, abs=1e-12)
-    assert tuple(M.density_coverage(real, fake, k, chunk_rows=3)) == pytest.approx(ref, abs=1e-12)
+    assert tuple(manifold.density_coverage(real, fake, k)) == pytest.approx(ref, abs=1e-12)
+    assert tuple(manifold.density_coverage(real, fake, k, chunk_rows=3)) == pytest.approx(ref, abs=1e-12)
 
 
 def test_reference_cases_are_not_degenerate():
@@ -107,7 +108,7 @@ def test_reference_cases_are_not_degenerate():
     vals = []
     for seed, k in itertools.product([0, 1, 2], [1, 3, 5]):
         real, fake = tiny_sets(seed)
-        vals.append((*M.precision_recall(real, fake, k), *M.density_coverage(real, fake, k)))
+        vals.append((*manifold.precision_recall(real, fake, k), *manifold.density_coverage(real, fake, k)))
     v = np.array(vals)
     assert ((v[:, [0, 1, 3]] > 0) & (v[:, [0, 1, 3]] < 1)).mean() > 0.7  # measured 0.78
     assert len(np.unique(v.round(6), axis=0)) == len(vals)
@@ -116,9 +117,9 @@ def test_reference_cases_are_not_degenerate():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_prdc_is_both_functions(seed):
     real, fake = tiny_sets(seed)
-    p = M.prdc(real, fake, k_pr=2, k_dc=4, chunk_rows=5)
-    assert (p.precision, p.recall) == tuple(M.precision_recall(real, fake, 2))
-    assert (p.density, p.coverage) == tuple(M.density_coverage(real, fake, 4))
+    p = manifold.prdc(real, fake, k_pr=2, k_dc=4, chunk_rows=5)
+    assert (p.precision, p.recall) == tuple(manifold.precision_recall(real, fake, 2))
+    assert (p.density, p.coverage) == tuple(manifold.density_coverage(real, fake, 4))
 
 
 def test_polynomial_mmd2_matches_naive():
@@ -126,7 +127,7 @@ def test_polynomial_mmd2_matches_naive():
     x = torch.randn(12, 3, generator=g, dtype=torch.float64)
     y = torch.randn(9, 3, generator=g, dtype=torch.float64) + 0.5
     ref = naive_mmd2_unbiased(as_lists(x), as_lists(y))
-    assert M.polynomial_mmd2(x, y) == pytest.approx(ref, rel=1e-10)
+    assert manifold.polynomial_mmd2(x, y) == pytest.approx(ref, rel=1e-10)
 
 
 def test_kid_subsets_match_naive():
@@ -135,7 +136,7 @@ def test_kid_subsets_match_naive():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(12, 3, generator=g, dtype=torch.float64)
     y = torch.randn(12, 3, generator=g, dtype=torch.float64) + 0.3
-    full = M.kid(x, y, subsets=3, subset_size=50, seed=0)
+    full = manifold.kid(x, y, subsets=3, subset_size=50, seed=0)
     assert full.subset_size == 12 and full.std == pytest.approx(0.0, abs=1e-9)
     assert full.mean == pytest.approx(naive_mmd2_unbiased(as_lists(x), as_lists(y)), rel=1e-10)
 
@@ -147,7 +148,7 @@ def test_kid_subsets_match_naive():
         ix = torch.randperm(12, generator=draw)[:6]
         iy = torch.randperm(10, generator=draw)[:6]
         vals.append(naive_mmd2_unbiased(as_lists(x[ix]), as_lists(y[iy])))
-    k = M.kid(x, y, subsets=4, subset_size=6, seed=7)
+    k = manifold.kid(x, y, subsets=4, subset_size=6, seed=7)
     assert (k.mean, k.std) == pytest.approx((np.mean(vals), np.std(vals)), rel=1e-10)
     assert k.subsets == 4 and k.std > 0
 
@@ -181,21 +182,21 @@ def test_stacked_mode_coverage_one_sample_covers_a_mode():
 def test_prdc_gaussians_real_vs_real_and_a_copy():
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(1000, 8, generator=g), torch.randn(1000, 8, generator=g)
-    p = M.prdc(a, b)
+    p = manifold.prdc(a, b)
     assert p.precision > 0.85 and p.recall > 0.85
     assert 0.9 < p.density < 1.1 and p.coverage > 0.93  # 1 - 2^-5 = 0.969 expected
-    copy = M.prdc(a, a[:1].repeat(1000, 1))
+    copy = manifold.prdc(a, a[:1].repeat(1000, 1))
     assert copy.precision == 1.0 and copy.recall <= 1 / 1000 and copy.coverage < 0.01
-    far = M.prdc(a, b + 10.0)
-    assert far == M.PRDC(0.0, 0.0, 0.0, 0.0, 3, 5)
+    far = manifold.prdc(a, b + 10.0)
+    assert far == manifold.PRDC(0.0, 0.0, 0.0, 0.0, 3, 5)
 
 
 def test_kid_is_zero_for_one_distribution_and_positive_when_shifted():
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(1000, 8, generator=g), torch.randn(1000, 8, generator=g)
-    shifted = M.kid(a, b + 0.3, subsets=50, subset_size=500)
-    same = M.kid(a, b, subsets=50, subset_size=500)
-    self_ = M.kid(a, a, subsets=50, subset_size=500)
+    shifted = manifold.kid(a, b + 0.3, subsets=50, subset_size=500)
+    same = manifold.kid(a, b, subsets=50, subset_size=500)
+    self_ = manifold.kid(a, a, subsets=50, subset_size=500)
     assert shifted.mean > 5 * shifted.std > 0
     assert abs(same.mean) < 0.05 * shifted.mean and abs(self_.mean) < 0.1 * shifted.mean
 
@@ -214,17 +215,17 @@ def mnist_feats(lenet):
 
 def test_prdc_real_vs_real_on_lenet_features(mnist_feats):
     a, b = mnist_feats
-    p = M.prdc(a, b)
+    p = manifold.prdc(a, b)
     assert p.precision > 0.85 and p.recall > 0.85  # measured 0.89 / 0.90
     assert 0.95 < p.density < 1.15 and p.coverage > 0.93  # 1.06 / 0.97
-    k = M.kid(a, b, subsets=20, subset_size=1000)
-    shifted = M.kid(a, a + 0.1 * a.std(), subsets=20, subset_size=1000)
+    k = manifold.kid(a, b, subsets=20, subset_size=1000)
+    shifted = manifold.kid(a, a + 0.1 * a.std(), subsets=20, subset_size=1000)
     assert abs(k.mean) < 0.2 * shifted.mean
 
 
 def test_copying_one_real_image_precise_but_no_recall(mnist_feats):
     a, _ = mnist_feats
-    p = M.prdc(a, a[7:8].repeat(1500, 1))
+    p = manifold.prdc(a, a[7:8].repeat(1500, 1))
     assert p.precision == 1.0 and p.recall <= 1 / 1500  # only the copied image itself
     assert p.coverage < 0.01
 
@@ -271,8 +272,10 @@ def test_stacked_real_data_end_to_end(lenet):
 def test_evaluate_rows_and_markdown_carry_the_fidelity_columns():
     """``evaluate.image_row`` adds the columns measured by the functions above on the LeNet
     features it also gives the FID, and ``to_markdown`` labels them as on LeNet features."""
-    from wae_core import evaluate as E
-    from wae_core.classifier import LeNet
+    from wae_core.evaluation import protocol as E
+    from wae_core.evaluation import report
+    from wae_core.evaluation import scoring as S
+    from wae_core.evaluation.lenet import LeNet
 
     torch.manual_seed(0)
     net = LeNet().eval()
@@ -280,7 +283,8 @@ def test_evaluate_rows_and_markdown_carry_the_fidelity_columns():
     ref = net.embed(x[:300])[0]
     row = E.image_row("m", "gan", x[300:], ref, net, fidelity=True, seed=3)
     feats = net.embed(x[300:])[0]
-    p, k = M.prdc(ref, feats, E.PR_K, E.DC_K), M.kid(feats, ref, E.KID_SUBSETS, E.KID_SUBSET_SIZE, 3)
+    p = manifold.prdc(ref, feats, S.PR_K, S.DC_K)
+    k = manifold.kid(feats, ref, S.KID_SUBSETS, S.KID_SUBSET_SIZE, 3)
     assert (row["precision"], row["recall"], row["density"], row["coverage"]) == (
         p.precision, p.recall, p.density, p.coverage)
     assert (row["kid_mean"], row["kid_std"]) == (k.mean, k.std)
@@ -288,7 +292,7 @@ def test_evaluate_rows_and_markdown_carry_the_fidelity_columns():
     res = {"command": "c", "generated": "g", "n_samples": 300, "classifier": {},
            "fidelity": E.fidelity_protocol(),
            "rows": [{**row, "mmd_qz_pz": None, "recon_mse": None}]}
-    md = E.to_markdown(res)
+    md = report.to_markdown(res)
     assert "| Precision ↑ (LeNet) | Recall ↑ (LeNet) |" in md
     assert f"| m | {row['precision']:.3f} | {row['recall']:.3f} |" in md
     assert f"{row['kid_mean']:.3f} ± {row['kid_std']:.3f}" in md

@@ -285,7 +285,7 @@ def test_page_titles_and_data_words_are_translated():
     for _file, title, _icon, _url in PAGE_SPECS:
         assert ko.gettext(title) != title, title
     from app import datasets
-    from wae_core.data import FASHION_CLASSES
+    from wae_core.data.datasets import FASHION_CLASSES
 
     assert datasets.FASHION_CLASS_MSGIDS == FASHION_CLASSES
     assert ko.gettext("Trouser") != "Trouser"
@@ -330,14 +330,15 @@ def test_language_outside_a_run_is_english_without_warnings(caplog):
     assert "ScriptRunContext" not in caplog.text
 
 
-# --- wae_core.preprocess's messages, shown through app.components.preprocess_message ------------
+# --- the upload ingest's messages, shown through app.components.preprocess_message ------------
 def _upload_messages() -> list[str]:
-    """Notes and errors wae_core.preprocess really gives (not copies of its wording)."""
+    """Notes and errors the upload ingest really gives (not copies of its wording)."""
     import io
 
     from PIL import Image
 
-    from wae_core.preprocess import ImageError, preprocess_bytes
+    from wae_core.data.ingest import preprocess_bytes
+    from wae_core.data.uploads import ImageError
 
     def png(img: Image.Image) -> bytes:
         buf = io.BytesIO()

@@ -1,4 +1,4 @@
-"""wae_core.latent_map (PCA / t-SNE of Q_Z ∪ P_Z), and the maths the app reads from wae_core:
+"""wae_core.evaluation.latent_map (PCA / t-SNE of Q_Z ∪ P_Z), and the maths the app reads from wae_core:
 the JS estimate of a latent discriminator, per-image squared errors, the prior's scale."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from wae_core import divergences as div
-from wae_core import metrics
-from wae_core.config import ModelConfig
-from wae_core.latent_map import LatentMap
-from wae_core.models import build_model
+from wae_core.evaluation import metrics
+from wae_core.evaluation.latent_map import LatentMap
+from wae_core.models import divergences as div
+from wae_core.models.config import ModelConfig
+from wae_core.models.generative import build_model
 
 
 def _codes(n: int, d: int, seed: int = 0) -> np.ndarray:

@@ -1,13 +1,15 @@
-"""wae_core.latent_ops: class-mean codes (against a naive loop), the arithmetic path
+"""wae_core.models.latent_ops: class-mean codes (against a naive loop), the arithmetic path
 x + t·(b − a), random unit directions and the explorer's moved code."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 import torch
 
-from wae_core import latent_ops as L
+from wae_core.models import latent_ops as L
 
 
 def test_class_means_equal_a_naive_loop() -> None:
@@ -78,3 +80,32 @@ def test_move() -> None:
     assert torch.allclose(L.move(z, [1.0, 0.0], u, 1.0, scale=2.0), torch.tensor([4.2, 3.6]))
     with pytest.raises(ValueError, match="direction"):
         L.move(z, [0, 0], torch.ones(3), 1.0)
+
+
+# --- the 2-D latent space's grid, the prior's density and a posterior's σ (the idea and latent pages)
+def test_grid_codes_read_like_an_image() -> None:
+    """Row-major, top row at z₂ = +extent, z₁ increasing along a row: a naive double loop."""
+    n, extent = 4, 2.0
+    v = [-extent + i * 2 * extent / (n - 1) for i in range(n)]
+    want = [(v[j], v[n - 1 - i]) for i in range(n) for j in range(n)]
+    np.testing.assert_allclose(L.grid_codes(n, extent), np.array(want, dtype=np.float32), atol=1e-6)
+
+
+@pytest.mark.parametrize("sigma_z", [1.0, 0.5, 2.0])
+def test_prior_density_is_the_gaussian_of_the_models_sigma(sigma_z: float) -> None:
+    """Each entry against the formula at (grid[j], grid[i]); the density integrates to ≈ 1."""
+    g = np.linspace(-6 * sigma_z, 6 * sigma_z, 201)
+    dens = L.prior_density(g, sigma_z)
+    for i, j in ((0, 0), (100, 100), (30, 170), (150, 20)):
+        z1, z2 = g[j], g[i]
+        want = math.exp(-(z1**2 + z2**2) / (2 * sigma_z**2)) / (2 * math.pi * sigma_z**2)
+        assert dens[i, j] == pytest.approx(want, rel=1e-12)
+    step = g[1] - g[0]
+    assert dens.sum() * step**2 == pytest.approx(1.0, abs=1e-3)
+    # σ_z = 1 is not what a model with another σ_z sees: the peak is 1 / (2π σ_z²)
+    assert dens.max() == pytest.approx(1 / (2 * math.pi * sigma_z**2), rel=1e-3)
+
+
+def test_posterior_std_from_logvar() -> None:
+    logvar = torch.tensor([[0.0, math.log(4.0)], [math.log(0.01), -2.0]])
+    np.testing.assert_allclose(L.posterior_std(logvar), [[1.0, 2.0], [0.1, math.exp(-1.0)]], rtol=1e-6)

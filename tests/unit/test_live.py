@@ -18,12 +18,13 @@ from PIL import Image
 
 from harness import stochastic as S
 from harness.waiting import wait_for
-from wae_core import checkpoint, live
-from wae_core import divergences as D
-from wae_core.config import ModelConfig, TrainConfig
-from wae_core.data import TensorData, sample_toy
-from wae_core.metrics import toy_quality
-from wae_core.train import TrainingDiverged
+from wae_core import live
+from wae_core.data.datasets import TensorData, sample_toy
+from wae_core.evaluation.metrics import toy_quality
+from wae_core.models import checkpoint
+from wae_core.models import divergences as D
+from wae_core.models.config import ModelConfig, TrainConfig
+from wae_core.training.trainer import TrainingDiverged
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import scipy.signal
 import torch
 import torch.nn.functional as F
 
-from wae_core import metrics as M
-from wae_core.classifier import LeNet
-from wae_core.data import TOY_STD, load_mnist, sample_toy, toy_modes
+from wae_core.data.datasets import TOY_STD, load_mnist, sample_toy, toy_modes
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import LeNet
 
 
 def naive_frechet(f1, f2):

@@ -5,7 +5,7 @@ import torch
 
 from harness import stochastic as S
 from wae_core import ModelConfig, NoEncoderError, build_model
-from wae_core.models import interpolate_codes
+from wae_core.models.generative import interpolate_codes
 
 KINDS = ["vae", "wae-mmd", "wae-gan", "gan"]
 

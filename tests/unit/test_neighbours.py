@@ -1,4 +1,4 @@
-"""wae_core.neighbours: the exact k-NN index behind the Samples page's memorisation check,
+"""wae_core.evaluation.neighbours: the exact k-NN index behind the Samples page's memorisation check,
 against a naive double loop."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from wae_core.neighbours import NeighbourIndex
+from wae_core.evaluation.neighbours import NeighbourIndex
 
 
 def _feats(n: int, d: int, seed: int) -> np.ndarray:

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wae_core.config import ModelConfig
-from wae_core.nets import ConvDecoder
+from wae_core.models.config import ModelConfig
+from wae_core.models.nets import ConvDecoder
 
 
 @pytest.mark.parametrize("dec", [(64,), (64, 32), (64, 32, 16)])

@@ -1,4 +1,4 @@
-"""Unit tests for wae_core.preprocess, driven by the generated upload corpus."""
+"""Unit tests for wae_core.data.uploads, driven by the generated upload corpus."""
 
 from __future__ import annotations
 
@@ -15,15 +15,8 @@ import pytest
 from PIL import Image, ImageFile
 
 from tests.upload_corpus import Case, digit_image, make_corpus, png_bomb, write_corpus
-from wae_core.preprocess import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PIXELS,
-    ImageError,
-    Preprocessed,
-    decode_image,
-    preprocess_bytes,
-    to_mnist,
-)
+from wae_core.data.ingest import Preprocessed, preprocess_bytes, to_mnist
+from wae_core.data.uploads import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, decode_image
 
 CORPUS = make_corpus()
 BY_NAME = {case.name: case for case in CORPUS}

@@ -1,4 +1,4 @@
-"""wae_core.recipes: every recipe builds and trains a step; the CLI and the shipped checkpoints
+"""wae_core.training.recipes: every recipe builds and trains a step; the CLI and the shipped checkpoints
 agree with it; no page or script keeps a learning rate, λ or width of its own."""
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from wae_core import ModelConfig, checkpoint, recipes
-from wae_core.config import MODEL_KINDS, TrainConfig
-from wae_core.data import sample_toy
-from wae_core.models import build_model
+from wae_core import ModelConfig
+from wae_core.data.datasets import sample_toy
+from wae_core.models import checkpoint
+from wae_core.models.config import MODEL_KINDS, TrainConfig
+from wae_core.models.generative import build_model
 from wae_core.train import build_parser, configs_from_args
+from wae_core.training import recipes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from wae_core import metrics as M
-from wae_core.checkpoint import load
-from wae_core.classifier import load_classifier
-from wae_core.data import load_heldout_digits
+from wae_core.data.datasets import load_heldout_digits
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.models.checkpoint import load
 
 ROOT = Path(__file__).resolve().parents[2]
 

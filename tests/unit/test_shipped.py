@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from wae_core import checkpoint as C
-from wae_core.classifier import load_classifier
-from wae_core.evaluate import CKPT_DIR, MNIST_MODELS, evaluate_mnist, evaluate_toys
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.evaluation.protocol import CKPT_DIR, MNIST_MODELS, evaluate_mnist, evaluate_toys
+from wae_core.models import checkpoint as C
 
 N = 3000
 # Every test here scores the shipped checkpoints (~25 s for the fixture): not in make test-fast.
@@ -120,9 +120,9 @@ def test_results_table_is_re_measured(rows):
     ``results/results.json`` (written by ``python -m wae_core.evaluate``)."""
     import json
 
-    from wae_core.classifier import accuracy
-    from wae_core.data import load_mnist
-    from wae_core.evaluate import SPOT_CHECK_N
+    from wae_core.data.datasets import load_mnist
+    from wae_core.evaluation.lenet import accuracy
+    from wae_core.evaluation.protocol import SPOT_CHECK_N
 
     res = json.loads((Path(CKPT_DIR).parent / "results" / "results.json").read_text())
     spot = res["spot_check"]
@@ -153,8 +153,8 @@ def test_results_file_matches_shipped_checkpoints():
 
 
 def test_bench_runs_the_shipped_nets(capsys):
-    """``python -m wae_core.bench --archs shipped`` times the shipped checkpoints' own nets."""
-    from wae_core import bench
+    """``python -m wae_core.training.bench --archs shipped`` times the shipped checkpoints' own nets."""
+    from wae_core.training import bench
 
     cfg = bench.bench_config("wae-mmd", "shipped")
     shipped = C.read_meta(CKPT_DIR / "mnist-wae-mmd.safetensors")["config"]
@@ -179,7 +179,7 @@ def stacked():
     the WAE-MMD and the GAN classified again now (modes and KL; ~30 s each)."""
     import json
 
-    from wae_core import metrics as M
+    from wae_core.evaluation import metrics as M
 
     res = json.loads((Path(CKPT_DIR).parent / "results" / "results.json").read_text())
     stored = {r["kind"]: r for r in res["stacked"]}

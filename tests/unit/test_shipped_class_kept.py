@@ -8,11 +8,11 @@ FID from P_Z (both WAEs below the VAE) is asserted in test_shipped.py, not repea
 import pytest
 import torch
 
-from wae_core import metrics as M
-from wae_core.checkpoint import load
-from wae_core.classifier import load_classifier
-from wae_core.data import heldout_sources, load_heldout_digits, load_mnist
-from wae_core.evaluate import CKPT_DIR
+from wae_core.data.datasets import heldout_sources, load_heldout_digits, load_mnist
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import load_classifier
+from wae_core.evaluation.protocol import CKPT_DIR
+from wae_core.models.checkpoint import load
 
 # Every test here scores the shipped checkpoints (~10 s): not in make test-fast.
 pytestmark = pytest.mark.slow

@@ -1,14 +1,14 @@
-"""The Stacked-MNIST benchmark's scoring (wae_core.stacked_eval) against plain references."""
+"""The Stacked-MNIST benchmark's scoring (wae_core.evaluation.stacked) against plain references."""
 
 import math
 
 import pytest
 import torch
 
-from wae_core import metrics as M
-from wae_core import stacked_eval as S
-from wae_core.classifier import load_classifier
-from wae_core.data import REPO_ROOT, load_stacked_mnist
+from wae_core.data.datasets import REPO_ROOT, load_stacked_mnist
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation import stacked as S
+from wae_core.evaluation.lenet import load_classifier
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,8 @@ def test_real_data_scores_itself_perfectly_and_a_copy_covers_one_mode(clf, test_
 def test_seed_files_and_the_table(tmp_path, clf):
     # A model with two training seeds: the spread is over training seeds; another with one file:
     # over sampling seeds. Tiny untrained models, 200 samples: the mechanics, not the numbers.
-    from wae_core import ModelConfig, build_model, checkpoint
+    from wae_core import ModelConfig, build_model
+    from wae_core.models import checkpoint
 
     (tmp_path / S.SEED_DIR).mkdir()
     for path, kind in [(tmp_path / "stacked-gan.safetensors", "gan"),

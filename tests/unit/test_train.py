@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from wae_core import ModelConfig, TrainConfig, Trainer, TrainingDiverged, build_model
-from wae_core import checkpoint as C
-from wae_core.data import load_dataset, load_mnist
-from wae_core.train import Callback, OutputNotWritableError
+from wae_core.data.datasets import load_dataset, load_mnist
+from wae_core.models import checkpoint as C
+from wae_core.training.trainer import Callback, OutputNotWritableError
 
 ROOT = Path(__file__).resolve().parents[2]
 

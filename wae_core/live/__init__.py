@@ -9,8 +9,9 @@
 * :mod:`~wae_core.live.archives`: uploaded zips of images, safe run names;
 * :mod:`~wae_core.live.curves` and :mod:`~wae_core.live.workers`: what these share.
 
-Every run drives :class:`~wae_core.train.Trainer` through its public API, so the maths lives in
-``wae_core.models`` only. Errors meant for users derive from :class:`~wae_core.errors.UserFacingError`.
+Every run drives :class:`~wae_core.training.trainer.Trainer` through its public API, so the maths
+lives in ``wae_core.models.generative`` only. Errors meant for users derive from
+:class:`~wae_core.errors.UserFacingError`.
 """
 
 from .archives import BadArchiveError, extract_image_zip, safe_run_name

@@ -10,8 +10,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ..data import IMAGE_SUFFIXES
-from ..errors import UserFacingError
+from wae_core.data.datasets import IMAGE_SUFFIXES
+from wae_core.errors import UserFacingError
 
 
 class BadArchiveError(UserFacingError, ValueError):

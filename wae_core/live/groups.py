@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..recipes import Recipe
-from ..train import TrainingDiverged
+from wae_core.training.recipes import Recipe
+from wae_core.training.trainer import TrainingDiverged
+
 from .runs import LiveConfig, LiveRun, RunSnapshot
 from .toys import ToySource
 from .workers import WORKER_THREADS

@@ -40,8 +40,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UserFacingError
-from ..recipes import Recipe
+from wae_core.errors import UserFacingError
+from wae_core.training.recipes import Recipe
+
 from . import remote
 from .groups import GroupSnapshot, LiveGroup
 from .runs import LiveConfig

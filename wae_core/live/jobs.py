@@ -21,10 +21,11 @@ from typing import Any
 
 import torch
 
-from ..config import ModelConfig, TrainConfig
-from ..data import TensorData
-from ..models import build_model
-from ..train import Callback, OutputNotWritableError, Trainer, TrainingDiverged
+from wae_core.data.datasets import TensorData
+from wae_core.models.config import ModelConfig, TrainConfig
+from wae_core.models.generative import build_model
+from wae_core.training.trainer import Callback, OutputNotWritableError, Trainer, TrainingDiverged
+
 from .curves import Curves
 from .slots import host_slots
 from .workers import WORKER_THREADS, TooManyRunsError

@@ -1,8 +1,8 @@
 """One live toy run: a model on 2-D data, trained step by step through the Trainer's public
 single-step API, with bounded loss and score curves and snapshots for plotting.
 
-A run trains a :class:`~wae_core.recipes.Recipe` (a ModelConfig and a TrainConfig); the live page
-takes one from :func:`wae_core.recipes.live_recipe`. :class:`LiveConfig` is the same thing as
+A run trains a :class:`~wae_core.training.recipes.Recipe` (a ModelConfig and a TrainConfig); the live page
+takes one from :func:`wae_core.training.recipes.live_recipe`. :class:`LiveConfig` is the same thing as
 flat fields (scripts and tests), with the "deterministic encoder" preset as its defaults.
 """
 
@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import divergences as div
-from .. import recipes
-from ..config import KIND_LABELS, MODEL_KINDS
-from ..data import TensorData
-from ..metrics import toy_quality
-from ..models import GenerativeModel, build_model
-from ..recipes import Recipe
-from ..train import Trainer
+from wae_core.data.datasets import TensorData
+from wae_core.evaluation.metrics import toy_quality
+from wae_core.models import divergences as div
+from wae_core.models.config import KIND_LABELS, MODEL_KINDS
+from wae_core.models.generative import GenerativeModel, build_model
+from wae_core.training import recipes
+from wae_core.training.recipes import Recipe
+from wae_core.training.trainer import Trainer
+
 from .curves import Curves
 from .toys import ToySource
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import TOY_STD, sample_toy, toy_modes
-from ..errors import UserFacingError
+from wae_core.data.datasets import TOY_STD, sample_toy, toy_modes
+from wae_core.errors import UserFacingError
 
 MAX_CSV_POINTS = 100_000
 MAX_MODES_FROM_POINTS = 64  # up to this many points are mode centres; more are the data itself
@@ -34,7 +34,7 @@ class ToySource:
 
     @classmethod
     def builtin(cls, name: str, n: int = 20_000, seed: int = 0) -> ToySource:
-        """The ring of 8 or the grid of 25 Gaussians (``wae_core.data``)."""
+        """The ring of 8 or the grid of 25 Gaussians (``wae_core.data.datasets``)."""
         g = torch.Generator().manual_seed(seed)
         return cls(name, sample_toy(name, n, g).x, toy_modes(name), TOY_STD[name])
 

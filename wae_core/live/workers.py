@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ..errors import UserFacingError
+from wae_core.errors import UserFacingError
 
 # Torch threads of a background worker. One: on 2 cores that are busy (another worker, another
 # session, a training) a 2-thread OpenMP team waits for descheduled threads at every op; measured

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import UserFacingError
+from wae_core.errors import UserFacingError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
 EMBEDDED_FASHION_TEST = REPO_ROOT / "data" / "fashion-mnist-test.npz"  # test split only (MIT, Zalando)
 # Non-MNIST digits as users upload them (scripts/make_heldout_digits.py): a test set only.
@@ -181,7 +181,8 @@ def load_torchvision(name: str, split: str = "train", root: Path | None = None) 
 
 def load_image_folder(path: Path | str, max_images: int = 100_000) -> TensorData:
     """Every image under ``path`` (sub-folder names become labels), MNIST-style 28x28."""
-    from .preprocess import ImageError, preprocess_bytes
+    from wae_core.data.ingest import preprocess_bytes
+    from wae_core.data.uploads import ImageError
 
     root = Path(path)
     if not root.is_dir():

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics as M
-from .checkpoint import load
-from .classifier import LeNet, load_classifier
-from .config import KIND_LABELS, MODEL_KINDS
-from .data import REPO_ROOT, load_stacked_mnist
+from wae_core.data.datasets import REPO_ROOT, load_stacked_mnist
+from wae_core.evaluation import metrics as M
+from wae_core.evaluation.lenet import LeNet, load_classifier
+from wae_core.models.checkpoint import load
+from wae_core.models.config import KIND_LABELS, MODEL_KINDS
 
 STACKED_SAMPLES = 26_000  # the published protocol's sample count
 SAMPLE_SEEDS = 3

@@ -2,7 +2,7 @@
 
 The image nets follow the paper's MNIST architecture (4x4 convolutions with stride 2, batch norm,
 ReLU; a linear layer to/from the code) at a width set by ``ModelConfig.channels``: the widths of
-the "paper" and "small" archs are ``config.ARCH_CHANNELS`` (their sizes and speeds: README, Speed);
+the "paper" and "small" archs are ``config.ARCH_CHANNELS`` (their sizes and speeds: docs/speed.md);
 the small one trains in minutes on a laptop.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from wae_core.models.config import ModelConfig
 
 
 def _bn(c: int, on: bool) -> nn.Module:

@@ -18,9 +18,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .config import MODEL_KINDS, VERSION, ModelConfig
-from .errors import UserFacingError
-from .models import GenerativeModel, build_model
+from wae_core.errors import UserFacingError
+from wae_core.models.config import MODEL_KINDS, VERSION, ModelConfig
+from wae_core.models.generative import GenerativeModel, build_model
 
 FORMAT = "wae-lab/1"
 META_KEY = "wae_lab"
@@ -235,6 +235,6 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) < 3 or sys.argv[1] != "strip":
-        sys.exit("usage: python -m wae_core.checkpoint strip FILE...")
+        sys.exit("usage: python -m wae_core.models.checkpoint strip FILE...")
     for p in sys.argv[2:]:
         print(f"{p}: {strip_training_state(p) / 2**20:.1f} MiB of training state removed")

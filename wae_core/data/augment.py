@@ -1,7 +1,7 @@
 r"""Data augmentation for digits: what users' uploads and drawings do that MNIST's did not.
 
 MNIST's digits are centred by centre of mass, fitted into 20 x 20 and drawn with one kind of pen.
-The app's uploads go through the same preparation (:mod:`wae_core.preprocess`), but a printed
+The app's uploads go through the same preparation (:mod:`wae_core.data.uploads`), but a printed
 font, a canvas stroke or a phone photo still arrives a little off-centre, tilted, larger or
 smaller and with a thicker or thinner stroke than any training digit. An encoder that never saw
 such images maps them off Q_Z's support, and the decoder returns another digit. So the encoder
@@ -14,10 +14,10 @@ and the decoder must return the original: the cost is $c\big(x, G(E(\tilde x))\b
 still the paper's objective: Q(Z|X=x) is now the law of $E(\tilde x)$, a random encoder, which
 the WAE's infimum over Q(Z|X) allows, and the decoder keeps generating MNIST's centred digits (a
 6-minute pilot that reconstructed the augmented image instead spent its code on pose: FID 363
-against 154 without augmentation; README, Results). The random numbers come from torch's global
+against 154 without augmentation; docs/experiments.md). The random numbers come from torch's global
 generator, which the trainer checkpoints, so a resumed run augments exactly as an uninterrupted one.
 
-Measured and not shipped: it blurred every reconstruction more than it helped (README, Results).
+Measured and not shipped: it blurred every reconstruction more than it helped (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_ROTATION_DEG = 15.0  # slanted handwriting and tilted photos
 SCALE_RANGE = (0.85, 1.15)  # digits smaller or larger than MNIST's 20 x 20 box
 # Half of each batch is left as it is: the decoder cannot know the pose or stroke an augmented
 # input lost, so every augmented image pulls it towards the mean and blurs it (6-minute pilots:
-# all augmented, recon. sharpness 0.025 and FID 364 against 0.051 and 154 without; README).
+# all augmented, recon. sharpness 0.025 and FID 364 against 0.051 and 154 without; docs/experiments.md).
 AUGMENTED_SHARE = 0.5
 P_THICKEN, P_THIN = 0.25, 0.15  # share of a batch whose strokes are made thicker / thinner
 

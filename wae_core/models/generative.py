@@ -15,10 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import divergences as D
-from .config import ModelConfig
-from .errors import UserFacingError
-from .nets import build_decoder, build_encoder, build_image_discriminator, build_latent_discriminator
+from wae_core.errors import UserFacingError
+from wae_core.models import divergences as D
+from wae_core.models.config import ModelConfig
+from wae_core.models.nets import (
+    build_decoder,
+    build_encoder,
+    build_image_discriminator,
+    build_latent_discriminator,
+)
 
 Losses = dict[str, torch.Tensor]
 
@@ -99,7 +104,7 @@ class GenerativeModel(nn.Module):
     # --- training -------------------------------------------------------------------------
     def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> Losses:
         """The named loss terms of a batch ``x`` ("total" is optimised). ``x_in``: what the
-        encoder reads instead of ``x`` (an augmented copy, :mod:`wae_core.augment`); the
+        encoder reads instead of ``x`` (an augmented copy, :mod:`wae_core.data.augment`); the
         reconstruction is still compared with ``x``. For a WAE this keeps the paper's objective:
         Q(Z|X=x) becomes the law of E(aug(x)), a random encoder, which the WAE allows."""
         raise NotImplementedError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import GenerativeModel
+from wae_core.models.generative import GenerativeModel
 
 # The mixture's size for the image data sets (MNIST; evaluate's "Ex-post GMM" table and the Samples
 # page): one component per digit, as in Ghosh et al.'s MNIST experiments (their 10-component GMM).
@@ -24,7 +24,7 @@ GMM_COMPONENTS = 10
 def fit_latent_gmm(model: GenerativeModel, x: torch.Tensor, n_components: int, seed: int = 0,
                    batch_size: int = 1000):
     """A full-covariance Gaussian mixture fitted (EM, k-means start) to the codes E(x) of ``x``
-    (the encoder's mean for a VAE). MNIST's 60,000 training codes (z = 8): ~13 s to encode and
+    (the encoder's mean for a VAE). MNIST's 60,000 training codes (z = 16): ~13 s to encode and
     2-5 s of EM on one thread."""
     from sklearn.mixture import GaussianMixture
 

@@ -2,7 +2,7 @@
 widths, encoder kind, epochs and time cap are written.
 
 A recipe is a frozen preset: a name, one line saying what it is for, a data set, a
-:class:`~wae_core.config.ModelConfig` and a :class:`~wae_core.config.TrainConfig` (whose
+:class:`~wae_core.models.config.ModelConfig` and a :class:`~wae_core.models.config.TrainConfig` (whose
 ``max_seconds`` is the time cap, 0 for none). Users::
 
     python -m wae_core.train --recipe mnist-wae-mmd --out checkpoints/mnist-wae-mmd.safetensors
@@ -10,7 +10,7 @@ A recipe is a frozen preset: a name, one line saying what it is for, a data set,
     model = build_model(recipe.model)
 
 ``scripts/make_checkpoints.sh`` trains the shipped checkpoints by name (``mnist-*``,
-``mnist-*-z2``, ``ring-*``, ``grid-*``), ``python -m wae_core.bench`` times the ``mnist-*`` nets,
+``mnist-*-z2``, ``ring-*``, ``grid-*``), ``python -m wae_core.training.bench`` times the ``mnist-*`` nets,
 the Train-your-own page starts from ``own-<kind>`` and the Live toy page offers
 :data:`LIVE_PRESETS` (its default :data:`DEFAULT_LIVE_PRESET` is the shipped toy recipe).
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, replace
 
-from .config import MODEL_KINDS, ModelConfig, TrainConfig
+from wae_core.models.config import MODEL_KINDS, ModelConfig, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,12 @@ RECIPES: dict[str, Recipe] = {}
 
 def _add(recipe: Recipe) -> None:
     RECIPES[recipe.name] = recipe
+
+
+def checkpoint_name(prefix: str, kind: str) -> str:
+    """The name of a model of ``kind`` in a family (``mnist``, ``fashion``, ``stacked``, ``ring``,
+    ``own``...): its recipe's name and its checkpoint's stem, checkpoints/<name>.safetensors."""
+    return f"{prefix}-{kind}"
 
 
 def get(name: str) -> Recipe:
@@ -64,14 +70,15 @@ GAN_LR = 2e-4  # the GANs' (DCGAN's) learning rate, for generator and discrimina
 # cores: ~33 CPU-minutes each, 28,178 and 28,060 steps, 46 epochs), the WAE-GAN for their
 # MNIST_WAE_GAN_STEPS (34 minutes of one core beside one other training; its time cap is only a
 # guard), one thread each; a cosine learning rate reaches 0 when the steps or the time run out.
-# The code has MNIST_Z_DIM = 16 dimensions, not the paper's 8: in 6-minute WAE-MMD pilots (README,
-# Results) z = 8 kept the digit of 85 % of non-MNIST uploads and reconstructed at sharpness 0.051,
-# z = 16 kept 97 % at 0.094; augmenting the encoder's input (``--augment``, wae_core.augment) kept
-# 88 % at z = 8 but blurred every reconstruction. The WAE-GAN's λ is 1: at z = 16 the paper's
-# λ = 10 adversary overruled the reconstruction (FID 151, class kept 81 % / 72 % against 63, 92 % /
-# 83 % at λ = 1, on the same budget). Its λ ramps up over the first quarter of the steps and its
-# adversary learns at 2e-4, not the paper's 5e-4: at 46 epochs that kept the class of 90.5 % of the
-# uploads at FID 60, against 86.8 % at 93 with neither (README, Results: the runs and their seeds).
+# The code has MNIST_Z_DIM = 16 dimensions, not the paper's 8: in 6-minute WAE-MMD pilots
+# (docs/experiments.md) z = 8 kept the digit of 85 % of non-MNIST uploads and reconstructed at
+# sharpness 0.051, z = 16 kept 97 % at 0.094; augmenting the encoder's input (``--augment``,
+# wae_core.data.augment) kept 88 % at z = 8 but blurred every reconstruction. The WAE-GAN's λ is 1:
+# at z = 16 the paper's λ = 10 adversary overruled the reconstruction (FID 151, class kept 81 % / 72
+# % against 63, 92 % / 83 % at λ = 1, on the same budget). Its λ ramps up over the first quarter of
+# the steps and its adversary learns at 2e-4, not the paper's 5e-4: at 46 epochs that kept the class
+# of 90.5 % of the uploads at FID 60, against 86.8 % at 93 with neither (docs/results.md: the runs
+# and their seeds).
 MNIST_Z_DIM = 16
 MNIST_AE_MINUTES = {"vae": 50, "wae-mmd": 50, "wae-gan": 80}
 MNIST_AE_LAM = {"vae": 10.0, "wae-mmd": 10.0, "wae-gan": 1.0}  # the VAE ignores λ
@@ -82,7 +89,7 @@ MNIST_AE_TRAIN = {"vae": {}, "wae-mmd": {},
                               "lam_warmup_steps": 7_000}}  # about a quarter of the steps
 for _kind in ("vae", "wae-mmd", "wae-gan"):
     _add(Recipe(
-        f"mnist-{_kind}", f"the shipped MNIST {_kind} (checkpoints/mnist-{_kind}.safetensors)", "mnist",
+        checkpoint_name("mnist", _kind), f"the shipped MNIST {_kind}", "mnist",
         ModelConfig(kind=_kind, z_dim=MNIST_Z_DIM, lam=MNIST_AE_LAM[_kind], channels=MNIST_CHANNELS,
                     dec_channels=MNIST_DEC_CHANNELS),
         TrainConfig(epochs=MNIST_AE_EPOCHS, lr_schedule="cosine-budget", lr_milestones=(),
@@ -108,17 +115,17 @@ for _kind in ("vae", "wae-mmd"):
                 TrainConfig(epochs=5, lr_milestones=(), lr_factors=())))
 
 
-# --- Fashion-MNIST: the shipped MNIST nets on clothes, a shorter schedule -------------------------
+# --- Fashion-MNIST: the shipped MNIST nets on clothes, a shorter schedule, no time cap ------------
+# (issue 34: a cap of 10 minutes stopped them after 3-5 of their epochs on a shared machine).
 FASHION_SCHEDULE = {"vae": (12, (8, 10)), "wae-mmd": (12, (8, 10)), "wae-gan": (9, (6, 8)),
                     "gan": (8, (5, 7))}
-FASHION_MAX_SECONDS = 10 * 60
 for _kind in MODEL_KINDS:
     _epochs, _milestones = FASHION_SCHEDULE[_kind]
     _add(Recipe(
-        f"fashion-{_kind}", f"the shipped Fashion-MNIST {_kind} (checkpoints/fashion-{_kind}.safetensors)",
+        checkpoint_name("fashion", _kind), f"the shipped Fashion-MNIST {_kind}",
         "fashion-mnist", ModelConfig(kind=_kind, channels=MNIST_CHANNELS, dec_channels=MNIST_DEC_CHANNELS),
         TrainConfig(epochs=_epochs, lr_milestones=_milestones, lr_factors=(0.5, 0.2),
-                    max_seconds=FASHION_MAX_SECONDS, **_gan_rates(_kind))))
+                    **_gan_rates(_kind))))
 
 
 # --- Stacked MNIST (1,000 modes) ------------------------------------------------------------------
@@ -127,14 +134,14 @@ for _kind in MODEL_KINDS:
 # The GAN baseline is the published setting where a DCGAN collapses: the Unrolled-GAN experiments'
 # nets with the discriminator 1/4 of the generator (PacGAN, Lin et al. 2018, Table 3: 30.6 ± 20.7
 # modes of 1,000), Adam beta (0.5, 0.99), generator 1e-4, discriminator 2e-4, batch 128, z of 256.
-# Published: 500,000 steps; here STACKED_GAN_STEPS (what a CPU affords; README, Stacked MNIST).
+# Published: 500,000 steps; here STACKED_GAN_STEPS (what a CPU affords; docs/results.md, Stacked MNIST).
 STACKED_Z_DIM = 24
 STACKED_SCHEDULE = {"vae": (12, (8, 10)), "wae-mmd": (12, (8, 10)), "wae-gan": (12, (8, 10))}
 STACKED_MAX_SECONDS = 30 * 60
 STACKED_GAN_STEPS = 6_000
 for _kind, (_epochs, _milestones) in STACKED_SCHEDULE.items():
     _add(Recipe(
-        f"stacked-{_kind}", f"the shipped Stacked-MNIST {_kind} (checkpoints/stacked-{_kind}.safetensors)",
+        checkpoint_name("stacked", _kind), f"the shipped Stacked-MNIST {_kind}",
         "stacked-mnist", ModelConfig(kind=_kind, img_channels=3, z_dim=STACKED_Z_DIM,
                                      channels=MNIST_CHANNELS, dec_channels=MNIST_DEC_CHANNELS),
         TrainConfig(epochs=_epochs, lr_milestones=_milestones, lr_factors=(0.5, 0.2),
@@ -157,14 +164,14 @@ def _toy_model(kind: str, **kw: object) -> ModelConfig:
 
 
 # The shipped toys: every model 150 epochs (29,250 steps of 256 points) or 10 minutes. The WAEs
-# (README, toys: what was tried and what each change gave): a Gaussian encoder whose log-variance
-# is floored at -4 (without a floor it collapsed on the grid, sigma = e^-6, and left holes in Q_Z),
-# the W1 cost ||x - y|| (its optimal decoder is the posterior's median, so overlapping posteriors
-# give sharp boundaries instead of points between modes), lambda warmed up over the first quarter
-# of the steps (the W1 cost collapsed to the ring's centre without it) and a cosine learning rate
-# to 0 (ring WAE-MMD: 83 % on a mode after 12,000 steps, 90 % after 24,000). The WAE-GAN keeps the
-# shipped lambda of 1 and a 4 x 128 latent adversary: the paper's 4 x 512 ran at ~17 steps/s here
-# and stopped at the time cap a third of the way through its schedule.
+# (docs/experiments.md, toys: what was tried and what each change gave): a Gaussian encoder whose
+# log-variance is floored at -4 (without a floor it collapsed on the grid, sigma = e^-6, and left
+# holes in Q_Z), the W1 cost ||x - y|| (its optimal decoder is the posterior's median, so
+# overlapping posteriors give sharp boundaries instead of points between modes), lambda warmed up
+# over the first quarter of the steps (the W1 cost collapsed to the ring's centre without it) and a
+# cosine learning rate to 0 (ring WAE-MMD: 83 % on a mode after 12,000 steps, 90 % after 24,000).
+# The WAE-GAN keeps the shipped lambda of 1 and a 4 x 128 latent adversary: the paper's 4 x 512 ran
+# at ~17 steps/s here and stopped at the time cap a third of the way through its schedule.
 SHIPPED_TOY = {"vae": {}, "gan": {}}
 TOY_WAE = {"stochastic_encoder": True, "logvar_min": -4.0, "cost_power": 1.0}
 SHIPPED_TOY.update({"wae-mmd": {"lam": 10.0, **TOY_WAE},
@@ -185,7 +192,7 @@ def _toy_train(kind: str) -> TrainConfig:
 for _toy in ("ring", "grid"):
     for _kind in MODEL_KINDS:
         _add(Recipe(
-            f"{_toy}-{_kind}", f"the shipped {_toy} {_kind} (checkpoints/{_toy}-{_kind}.safetensors)",
+            checkpoint_name(_toy, _kind), f"the shipped {_toy} {_kind}",
             _toy, _toy_model(_kind, **SHIPPED_TOY[_kind]), _toy_train(_kind)))
 
 # The paper's settings on a toy: deterministic encoder, the 7-scale IMQ kernel, λ 10, batch 100,
@@ -224,17 +231,17 @@ def live_recipe(preset: str, kind: str) -> Recipe:
     """The recipe of ``kind`` in a live-page preset (see :data:`LIVE_PRESETS`)."""
     if preset not in LIVE_PRESETS:
         raise ValueError(f"unknown live preset {preset!r}; choose from {', '.join(LIVE_PRESETS)}")
-    return get(f"{LIVE_PRESETS[preset]}-{kind}")
+    return get(checkpoint_name(LIVE_PRESETS[preset], kind))
 
 
 # --- Train your own (the app's page) -----------------------------------------------------------------
-# Quality per CPU-second (README, Speed: the race against pythae): pythae's small conv net
+# Quality per CPU-second (docs/speed.md: the race against pythae): pythae's small conv net
 # (encoder 32-64, decoder 64-32: the same size as the nets the race runs pythae on), a latent
 # adversary of OWN_DISC_DEPTH x OWN_DISC_HIDDEN instead of the paper's 4 x 512 (which is 77 % of
 # the WAE-GAN's parameters and ~1/4 of its step), and a cosine learning rate that reaches 0 at the
 # last epoch, or when ``max_seconds`` runs out. λ 1 for the WAE-GAN (a latent adversary's loss is
 # on another scale than the MMD's).
-# Learning rates from a 180 s sweep (README, the race's sweep table; FID on LeNet features, one
+# Learning rates from a 180 s sweep (docs/speed.md, the race's sweep table; FID on LeNet features, one
 # seed each): the WAE-MMD at lr 2e-3 scored 133.7 against 157.1 at 1e-3 (3e-3: 136.3), the
 # WAE-GAN's adversary at 1e-3 (pythae's rate) 206.2 against 359.3 at the paper's 5e-4 (2e-3: 284.1).
 # Three seeds in the race confirm the WAE-MMD's gain (164.4 ± 2.3) but not the WAE-GAN's (370 ± 117:

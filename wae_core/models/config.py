@@ -23,7 +23,7 @@ KERNELS = ("imq", "rbf")
 UPSAMPLINGS = ("transpose", "resize")
 LR_SCHEDULES = ("step", "cosine", "cosine-budget")
 # Conv widths of each image arch when ``channels`` / ``dec_channels`` are not given. "small" is
-# sized for thousands of img/s on 2 CPU cores (README, Speed); "paper" is the paper's MNIST net
+# sized for thousands of img/s on 2 CPU cores (docs/speed.md); "paper" is the paper's MNIST net
 # (decoder from a 7x7 map of PAPER_DEC_CHANNELS[0] channels), ~22 M parameters.
 SMALL_CHANNELS, SMALL_DEC_CHANNELS = (16, 32, 64), (32, 16)
 PAPER_CHANNELS, PAPER_DEC_CHANNELS = (128, 256, 512, 1024), (1024, 512, 256)
@@ -72,7 +72,7 @@ class ModelConfig:
     sigma_z: float = 1.0  # prior P_Z = N(0, sigma_z^2 I)
     stochastic_encoder: bool = False  # WAE only: Gaussian Q(Z|X) instead of a deterministic map
     # WAE only: the floor of a Gaussian encoder's log-variance. Without one the toys' encoders
-    # collapsed to the clamp (sigma = e^-6) and left holes in Q_Z between the modes (README, toys).
+    # collapsed to the clamp (sigma = e^-6) and left holes in Q_Z between the modes (docs/experiments.md).
     logvar_min: float = -12.0
     # WAE only: the cost's power p in c(x, y) = recon_scale * ||x - y||^p (2: the paper's squared
     # L2; 1: W1, whose optimal decoder is the posterior's median, not its mean).
@@ -139,7 +139,7 @@ class TrainConfig:
     # the ring's centre without it (the posterior became the prior before the decoder learned).
     lam_warmup_steps: int = 0
     # Images: the encoder reads each batch randomly shifted, rotated, scaled and thickened or
-    # thinned (wae_core.augment); the cost compares the reconstruction with the original.
+    # thinned (wae_core.data.augment); the cost compares the reconstruction with the original.
     augment: bool = False
 
     def __post_init__(self) -> None:

@@ -1,6 +1,8 @@
 """Arithmetic on latent codes: class-mean codes, shifting a code along a difference of codes
-("x + t·(mean(b) − mean(a))", the analogy "a : b :: x : ?"), and random unit directions for the
-latent explorer. Pure tensor maths; the models only encode the inputs and decode the results.
+("x + t·(mean(b) − mean(a))", the analogy "a : b :: x : ?"), random unit directions for the
+latent explorer, the grid a 2-D latent space is walked on, the prior's density drawn under it and
+a posterior's standard deviation. Pure tensor maths; the models only encode the inputs and decode
+the results.
 """
 
 from __future__ import annotations
@@ -97,3 +99,28 @@ def move(z: torch.Tensor | np.ndarray, offsets: torch.Tensor | np.ndarray | Sequ
             raise ValueError(f"direction has {u.shape[0]} coordinates, the code {d}")
         move_ += float(step) * u
     return zx + float(scale) * move_
+
+
+def grid_codes(n: int, extent: float) -> np.ndarray:
+    """The codes of an n × n grid over [-extent, extent]² (a 2-D latent space's walk), row-major
+    as an image reads: z₂ decreasing down the rows (top = +extent), z₁ increasing along a row.
+    Returns (n², 2) float32."""
+    v = np.linspace(-extent, extent, n, dtype=np.float32)
+    z1, z2 = np.meshgrid(v, v[::-1])
+    return np.stack([z1.ravel(), z2.ravel()], 1)
+
+
+def prior_density(grid: np.ndarray, sigma_z: float = 1.0) -> np.ndarray:
+    r"""The density of the 2-D prior P_Z = N(0, σ_z² I) at every point of the square grid
+    ``grid`` × ``grid``: entry [i, j] is at (z₁, z₂) = (grid[j], grid[i]).
+
+    $$p_Z(z) = \frac{1}{2\pi\sigma_z^2} \exp\Big(-\frac{\lVert z \rVert^2}{2\sigma_z^2}\Big)$$
+    """
+    g = np.asarray(grid, dtype=np.float64)
+    r2 = g[None, :] ** 2 + g[:, None] ** 2
+    return np.exp(-0.5 * r2 / sigma_z**2) / (2 * np.pi * sigma_z**2)
+
+
+def posterior_std(logvar: torch.Tensor | np.ndarray) -> np.ndarray:
+    r"""The standard deviation of a Gaussian posterior from its log-variance, σ = exp(½ log σ²)."""
+    return np.exp(0.5 * np.asarray(logvar, dtype=np.float64)).astype(np.float32)

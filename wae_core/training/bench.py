@@ -1,19 +1,20 @@
 """Training throughput (images/s) per model at batch 100 on the current device, or with
 ``--profile`` where one training step's time goes.
 
-    python -m wae_core.bench [--archs small shipped paper] [--kinds vae wae-mmd wae-gan gan] [--threads 2]
-    python -m wae_core.bench --profile --archs shipped [--disc-hidden 512 128 64] [--threads 1]
+    python -m wae_core.training.bench [--archs small shipped paper] [--kinds vae wae-mmd gan]
+                                      [--threads 2]
+    python -m wae_core.training.bench --profile --archs shipped [--disc-hidden 512 128 64] [--threads 1]
 
 "shipped" is the net of the shipped MNIST checkpoint of each kind (its recipe
-``mnist-<kind>`` in :mod:`wae_core.recipes`: the small family, wider). Each row times full optimiser
+``mnist-<kind>`` in :mod:`wae_core.training.recipes`: the small family, wider). Each row times full optimiser
 steps (adversary step included) through the real Trainer on MNIST tensors already on the device,
 after warm-up steps, and reports images per second. ``--disc-hidden`` times the WAE-GAN once per
 latent adversary width given (the paper's 4 x 512 holds most of its parameters).
 
 ``--profile`` splits one step of the Trainer into its parts (:data:`PARTS`), in the Trainer's order,
 each timed with ``time.perf_counter`` (CUDA synchronised first), the median over the timed steps;
-the forward pass is the model's ``loss`` written out term by term (:func:`split_loss`, the same
-sum: tests/unit/test_bench.py). Beside the parts' sum, ``Trainer.train_step`` timed whole.
+the forward pass is the model's own ``loss``, timed by forward hooks (:func:`split_loss`). Beside
+the parts' sum, ``Trainer.train_step`` timed whole.
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
-from . import divergences as D
-from . import recipes
-from .config import MODEL_KINDS, ModelConfig, TrainConfig
-from .data import load_mnist
-from .models import GenerativeModel, Losses, build_model
-from .train import Trainer, resolve_device
+from wae_core.data.datasets import load_mnist
+from wae_core.models.config import MODEL_KINDS, ModelConfig, TrainConfig
+from wae_core.models.generative import GenerativeModel, Losses, build_model
+from wae_core.training import recipes
+from wae_core.training.trainer import Trainer, resolve_device
 
 BENCH_ARCHS = ("small", "own", "shipped", "paper")
 RECIPE_ARCHS = {"own": "own-{kind}", "shipped": "mnist-{kind}"}  # bench rows read from a recipe
@@ -46,8 +45,7 @@ PARTS = {
     "adversary": "adversary step (forward, backward, Adam)",
     "encoder": "encoder forward",
     "decoder": "decoder forward",
-    "reconstruction": "reconstruction cost",
-    "penalty": "penalty: MMD / KL / adversary forward",
+    "losses": "reconstruction cost and penalty (MMD / KL / adversary forward)",
     "backward": "backward",
     "optimiser": "optimiser (zero_grad, Adam step)",
     "bookkeeping": "schedules, finiteness check, logs",
@@ -96,45 +94,19 @@ def throughput(kind: str, arch: str, device: str = "auto", batch: int = BATCH, s
 
 # --- the per-step profile ------------------------------------------------------------------------
 def split_loss(model: GenerativeModel, x: torch.Tensor, lap: Callable[[str], None]) -> Losses:
-    """``model.loss(x)`` term by term, calling ``lap(part)`` after each part (same terms, same
-    random draws in the same order: equal to ``model.loss`` under the same seed)."""
-    cfg = model.cfg
-    if model.kind == "gan":
-        fake = model.decode(model.sample_prior(x.shape[0]))
-        lap("decoder")
-        g = D.fooling_loss(model.adversary(fake))
-        lap("penalty")
-        return {"total": g, "gen": g}
-    if model.kind == "vae":
-        mu, logvar = model.encode_dist(x)
-        z = model.reparameterize(mu, logvar)
-        lap("encoder")
-        if cfg.is_image and cfg.vae_likelihood == "bernoulli":
-            logits = model.decoder.logits(z)
-            lap("decoder")
-            nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
-        else:
-            y = model.decode(z)
-            lap("decoder")
-            nll = cfg.recon_scale * (x - y).pow(2).flatten(1).sum(1)
-        recon = nll.mean()
-        lap("reconstruction")
-        kl = D.kl_normal(mu, logvar, cfg.sigma_z).mean()
-        lap("penalty")
-        return {"total": recon + kl, "recon": recon, "kl": kl}
-    codes = model.encode_sample(x)
-    lap("encoder")
-    y = model.decode(codes)
-    lap("decoder")
-    recon = model.cost(x, y).mean()
-    lap("reconstruction")
-    if model.kind == "wae-mmd":
-        mmd = model.latent_mmd(codes)
-        lap("penalty")
-        return {"total": recon + model.lam * mmd, "recon": recon, "mmd": mmd}
-    adv = D.fooling_loss(model.adversary(codes))
-    lap("penalty")
-    return {"total": recon + model.lam * adv, "recon": recon, "adv": adv}
+    """``model.loss(x)`` itself, timed in parts: forward hooks call ``lap("encoder")`` and
+    ``lap("decoder")`` as the encoder's and the decoder's net end; the rest of the loss (the
+    reconstruction cost and the penalty: MMD, KL or the adversary's forward) is ``"losses"``."""
+    hooks = [model.encoder.register_forward_hook(lambda *_: lap("encoder"))] if model.has_encoder else []
+    decoder_net = getattr(model.decoder, "net", model.decoder)  # the conv stack logits() ends with
+    hooks.append(decoder_net.register_forward_hook(lambda *_: lap("decoder")))
+    try:
+        out = model.loss(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    lap("losses")
+    return out
 
 
 def profiled_step(trainer: Trainer, x_all: torch.Tensor, idx: torch.Tensor) -> dict[str, float]:
@@ -240,7 +212,7 @@ def profile_table(arch: str, kinds: list[str], disc_hidden: list[int] | None, de
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m wae_core.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m wae_core.training.bench", description=__doc__.split("\n")[0])
     p.add_argument("--archs", nargs="+", choices=BENCH_ARCHS, default=list(BENCH_ARCHS))
     p.add_argument("--kinds", nargs="+", choices=MODEL_KINDS, default=list(MODEL_KINDS))
     p.add_argument("--device", default="auto")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .config import PAPER_KERNEL_SCALES
+from wae_core.models.config import PAPER_KERNEL_SCALES
 
 
 def kernel_constants(z_dim: int, sigma_z: float = 1.0,

@@ -1,0 +1,1 @@
+"""Evaluation: the LeNet feature net, the metrics, the scoring protocol and its reports."""
