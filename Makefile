@@ -34,10 +34,12 @@ demo: $(STAMP)
 room: $(STAMP) proxy
 	$(PY) -m app.room --processes $(PROCESSES) --host $(HOST) --port $(PORT)
 
-# The fonts scripts/make_heldout_digits.py draws the committed held-out digits from, and a Korean
-# font (fonts-nanum: 10 MB, against fonts-noto-cjk's 57 MB) so that chromium and the PNGs the
-# server draws (app.figures.legend_font) show Hangul, not boxes.
-FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-nanum
+# The fonts scripts/make_heldout_digits.py and make_heldout_digits_2.py draw the committed
+# held-out digits from (the second set's handwriting faces: its FONT_PACKAGES), and a Korean font
+# (fonts-nanum: 10 MB, against fonts-noto-cjk's 57 MB) so that chromium and the PNGs the server
+# draws (app.figures.legend_font) show Hangul, not boxes.
+FONT_PKGS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-nanum \
+             fonts-yusei-magic fonts-klee fonts-bwht fonts-dkg-handwriting fonts-humor-sans
 fonts:
 	@dpkg -s $(FONT_PKGS) >/dev/null 2>&1 || { $(APT_INSTALL) $(FONT_PKGS); }
 

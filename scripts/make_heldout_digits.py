@@ -25,18 +25,18 @@ are readable (``--report``).
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from wae_core.preprocess import preprocess_bytes, to_mnist  # noqa: E402
+from harness.images import encode_image, font_mask, grey_image  # noqa: E402
+from wae_core.data.ingest import preprocess_bytes, to_mnist  # noqa: E402
 
 OUT = REPO_ROOT / "data" / "heldout-digits.npz"
 FAMILIES = ("font", "canvas", "scan", "photo")
@@ -161,22 +161,6 @@ def hand_mask(digit: int, rng: np.random.Generator, size: tuple[int, int], heigh
 
 
 # --- printed digits ----------------------------------------------------------------------------
-def font_mask(digit: int, rng: np.random.Generator, size: tuple[int, int], height: float,
-              font_list: list[Path]) -> np.ndarray:
-    """Ink coverage of ``digit`` printed in a random font, glyph about ``height`` px tall,
-    rotated a little, anywhere that it fits in ``size``."""
-    font = ImageFont.truetype(str(font_list[rng.integers(len(font_list))]), max(8, round(height * 1.35)))
-    side = int(height * 2) + 8
-    layer = Image.new("L", (side, side), 0)
-    ImageDraw.Draw(layer).text((side / 2, side / 2), str(digit), fill=255, font=font, anchor="mm")
-    layer = layer.rotate(rng.uniform(-7, 7), resample=Image.Resampling.BICUBIC)
-    canvas = Image.new("L", size, 0)
-    x = int(rng.integers(-side // 4, max(-side // 4 + 1, size[0] - 3 * side // 4)))
-    y = int(rng.integers(-side // 4, max(-side // 4 + 1, size[1] - 3 * side // 4)))
-    canvas.paste(layer, (x, y))
-    return np.asarray(canvas, dtype=np.float32) / 255.0
-
-
 def _any_mask(digit, rng, size, height, font_list) -> np.ndarray:
     """Printed or hand-written, half and half (scans and photos are of both)."""
     if rng.random() < 0.5:
@@ -186,18 +170,6 @@ def _any_mask(digit, rng, size, height, font_list) -> np.ndarray:
 
 def _compose(mask: np.ndarray, ink: float | np.ndarray, paper: float | np.ndarray) -> np.ndarray:
     return paper + (ink - paper) * mask
-
-
-def _grey(arr: np.ndarray) -> Image.Image:
-    """An 8-bit greyscale image (Pillow blurs only 8-bit images)."""
-    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-
-
-def _encode(arr: np.ndarray, fmt: str, quality: int = 90) -> bytes:
-    img = _grey(arr) if arr.ndim == 2 else Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
-    return buf.getvalue()
 
 
 def _size(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, int]:
@@ -216,7 +188,7 @@ def make_font(digit: int, rng: np.random.Generator, font_list: list[Path]) -> np
         ink, paper = rng.uniform(200, 255), rng.uniform(0, 60)
     else:
         ink, paper = rng.uniform(0, 70), rng.uniform(215, 255)
-    return preprocess_bytes(_encode(_compose(mask, ink, paper), "PNG")).image
+    return preprocess_bytes(encode_image(_compose(mask, ink, paper), "PNG")).image
 
 
 def make_canvas(digit: int, rng: np.random.Generator) -> np.ndarray:
@@ -239,10 +211,10 @@ def make_scan(digit: int, rng: np.random.Generator, font_list: list[Path]) -> np
     scale = rng.uniform(3, 7)
     big_size = (round(small_size[0] * scale), round(small_size[1] * scale))
     resample = Image.Resampling.NEAREST if rng.random() < 0.3 else Image.Resampling.BILINEAR
-    big = _grey(small).resize(big_size, resample)
+    big = grey_image(small).resize(big_size, resample)
     big = big.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
     arr = np.asarray(big) + rng.normal(0, rng.uniform(2, 10), (big_size[1], big_size[0]))
-    return preprocess_bytes(_encode(arr, "JPEG", int(rng.integers(20, 65)))).image
+    return preprocess_bytes(encode_image(arr, "JPEG", int(rng.integers(20, 65)))).image
 
 
 def make_photo(digit: int, rng: np.random.Generator, font_list: list[Path]) -> np.ndarray:
@@ -258,10 +230,10 @@ def make_photo(digit: int, rng: np.random.Generator, font_list: list[Path]) -> n
     paper = rng.uniform(170, 235) * (1 + rng.uniform(0.1, 0.35) * ramp - rng.uniform(0, 0.3) * vignette)
     ink = rng.uniform(30, 100) * (1 + 0.2 * ramp)
     arr = _compose(mask, ink, paper)
-    img = _grey(arr).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.5)))
+    img = grey_image(arr).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.5)))
     arr = np.asarray(img) + rng.normal(0, rng.uniform(2, 8), (h, w))
     rgb = np.stack([arr * rng.uniform(0.95, 1.05) for _ in range(3)], -1)  # a slight colour cast
-    return preprocess_bytes(_encode(rgb, "JPEG", int(rng.integers(60, 92)))).image
+    return preprocess_bytes(encode_image(rgb, "JPEG", int(rng.integers(60, 92)))).image
 
 
 def make_heldout(per_digit: int = PER_DIGIT, seed: int = SEED) -> dict[str, np.ndarray]:
@@ -286,7 +258,7 @@ def report(arrays: dict[str, np.ndarray]) -> None:
     """Share of images the shipped LeNet reads correctly, per family (a sanity check only)."""
     import torch
 
-    from wae_core.classifier import load_classifier
+    from wae_core.evaluation.lenet import load_classifier
 
     net = load_classifier(REPO_ROOT / "checkpoints" / "lenet-mnist.safetensors")
     x = torch.from_numpy(arrays["x"]).float().div(255).unsqueeze(1)

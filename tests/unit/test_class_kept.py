@@ -127,7 +127,7 @@ def test_evaluate_columns_and_markdown(lenet):
     from wae_core.evaluation import report
 
     test, held, sources = load_mnist("test").subset(300), load_heldout_digits(), heldout_sources()
-    cols = E.class_kept_columns(test.x, test.y, held.x, held, sources, lenet)
+    cols = E.class_kept_columns(test.x, test.y, {"heldout": (held, sources)}, lenet)
     assert cols["class_kept_test"] == M.inputs_recognised(test.x, test.y, lenet)
     assert cols["class_kept_heldout"] == pytest.approx(M.inputs_recognised(held.x, held.y, lenet))
     assert list(cols["class_kept_heldout_by_source"]) == ["font", "canvas", "scan", "photo"]

@@ -25,6 +25,9 @@ EMBEDDED_MNIST = REPO_ROOT / "data" / "mnist.npz"
 EMBEDDED_FASHION_TEST = REPO_ROOT / "data" / "fashion-mnist-test.npz"  # test split only (MIT, Zalando)
 # Non-MNIST digits as users upload them (scripts/make_heldout_digits.py): a test set only.
 HELDOUT_DIGITS = REPO_ROOT / "data" / "heldout-digits.npz"
+# A second held-out set, for reporting only, never used to choose anything: real 8x8 handwriting,
+# marker, ballpoint, pencil on ruled paper photographed, dark-mode screens (make_heldout_digits_2.py).
+HELDOUT_DIGITS_2 = REPO_ROOT / "data" / "heldout-digits-2.npz"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "mnist-download", "fashion-mnist-download",
@@ -80,16 +83,19 @@ def load_mnist(split: str = "train") -> TensorData:
 
 
 def load_heldout_digits(path: Path | None = None) -> TensorData:
-    """The held-out non-MNIST digits (printed, drawn, scanned, photographed), already through the
-    app's upload preprocessing: about 600 images, 28x28, labels 0-9. Their family per image is
-    :func:`heldout_sources`."""
-    with np.load(HELDOUT_DIGITS if path is None else path) as f:
-        return _from_uint8(f["x"], f["y"], "heldout-digits")
+    """Held-out non-MNIST digits, already through the app's upload preprocessing, 28x28, labels
+    0-9, named after the file: by default :data:`HELDOUT_DIGITS` (600 printed, drawn, scanned,
+    photographed), or :data:`HELDOUT_DIGITS_2` (1,000, for reporting only). Their family per
+    image is :func:`heldout_sources`."""
+    path = HELDOUT_DIGITS if path is None else Path(path)
+    with np.load(path) as f:
+        return _from_uint8(f["x"], f["y"], path.stem)
 
 
 def heldout_sources(path: Path | None = None) -> np.ndarray:
     """The family of each held-out digit, in :func:`load_heldout_digits`'s order: "font",
-    "canvas", "scan" or "photo"."""
+    "canvas", "scan" or "photo" in :data:`HELDOUT_DIGITS`; "uci-8x8", "marker", "ballpoint",
+    "pencil" or "screen" in :data:`HELDOUT_DIGITS_2`."""
     with np.load(HELDOUT_DIGITS if path is None else path) as f:
         return f["source"]
 

@@ -6,11 +6,12 @@ features), sharpness, classes covered, KL to uniform, MMD(Q_Z, P_Z), reconstruct
 and on the same LeNet features precision / recall, density / coverage and KID; the 2-D toys'
 modes covered / high-quality share over several seeds; and the Stacked-MNIST benchmark (1,000
 modes, :mod:`wae_core.evaluation.stacked`). The MNIST auto-encoders also get "class kept" (does the
-reconstruction keep the digit? on MNIST test images and on ``data/heldout-digits.npz``, non-MNIST
-digits as users upload them) and an ex-post table: FID and sharpness of samples decoded from a
-Gaussian mixture fitted to Q_Z (RAE, Ghosh et al. 2020) beside those from P_Z. Fashion-MNIST gets a
-table of its own (``fashion``), the same rows for ``fashion-*`` scored with the Fashion LeNet
-(``lenet-fashion-mnist``) against its test set.
+reconstruction keep the digit? on MNIST test images, on ``data/heldout-digits.npz``, non-MNIST
+digits as users upload them, and on ``data/heldout-digits-2.npz``, a second held-out set from other
+sources and kinds of digit, for reporting only: never used to choose anything) and an ex-post
+table: FID and sharpness of samples decoded from a Gaussian mixture fitted to Q_Z (RAE, Ghosh et
+al. 2020) beside those from P_Z. Fashion-MNIST gets a table of its own (``fashion``), the same rows
+for ``fashion-*`` scored with the Fashion LeNet (``lenet-fashion-mnist``) against its test set.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import torch
 
 from wae_core.data.datasets import (
     HELDOUT_DIGITS,
+    HELDOUT_DIGITS_2,
     REPO_ROOT,
     TOY_STD,
     DatasetUnavailableError,
@@ -53,6 +56,20 @@ FASHION_MODELS = tuple((KIND_LABELS[k], checkpoint_name("fashion", k)) for k in 
 FASHION_CLASSIFIER = "lenet-fashion-mnist.safetensors"
 TOY_MODELS = tuple((KIND_LABELS[k], k) for k in MODEL_KINDS)  # (label, kind)
 
+# The held-out sets of non-MNIST digits, by column key ("class_kept_<key>"): the file, and what it
+# is for. Neither is training data.
+HELDOUT_SETS = {
+    "heldout": (HELDOUT_DIGITS, "uploads the shipped MNIST models were tuned against"),
+    "heldout2": (HELDOUT_DIGITS_2, "reporting only: never used to choose a model, recipe or setting"),
+}
+Uploads = dict[str, tuple[TensorData, np.ndarray]]  # key -> (the digits, the family of each)
+
+
+def load_uploads() -> Uploads:
+    """Every held-out set of :data:`HELDOUT_SETS`, with the family of each digit."""
+    return {key: (load_heldout_digits(path), heldout_sources(path))
+            for key, (path, _) in HELDOUT_SETS.items()}
+
 
 def _clean(v: float) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
@@ -75,7 +92,7 @@ def evaluate_mnist(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 0,
     sharpness only."""
     train = load_mnist("train")
     return evaluate_images(MNIST_MODELS, "MNIST", load_mnist("test"), train, ckpt_dir,
-                           classifier_path, n, seed, log, fidelity, uploads=load_heldout_digits(),
+                           classifier_path, n, seed, log, fidelity, uploads=load_uploads(),
                            expost_train=train if expost else None)
 
 
@@ -97,15 +114,14 @@ def evaluate_fashion(ckpt_dir: Path, classifier_path: Path, n: int, seed: int = 
 def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: TensorData,
                     train: TensorData | None, ckpt_dir: Path, classifier_path: Path, n: int,
                     seed: int = 0, log: bool = True, fidelity: bool = False,
-                    uploads: TensorData | None = None, expost_train: TensorData | None = None
+                    uploads: Uploads | None = None, expost_train: TensorData | None = None
                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One data set's rows (see :func:`evaluate_mnist`): ``models`` are (label, file stem) pairs
     looked for in ``ckpt_dir``; the classifier judges ``test``, the reference of every score.
-    With ``uploads`` (the held-out digits) the class-kept columns are added, with
-    ``expost_train`` the ex-post columns (mixture fitted to the codes of these images)."""
+    With ``uploads`` (the held-out sets, :func:`load_uploads`) the class-kept columns are added,
+    with ``expost_train`` the ex-post columns (mixture fitted to the codes of these images)."""
     clf = load_classifier(classifier_path)
     x_test, y_test = test.x[:n], test.y[:n]
-    sources = heldout_sources() if uploads is not None else None
     ref_feats = clf.embed(x_test)[0]
     rows = []
     if train is not None:
@@ -118,7 +134,7 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
         if uploads is not None:
             # Not a model: the share of the inputs themselves that the LeNet reads, the ceiling
             # of every model's class kept (a perfect reconstruction reaches it exactly).
-            rows[-1].update(class_kept_columns(x_test, y_test, uploads.x, uploads, sources, clf))
+            rows[-1].update(class_kept_columns(x_test, y_test, uploads, clf))
     for name, stem in models:
         path = ckpt_dir / f"{stem}.safetensors"
         if not path.exists():
@@ -133,7 +149,7 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
             row["mmd_qz_pz"] = _clean(M.latent_mmd(model, x_test, seed=seed))
             row["recon_mse"] = row["recon_sharpness"] = None
             # None, not absent, for a model without an encoder (the GAN): every row has every column
-            row.update(dict.fromkeys(CLASS_KEPT_KEYS if uploads is not None else ()))
+            row.update(dict.fromkeys(class_kept_keys(uploads) if uploads is not None else ()))
             row.update(dict.fromkeys(EXPOST_KEYS if expost_train is not None else ()))
             if model.has_encoder:
                 x_hat = M.reconstructions(model, x_test)  # once, for both columns
@@ -141,8 +157,8 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
                 # How sharp the decoder can be at all: samples cannot beat their reconstructions.
                 row["recon_sharpness"] = M.sharpness(x_hat)
                 if uploads is not None:
-                    row.update(class_kept_columns(x_hat, y_test, M.reconstructions(model, uploads.x),
-                                                  uploads, sources, clf))
+                    row.update(class_kept_columns(x_hat, y_test, uploads, clf,
+                                                  partial(M.reconstructions, model)))
                 if expost_train is not None:
                     row.update(expost_columns(model, expost_train, ref_feats, clf, n, seed))
         row.update(checkpoint=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
@@ -154,8 +170,8 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
             extra = (f", precision {row['precision']:.3f}, recall {row['recall']:.3f}, "
                      f"KID {row['kid_mean']:.3g}" if fidelity else "")
             if row.get("class_kept_test") is not None:
-                extra += (f", class kept {row['class_kept_test']:.3f} (test) "
-                          f"{row['class_kept_heldout']:.3f} (uploads)")
+                extra += f", class kept {row['class_kept_test']:.3f} (test)" + "".join(
+                    f" {row[f'class_kept_{k}']:.3f} ({k})" for k in uploads)
             if row.get("fid_lenet_gmm") is not None:
                 extra += f", ex-post FID {row['fid_lenet_gmm']:.2f}"
             print(f"{name}: FID(LeNet) {row['fid_lenet']:.2f}, sharpness {row['sharpness']:.4f}"
@@ -165,21 +181,30 @@ def evaluate_images(models: tuple[tuple[str, str], ...], data_label: str, test: 
     return rows, info
 
 
-CLASS_KEPT_KEYS = ("class_kept_test", "class_kept_heldout", "class_kept_heldout_by_source")
+def class_kept_keys(keys=HELDOUT_SETS) -> tuple[str, ...]:
+    """The class-kept columns: on the test images, and on each held-out set overall and by family."""
+    return ("class_kept_test", *(f"class_kept_{k}{by}" for k in keys for by in ("", "_by_source")))
+
+
+CLASS_KEPT_KEYS = class_kept_keys()
 EXPOST_KEYS = ("fid_lenet_gmm", "sharpness_gmm", "gmm_fit_seconds")
 
 
-def class_kept_columns(x_hat_test: torch.Tensor, y_test: torch.Tensor, x_hat_uploads: torch.Tensor,
-                       uploads: TensorData, sources: np.ndarray, clf: Any) -> dict[str, Any]:
+def class_kept_columns(x_hat_test: torch.Tensor, y_test: torch.Tensor, uploads: Uploads, clf: Any,
+                       reconstruct: Any = None) -> dict[str, Any]:
     """"Class kept": the share of reconstructions the LeNet reads as the input's label
-    (:func:`metrics.class_kept`), on the first n test images and on the held-out non-MNIST
-    digits, there also per family (font, canvas, scan, photo). Given the inputs themselves as
-    ``x_hat_*`` it is the share of inputs recognised (the real-data row)."""
-    read = M.recognised(x_hat_uploads, uploads.y, clf).numpy()
-    return {"class_kept_test": M.inputs_recognised(x_hat_test, y_test, clf),
-            "class_kept_heldout": float(read.mean()),
-            "class_kept_heldout_by_source": {s: float(read[sources == s].mean())
-                                             for s in dict.fromkeys(sources.tolist())}}
+    (:func:`metrics.class_kept`), on the first n test images and on each held-out set of
+    ``uploads`` (key -> digits, family per digit), there also per family. ``reconstruct`` maps a
+    set's images to their reconstructions; without it (and given the test inputs themselves as
+    ``x_hat_test``) it is the share of inputs recognised (the real-data row)."""
+    cols: dict[str, Any] = {"class_kept_test": M.inputs_recognised(x_hat_test, y_test, clf)}
+    for key, (digits, sources) in uploads.items():
+        x_hat = digits.x if reconstruct is None else reconstruct(digits.x)
+        read = M.recognised(x_hat, digits.y, clf).numpy()
+        cols[f"class_kept_{key}"] = float(read.mean())
+        cols[f"class_kept_{key}_by_source"] = {s: float(read[sources == s].mean())
+                                               for s in dict.fromkeys(sources.tolist())}
+    return cols
 
 
 def expost_columns(model: Any, train: TensorData, ref_feats: torch.Tensor, clf: Any, n: int,
@@ -200,10 +225,20 @@ def expost_protocol(n_fit: int) -> dict[str, Any]:
             "fit_to": "Q_Z: codes E(x) of the MNIST training images (the VAE's encoder mean)"}
 
 
-def uploads_protocol() -> dict[str, Any]:
-    sources = heldout_sources()
-    return {"file": str(HELDOUT_DIGITS.relative_to(REPO_ROOT)), "n": len(sources),
-            "per_source": {s: int((sources == s).sum()) for s in dict.fromkeys(sources.tolist())}}
+def uploads_protocol(key: str = "heldout") -> dict[str, Any]:
+    """A held-out set of :data:`HELDOUT_SETS` as results.json describes it (``uploads`` for the
+    first, ``uploads2`` for the second): its file, size per family and use; for a set that
+    records them, the files the app refused as blank (drawn again by its script), per family."""
+    path, use = HELDOUT_SETS[key]
+    with np.load(path) as f:
+        sources = f["source"]
+        refused = f["refused"] if "refused" in f.files else None
+    families = dict.fromkeys(sources.tolist())
+    out = {"file": str(path.relative_to(REPO_ROOT)), "n": len(sources), "use": use,
+           "per_source": {s: int((sources == s).sum()) for s in families}}
+    if refused is not None:
+        out["refused_by_source"] = {s: int(refused[sources == s].sum()) for s in families}
+    return out
 
 
 def evaluate_toys(ckpt_dir: Path, n: int = 2500, seeds: int = 5) -> list[dict[str, Any]]:
@@ -265,6 +300,7 @@ def evaluate(ckpt_dir: Path = CKPT_DIR, classifier_path: Path | None = None, n: 
     return {"generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
             "n_samples": n, "seed": seed, "classifier": info, "rows": rows,
             "fidelity": fidelity_protocol(), "uploads": uploads_protocol(),
+            "uploads2": uploads_protocol("heldout2"),
             "expost": expost_protocol(len(load_mnist("train"))),
             "spot_check": spot_check(spot_rows), "toys": evaluate_toys(ckpt_dir) if toys else [],
             "fashion": fashion_results(ckpt_dir, n, seed, log) if fashion else {},
