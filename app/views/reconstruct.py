@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache, datasets, export, share
+from app import cache, class_kept, datasets, export, share
 from app import components as C
 from app.catalog import CheckpointInfo
 from app.i18n import _
@@ -53,6 +53,19 @@ def comparison(x: np.ndarray, infos: Sequence[CheckpointInfo], *, key: str, ncol
         export.csv_button(rows, f"{key}_mse_csv", f"{key}-mse", _("Download the errors (CSV)"))
 
 
+def kept_by_model(infos: Sequence[CheckpointInfo]) -> None:
+    """Per model, how often an upload comes back as the same digit (measured, results.json)."""
+    try:
+        rows = (cache.load_results() or {}).get("rows") or []
+    except ValueError:  # an unreadable results.json: the Results page says why
+        return
+    for info in infos:
+        row = class_kept.row_of(rows, info.key)
+        line = class_kept.sentence(row) if row is not None else None
+        if line is not None:
+            st.caption(f"**{info.kind_label}**: {line}")
+
+
 def main() -> None:
     st.title(_("Reconstructions"))
     st.markdown(_("Each model encodes the input to a code z and decodes it back: **x → E(x) → G(E(x))**. "
@@ -87,6 +100,7 @@ def main() -> None:
                + ("" if ds.name == datasets.MNIST.name else
                   " " + _("The {label} models see it as one of their greyscale 28×28 images.").format(
                       label=ds.label)))
+    kept_by_model(infos)
     digits = C.user_digits("recon_user", multiple=True)
     if digits:
         xu = np.concatenate([d.batch for d in digits])

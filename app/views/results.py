@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app import cache, catalog, export
+from app import cache, catalog, class_kept, export
 from app import components as C
 from app.catalog import Ref
 from app.i18n import N_, _, language
@@ -49,6 +49,21 @@ PAPER = pd.DataFrame(C.PAPER_ROWS, columns=["Algorithm", "FID", "Sharpness"])  #
 SPREAD_OVER = {"training seeds": N_("{n} training seeds"), "sampling seeds": N_("{n} sampling seeds"),
                "draws of the training set": N_("{n} draws of the training set")}
 GROUPS = (N_("model"), N_("real data"))  # the charts' groups (their data keep the English names)
+
+
+def uploads_section(rows: list[dict[str, Any]]) -> None:
+    """Does an upload come back as the same digit? Class kept on each held-out set, by family."""
+    tables = [(title, class_kept.family_table(rows, key)) for key, title in class_kept.SETS]
+    tables = [(title, df) for title, df in tables if df is not None]
+    if not tables:
+        return
+    st.markdown(_("**Does an upload come back as the same digit?** The share of reconstructions the "
+                  "LeNet reads as the uploaded digit, by kind of digit (on the real-data row: the "
+                  "share of the uploads themselves it reads)."))
+    for col, (title, df) in zip(st.columns(len(tables)), tables):
+        with col:
+            st.caption(_(title))
+            st.table(df.set_index(df.columns[0]))
 
 
 def cell(value: Any, spec: str | None) -> str:
@@ -268,6 +283,7 @@ def main() -> None:
                          "decoder fed codes from a Gaussian mixture fitted to Q_Z instead of P_Z (RAE, "
                          "Ghosh et al. 2020)."))
         export.csv_button(rows, "results_table_csv", "results")  # the numbers, not their formatting
+        uploads_section(rows)
         cols = st.columns(len(CHARTS))
         for col, (key, title) in zip(cols, CHARTS):
             df, fig = bar_chart(ref, key, language())
