@@ -97,6 +97,13 @@ def guarded(what: str = "") -> Iterator[None]:
         show_error(e, what)
 
 
+def formulas(*fns: object) -> None:
+    """An expander "The formulas" with every formula of each wae_core function's docstring."""
+    with st.expander(_("The formulas")):
+        for fn in fns:
+            latex(fn)
+
+
 def latex(fn: object, index: int | None = None) -> None:
     """``st.latex`` every formula of a wae_core docstring (or only the one at ``index``): the one
     source of every formula shown."""

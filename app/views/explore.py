@@ -212,9 +212,7 @@ def arithmetic(infos: Sequence[CheckpointInfo], ds: ImageDataset) -> None:
                   "means **mean(b) − mean(a)** (the average code of the test images of each digit), "
                   "or **code(upload 2) − code(upload 1)**: *upload 1 : upload 2 :: x : ?*, "
                   "answered at t = 1. Encoder models only."))
-    with st.expander(_("The formulas")):
-        C.latex(latent_ops.class_means)
-        C.latex(latent_ops.arithmetic_path)
+    C.formulas(latent_ops.class_means, latent_ops.arithmetic_path)
     modes = list(ARITH_MODES) if ds.takes_user_images else ["classes"]
     share.keep_in_url("explore", {"explore_arith_mode": share.choice(modes)})
     mode = st.radio(_("Difference of"), modes, format_func={m: _(ARITH_MODES[m]) for m in modes}.get,
@@ -239,9 +237,7 @@ def main() -> None:
         "vector u in z space and adds one more slider, the step s along it: z' = z + σ_z (Δ + s u) "
         "— a straight walk through the code in a direction no coordinate axis favours. "
         "**Reset** puts everything back to z."))
-    with st.expander(_("The formulas")):
-        C.latex(latent_ops.move)
-        C.latex(latent_ops.random_direction)
+    C.formulas(latent_ops.move, latent_ops.random_direction)
     infos = C.selected_models()
     if not C.require_models(infos):
         return
