@@ -1,5 +1,7 @@
-"""Every Streamlit cache of the app: models, the classifiers, the test sets (one per data set of
-:mod:`app.datasets`, by name), results, and the arrays derived from them. Each function is keyed by
+"""The Streamlit caches of models and their outputs: models, the classifiers, the test sets (one
+per data set of :mod:`app.datasets`, by name), results, and the arrays derived from them (the
+explorer's training-set caches: :mod:`app.explore_cache`; figures drawn once for every session:
+:mod:`app.drawn`; the live page's frames: :mod:`app.live_frames`). Each function is keyed by
 a :class:`app.catalog.Ref` (a model key and its version), so a retrained or re-uploaded model is
 reloaded and what came from it recomputed.
 
@@ -24,11 +26,10 @@ import torch
 from app import catalog, datasets
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
 from app.i18n import N_, _
-from wae_core.data.datasets import TensorData, load_dataset, load_mnist, stacked_label
-from wae_core.evaluation import expost, metrics
+from wae_core.data.datasets import TensorData, load_dataset, stacked_label
+from wae_core.evaluation import metrics
 from wae_core.evaluation.latent_map import LatentMap
 from wae_core.evaluation.lenet import LeNet
-from wae_core.evaluation.neighbours import NeighbourIndex
 from wae_core.models import checkpoint as ckpt
 from wae_core.models import divergences as div
 from wae_core.models import latent_ops
@@ -95,7 +96,7 @@ def add_upload(name: str, data: bytes) -> CheckpointInfo:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _classifier(ref: Ref) -> LeNet:
+def classifier_at(ref: Ref) -> LeNet:
     from wae_core.evaluation.lenet import load_classifier as _load
 
     return _load(ref.key)
@@ -106,7 +107,7 @@ def load_classifier(dataset: str = datasets.DEFAULT) -> LeNet | None:
     exist. A broken file raises :class:`wae_core.models.checkpoint.CheckpointError`. See
     ``components.classifier_or_info``."""
     ref = catalog.classifier_ref(dataset)
-    return None if ref is None else _classifier(ref)
+    return None if ref is None else classifier_at(ref)
 
 
 @st.cache_resource(show_spinner=_Translated(N_("Loading the test set…")), max_entries=len(datasets.DATASETS))
@@ -264,7 +265,7 @@ def latent_map(ref: Ref, n: int, seed: int, method: str = "PCA", draw: bool = Tr
 def coverage(ref: Ref, n: int, seed: int, classifier: Ref) -> dict[str, Any]:
     """The classifier's verdict on n samples (``metrics.mode_coverage``): {"coverage": Coverage
     dict, "pred", "conf"}. ``classifier``: ``catalog.classifier_ref()``."""
-    probs = _classifier(classifier).embed(torch.as_tensor(samples(ref, n, seed)))[1]
+    probs = classifier_at(classifier).embed(torch.as_tensor(samples(ref, n, seed)))[1]
     return {"coverage": metrics.mode_coverage(probs).as_dict(), "pred": probs.argmax(1).numpy(),
             "conf": probs.max(1).values.numpy()}
 
@@ -276,7 +277,7 @@ def stacked_coverage(ref: Ref, n: int, seed: int, classifier: Ref, first: int = 
     {"coverage": Coverage dict, "mode": each sample's mode 100 r + 10 g + b, "first": the first
     ``first`` samples (a cache hit then copies kilobytes, not the n images)}."""
     x = samples(ref, n, seed)
-    probs = metrics.classify_stacked(torch.as_tensor(x), _classifier(classifier))
+    probs = metrics.classify_stacked(torch.as_tensor(x), classifier_at(classifier))
     return {"coverage": metrics.stacked_mode_coverage(probs).as_dict(),
             "mode": stacked_label(probs.argmax(2)).numpy(), "first": x[:first]}
 
@@ -335,114 +336,3 @@ def load_results() -> dict[str, Any] | None:
         raise ValueError(_("{file} is not valid JSON ({error}, line {line}): re-run "
                            "`python -m wae_core.evaluate`").format(file=Path(ref.key).name, error=e.msg,
                                                                    line=e.lineno)) from e
-
-
-# --------------------------------------------------------------------------------------------
-# Latent explorer and memorisation check (issue 18; app/views/explore.py, app/views/samples.py):
-# the training set, its LeNet features in a nearest-neighbour index, class-mean codes
-# --------------------------------------------------------------------------------------------
-NEIGHBOURS_K = 3  # nearest training images shown per sample
-
-
-@st.cache_resource(show_spinner=False)
-def train_set() -> TensorData:
-    """The 60,000 MNIST training images (N, 1, 28, 28) in [0, 1] and their labels."""
-    return load_mnist("train")
-
-
-def train_images(indices: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(images (..., 1, 28, 28) float32, labels (...)) of training-set items by index (any shape)."""
-    ds = train_set()
-    idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-    return ds.x[idx.reshape(-1)].reshape(*idx.shape, *ds.x.shape[1:]).numpy(), ds.y[idx].numpy()
-
-
-# The ex-post mixture of the Samples page is fitted to the codes of this many training images:
-# ~2-3 s a model on one thread, against ~15 s for all 60,000 (evaluate's table fits to all of them).
-EXPOST_FIT_IMAGES = 10_000
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def latent_gmm(ref: Ref) -> Any:
-    """The ex-post Gaussian mixture (``expost.GMM_COMPONENTS`` components, full covariance) fitted
-    to Q_Z: the codes of the first ``EXPOST_FIT_IMAGES`` MNIST training images (encoder models)."""
-    with torch.inference_mode():
-        return expost.fit_latent_gmm(get_model(ref), train_set().x[:EXPOST_FIT_IMAGES],
-                                     expost.GMM_COMPONENTS)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def ex_post_samples(ref: Ref, n: int, seed: int) -> np.ndarray:
-    """n samples G(z) with z drawn from :func:`latent_gmm` instead of P_Z (same shape as
-    :func:`samples`)."""
-    with torch.inference_mode():
-        return expost.generate_ex_post(get_model(ref), latent_gmm(ref), int(n), int(seed)).numpy()
-
-
-def features_cache_dir() -> Path:
-    """Where the training set's classifier features are kept between server runs (env
-    ``WAE_LAB_CACHE_DIR``, default ``~/.cache/wae-lab``)."""
-    env = os.environ.get("WAE_LAB_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "wae-lab"
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def neighbour_index(classifier: Ref) -> NeighbourIndex:
-    """The classifier's features of every training image in a
-    :class:`~wae_core.evaluation.neighbours.NeighbourIndex`, computed once per classifier version and training
-    set: 60,000 LeNet passes take 15 s to a minute on one thread (scripts/bench_explore.py), so
-    they are also saved under :func:`features_cache_dir` (a later server loads them in well under
-    a second) and a page shows a spinner around the first call. ``classifier``:
-    ``catalog.classifier_ref()``."""
-    ds = train_set()
-    tag = hashlib.sha256(f"{classifier.key}|{classifier.version}|{ds.name}|{len(ds)}".encode()).hexdigest()
-    path = features_cache_dir() / f"train-features-{tag[:20]}.npy"
-    try:
-        index = NeighbourIndex.load(path)
-        if len(index) == len(ds):
-            return index
-    except (OSError, ValueError):
-        pass  # not there yet, or unreadable: compute it
-    with torch.inference_mode():
-        index = NeighbourIndex().fit(_classifier(classifier).embed(ds.x)[0])
-    from contextlib import suppress
-
-    with suppress(OSError):  # a read-only home: the in-memory cache still holds it
-        index.save(path)
-    return index
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def nearest_training(images: np.ndarray, classifier: Ref, k: int = NEIGHBOURS_K) -> dict[str, np.ndarray]:
-    """The k nearest training images of each image (n, 1, 28, 28) in the classifier's feature
-    space: {"dist": (n, k) feature distances, "idx": (n, k) training-set indices}, nearest first."""
-    with torch.inference_mode():
-        feats = _classifier(classifier).embed(torch.as_tensor(images))[0]
-    dist, idx = neighbour_index(classifier).query(feats, int(k))
-    return {"dist": dist, "idx": idx}
-
-
-def decode_live(ref: Ref, z: np.ndarray) -> np.ndarray:
-    """G(z) for a few codes, *not* cached: the Latent explorer's sliders make a new code at every
-    position, so a cache would only miss, and a miss through ``st.cache_data`` (hashing, copying)
-    measured 1.2 ms against 0.7 ms for the decode alone."""
-    with torch.inference_mode():
-        return get_model(ref).decode(torch.as_tensor(z, dtype=torch.float32)).numpy()
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
-    """The mean code of the test images of each class of ``dataset`` (:mod:`app.datasets`;
-    :func:`wae_core.models.latent_ops.class_means` of the posterior means): (n_classes, z_dim), a row of
-    NaN for a class without test images. Needs an encoder."""
-    ds, model = test_set(dataset), get_model(ref)
-    with torch.inference_mode():
-        codes = torch.cat([model.encode(ds.x[i:i + 1000]) for i in range(0, len(ds), 1000)])
-    return latent_ops.class_means(codes, ds.y, datasets.get(dataset).n_classes).numpy()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def arithmetic(ref: Ref, z: np.ndarray, z_from: np.ndarray, z_to: np.ndarray) -> np.ndarray:
-    """Decode :func:`wae_core.models.latent_ops.arithmetic_path`: z + t·(z_to − z_from) for t in
-    ``latent_ops.ARITHMETIC_STEPS``. Images (steps, 1, 28, 28)."""
-    return decode(ref, latent_ops.arithmetic_path(z, z_from, z_to).numpy())

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from app import cache, export, share
+from app import cache, explore_cache, export, share
 from app import components as C
+from app import user_images as U
 from app.catalog import CheckpointInfo
 from app.datasets import ImageDataset
 from app.i18n import N_, _
@@ -46,7 +47,7 @@ def start_image(source: str, ds: ImageDataset) -> tuple[np.ndarray | None, str]:
                                                               name=_(ds.class_name(int(y[0])))))
         return x, _("test image #{i}").format(i=i)
     if source == "user":
-        digits = C.user_digits("explore_user", multiple=False)
+        digits = U.user_digits("explore_user", multiple=False)
         if digits:
             return digits[0].batch, digits[0].name
         st.info(_("Upload or draw a digit; until then every model starts from a random z."))
@@ -112,8 +113,8 @@ def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], dire
     u = latent_ops.random_direction(info.z_dim, direction) if direction is not None else None
     sigma = cache.get_model(info.ref).cfg.sigma_z
     z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
-    # uncached on purpose: a slider's codes rarely repeat (see cache.decode_live)
-    png = C.png_bytes(C.grid_array(cache.decode_live(info.ref, z[None]), 1, 0), 8)
+    # uncached on purpose: a slider's codes rarely repeat (see explore_cache.decode_live)
+    png = C.png_bytes(C.grid_array(explore_cache.decode_live(info.ref, z[None]), 1, 0), 8)
     st.image(png, width="stretch", output_format="PNG")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     return png
@@ -165,7 +166,7 @@ def arithmetic_inputs(mode: str, ds: ImageDataset
         b = cols[2].selectbox(_("To class b"), classes, index=(int(y[0]) + 1) % ds.n_classes,
                               format_func=names.get, key="explore_arith_b")
         return x, (a, b)
-    u1, u2 = C.user_digit_pair((_("**Upload 1** (from)"), _("**Upload 2** (to)")),
+    u1, u2 = U.user_digit_pair((_("**Upload 1** (from)"), _("**Upload 2** (to)")),
                                ("explore_arith_u1", "explore_arith_u2"))
     if u1 is None or u2 is None:
         st.info(_("Upload or draw both digits: x moves by code(upload 2) − code(upload 1)."))
@@ -186,7 +187,7 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
     with strip, C.guarded(_("{model} latent arithmetic").format(model=info.kind_label)):
         z = cache.encode(info.ref, x)[0]
         if mode == "classes":
-            means = cache.class_mean_codes(info.ref, ds.name)
+            means = explore_cache.class_mean_codes(info.ref, ds.name)
             z_from, z_to = means[ends[0]], means[ends[1]]
             if np.isnan(z_from).any() or np.isnan(z_to).any():
                 st.info(_("A class without test images has no mean code: choose another."))
@@ -195,9 +196,10 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
         else:
             z_from, z_to = cache.encode(info.ref, ends[0])[0], cache.encode(info.ref, ends[1])[0]
             names = (_("G(code(upload 1))"), _("G(code(upload 2))"))
-        C.image_grid(cache.arithmetic(info.ref, z, z_from, z_to), ncol=len(latent_ops.ARITHMETIC_STEPS),
-                     scale=4, caption=STRIP, key=f"explore_arith_download_{i}",
-                     download_name=f"latent-arithmetic-{info.id}.png", width="content")
+        C.image_grid(explore_cache.arithmetic(info.ref, z, z_from, z_to),
+                     ncol=len(latent_ops.ARITHMETIC_STEPS), scale=4, caption=STRIP,
+                     key=f"explore_arith_download_{i}", download_name=f"latent-arithmetic-{info.id}.png",
+                     width="content")
         with refs:
             C.image_grid(cache.decode(info.ref, np.stack([z_from, z_to])), ncol=2, scale=3,
                          caption=" · ".join(names), width="content", key=f"explore_arith_ends_png_{i}",

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import cache, catalog, share
 from app import components as C
+from app import user_images as U
 from app.catalog import CheckpointInfo
 from app.i18n import N_, _, bound
 from wae_core.models.divergences import latex_of
@@ -113,7 +114,7 @@ def main() -> None:
             with c4:
                 C.digit_image(xb[0], scale=3, caption=f"B: #{b} ({ds.describe(yb[0])})")
     elif source == "user":
-        ua, ub = C.user_digit_pair((_("**Digit A**"), _("**Digit B**")), ("interp_user_a", "interp_user_b"))
+        ua, ub = U.user_digit_pair((_("**Digit A**"), _("**Digit B**")), ("interp_user_a", "interp_user_b"))
         if ua is not None and ub is not None:
             xa, xb = ua, ub
         else:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import cache, drawn, export, share
 from app import components as C
+from app import user_images as U
 from app.catalog import CheckpointInfo
 from app.i18n import N_, _, bound
 from wae_core.evaluation.latent_map import PROJECTIONS, LatentMap
@@ -101,7 +102,7 @@ def main() -> None:
     digits = []
     with st.expander(_("Place your own digit on the maps (upload or draw)")):
         if C.user_images_offered(ds):
-            digits = C.user_digits("latent_user", multiple=True)
+            digits = U.user_digits("latent_user", multiple=True)
     mapped = []  # (label, model) of every map drawn, for the CSV
     for i, (col, info) in enumerate(C.model_columns(infos)):
         with col:

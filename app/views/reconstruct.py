@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import cache, class_kept, datasets, export, share
 from app import components as C
+from app import user_images as U
 from app.catalog import CheckpointInfo
 from app.i18n import _
 
@@ -101,7 +102,7 @@ def main() -> None:
                   " " + _("The {label} models see it as one of their greyscale 28×28 images.").format(
                       label=ds.label)))
     kept_by_model(infos)
-    digits = C.user_digits("recon_user", multiple=True)
+    digits = U.user_digits("recon_user", multiple=True)
     if digits:
         xu = np.concatenate([d.batch for d in digits])
         with st.spinner(_("Reconstructing…")):

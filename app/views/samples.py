@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from app import cache, catalog, datasets, export, share
+from app import cache, catalog, datasets, explore_cache, export, share
 from app import components as C
 from app.catalog import CheckpointInfo, Ref
 from app.i18n import N_, _, bound
@@ -34,7 +34,7 @@ def neighbour_classifier() -> Ref | None:
     ref = catalog.classifier_ref()
     with st.spinner(_("Indexing the 60,000 training images in LeNet feature space (once: up to a "
                       "minute; a restarted server reads them from disk)…")):
-        cache.neighbour_index(ref)
+        explore_cache.neighbour_index(ref)
     return ref
 
 
@@ -42,9 +42,9 @@ def neighbours(i: int, info: CheckpointInfo, imgs: np.ndarray, side: int, clf: R
                width: int | str) -> None:
     """Under one model's grid: its samples' nearest training images (one tab per rank, each
     cell the neighbour of the sample in the same cell), the feature distances, the closest pair."""
-    nn = cache.nearest_training(imgs, clf)
+    nn = explore_cache.nearest_training(imgs, clf)
     dist, idx = nn["dist"], nn["idx"]
-    near, _labels = cache.train_images(idx)  # (n, k, 1, 28, 28)
+    near, _labels = explore_cache.train_images(idx)  # (n, k, 1, 28, 28)
     ranks = [_("{ordinal} nearest").format(ordinal=_(ORDINALS[j])) for j in range(idx.shape[1])]
     for j, tab in enumerate(st.tabs(ranks)):
         with tab:
@@ -113,7 +113,7 @@ def main() -> None:
         for i, (col, info) in enumerate(C.model_columns(infos)):
             with col, C.guarded(_("{model} sampling").format(model=info.kind_label)):
                 ex_post = codes == "gmm" and info.has_encoder
-                draw = cache.ex_post_samples if ex_post else cache.samples
+                draw = explore_cache.ex_post_samples if ex_post else cache.samples
                 imgs = draw(info.ref, n, seed)
                 C.image_grid(imgs, ncol=side, key=f"samples_download_{i}", width=width,
                              download_name=f"samples-{'gmm-' if ex_post else ''}{info.id}-seed{seed}.png")
@@ -129,7 +129,7 @@ def main() -> None:
                      "sharper; noise and artefacts raise it too, so read it with the FID on the "
                      "Results page.").format(label=ds.label, n=n, value=C.fmt(cache.sharpness(x), ".2e")))
         if clf is not None:
-            d = cache.nearest_training(x, clf)["dist"][:, 0]
+            d = explore_cache.nearest_training(x, clf)["dist"][:, 0]
             st.caption(_("Memorisation check: each cell of a model's {ordinal}-nearest grid is the "
                          "training image nearest to the sample in the same cell (Euclidean distance "
                          "of {dim}-d LeNet features). For scale: these {n} test images, which the "

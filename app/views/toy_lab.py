@@ -15,6 +15,7 @@ import streamlit as st
 from app import components as C
 from app import export, figures, share
 from app import toy_settings as T
+from app import user_images as U
 from app.i18n import N_, _
 from app.live_frames import Entry, frames, translated
 from wae_core import live
@@ -119,7 +120,7 @@ def _source(choice: str) -> tuple[live.ToySource | None, str]:
                         fill_color="#d62728", background_color="#ffffff", height=CANVAS,
                         width=CANVAS, drawing_mode="point" if mode == "dots" else "freedraw",
                         point_display_radius=5, key="toy_canvas")
-        dots, strokes = C.canvas_points(getattr(res, "json_data", None), CANVAS)
+        dots, strokes = U.canvas_points(getattr(res, "json_data", None), CANVAS)
         pts = np.concatenate([dots, strokes]) if len(dots) + len(strokes) else dots
         if len(pts) < 2:
             st.info(_("Click at least two dots (or draw a stroke) on the canvas: they become the data."))

@@ -131,13 +131,13 @@ def test_image_calls(monkeypatch):
 def small_train_set(monkeypatch, tmp_path):
     """The first N_TRAIN training images stand in for the 60,000 (the index is built per test,
     its features saved under tmp_path/features)."""
-    from app import cache
+    from app import explore_cache
 
     sub = load_mnist("train").subset(N_TRAIN)
-    monkeypatch.setattr(cache, "train_set", lambda: sub)
+    monkeypatch.setattr(explore_cache, "train_set", lambda: sub)
     monkeypatch.setenv("WAE_LAB_CACHE_DIR", str(tmp_path / "features"))
-    cache.neighbour_index.clear()
-    cache.nearest_training.clear()
+    explore_cache.neighbour_index.clear()
+    explore_cache.nearest_training.clear()
     yield sub
-    cache.neighbour_index.clear()
-    cache.nearest_training.clear()
+    explore_cache.neighbour_index.clear()
+    explore_cache.nearest_training.clear()

@@ -10,7 +10,7 @@ import torch
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from app import cache, catalog, datasets
+from app import cache, catalog, datasets, explore_cache
 from app.components import grid_png
 from tests.app.support import N_TRAIN, image_captions, image_urls, model_key, open_app, open_page, texts
 from tests.upload_corpus import make_corpus
@@ -166,7 +166,7 @@ def test_arithmetic_class_means(app_env):
     urls = image_urls(at)
     infos = {i.id: i for i in catalog.list_checkpoints(image=True)}
     for stem in ENCODERS:  # the strip is x + t (mean(1) - mean(7)) (class means: test_latent_ops)
-        means = torch.as_tensor(cache.class_mean_codes(infos[stem].ref))
+        means = torch.as_tensor(explore_cache.class_mean_codes(infos[stem].ref))
         want = expected_strip(app_env, stem, test.x[:1], means[7], means[1])
         assert any(want in u for u in urls), stem
     at.selectbox(key="explore_arith_b").set_value(7).run()
@@ -185,7 +185,7 @@ def test_arithmetic_two_uploads(app_env):
         at.file_uploader(key=f"{key}_upload").set_value((name, corpus[name].data, "image/png")).run()
     assert not at.exception
     assert sum(c.startswith("t = 0 · t = 0.25") for c in image_captions(at)) == 3
-    from app.components import preprocess_files
+    from app.user_images import preprocess_files
 
     (u1, u2), _ = preprocess_files([(n, corpus[n].data) for n in names])
     test = load_mnist("test")
@@ -230,21 +230,21 @@ def test_samples_toggle_shows_nearest_training_images(app_env, small_train_set):
 
 def test_training_features_are_saved_and_reused(app_env, small_train_set, tmp_path, monkeypatch):
     ref = catalog.classifier_ref()
-    index = cache.neighbour_index(ref)
+    index = explore_cache.neighbour_index(ref)
     saved = list((tmp_path / "features").glob("train-features-*.npy"))
     assert len(saved) == 1 and len(index) == N_TRAIN
-    cache.neighbour_index.clear()  # a new server: the features come from the file, no LeNet pass
+    explore_cache.neighbour_index.clear()  # a new server: the features come from the file, no LeNet pass
 
     def no_classifier(_ref):
         raise AssertionError("the training features were computed again")
 
-    monkeypatch.setattr(cache, "_classifier", no_classifier)
-    again = cache.neighbour_index(ref)
+    monkeypatch.setattr(cache, "classifier_at", no_classifier)
+    again = explore_cache.neighbour_index(ref)
     q = np.abs(np.random.default_rng(0).normal(size=(4, index.dim))).astype(np.float32)
     for a, b in zip(index.query(q, 3), again.query(q, 3)):
         assert np.array_equal(a, b)
     # another training set (here: a shorter one) is not served the saved features
-    monkeypatch.setattr(cache, "train_set", lambda: small_train_set.subset(N_TRAIN - 1))
-    cache.neighbour_index.clear()
+    monkeypatch.setattr(explore_cache, "train_set", lambda: small_train_set.subset(N_TRAIN - 1))
+    explore_cache.neighbour_index.clear()
     with pytest.raises(AssertionError, match="computed again"):
-        cache.neighbour_index(ref)
+        explore_cache.neighbour_index(ref)

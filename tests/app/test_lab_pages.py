@@ -206,7 +206,7 @@ def test_toy_lab_draw_mode_renders(lab_env):
 
 
 def test_canvas_points_parses_dots_and_strokes():
-    from app.components import canvas_points
+    from app.user_images import canvas_points
 
     drawing = {"objects": [
         # point mode: originX left at x - (r + sw/2), originY center at y

@@ -113,7 +113,7 @@ def test_reconstruct_uploads(app_env):
 
 
 def test_preprocess_files_on_corpus():
-    from app.components import preprocess_files
+    from app.user_images import preprocess_files
 
     cases = [c for c in make_corpus() if c.name != "bomb.png"]
     ok, bad = preprocess_files([(c.name, c.data) for c in cases])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import cache
+from app import explore_cache
 from tests.app.support import image_urls, open_page, texts
 from wae_core.data.datasets import load_mnist
 
@@ -16,12 +16,12 @@ N_FIT = 300  # training images standing in for the app's EXPOST_FIT_IMAGES (a fa
 def small_fit_set(monkeypatch):
     """Few training images, and the mixtures fitted to them only (cleared before and after)."""
     sub = load_mnist("train").subset(N_FIT)
-    monkeypatch.setattr(cache, "train_set", lambda: sub)
-    cache.latent_gmm.clear()
-    cache.ex_post_samples.clear()
+    monkeypatch.setattr(explore_cache, "train_set", lambda: sub)
+    explore_cache.latent_gmm.clear()
+    explore_cache.ex_post_samples.clear()
     yield sub
-    cache.latent_gmm.clear()
-    cache.ex_post_samples.clear()
+    explore_cache.latent_gmm.clear()
+    explore_cache.ex_post_samples.clear()
 
 
 def test_switching_to_the_gmm_changes_the_encoder_models_samples_only(app_env, small_fit_set):

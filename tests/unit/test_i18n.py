@@ -330,7 +330,7 @@ def test_language_outside_a_run_is_english_without_warnings(caplog):
     assert "ScriptRunContext" not in caplog.text
 
 
-# --- the upload ingest's messages, shown through app.components.preprocess_message ------------
+# --- the upload ingest's messages, shown through app.user_images.preprocess_message ------------
 def _upload_messages() -> list[str]:
     """Notes and errors the upload ingest really gives (not copies of its wording)."""
     import io
@@ -360,15 +360,15 @@ def _upload_messages() -> list[str]:
 
 
 def test_upload_messages_are_translated(monkeypatch):
-    from app import components
+    from app import user_images
 
     messages = _upload_messages()
     assert len(messages) >= 5, messages
     # English: unchanged
-    assert [components.preprocess_message(m) for m in messages] == messages
+    assert [user_images.preprocess_message(m) for m in messages] == messages
     # Korean: every one known (no English left), numbers and names kept
-    monkeypatch.setattr(components, "_", i18n.translations("ko").gettext)
+    monkeypatch.setattr(user_images, "_", i18n.translations("ko").gettext)
     for m in messages:
-        ko = components.preprocess_message(m)
+        ko = user_images.preprocess_message(m)
         assert ko != m and re.search("[가-힣]", ko), m
         assert set(re.findall(r"\d+|PNG|JPEG|SVG", m)) <= set(re.findall(r"\d+|PNG|JPEG|SVG", ko)), (m, ko)
