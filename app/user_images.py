@@ -21,55 +21,47 @@ CANVAS_STROKE = 18
 
 
 # What the upload ingest (wae_core.data.uploads and .ingest) says about an upload (its notes and
-# ImageError messages, English): the known sentences, with their numbers and names, in the
-# session's language; anything else as is.
-_PREPROCESS_MESSAGES = tuple((re.compile(pattern), template) for pattern, template in (
-    (r"multi-page TIFF: used the first of (?P<n>\d+) pages",
-     N_("multi-page TIFF: used the first of {n} pages")),
-    (r"multi-picture JPEG: used the first of (?P<n>\d+) images",
-     N_("multi-picture JPEG: used the first of {n} images")),
-    (r"animated (?P<fmt>\w+): used the first of (?P<n>\d+) frames",
-     N_("animated {fmt}: used the first of {n} frames")),
-    (r"ignored unusable EXIF orientation", N_("ignored unusable EXIF orientation")),
-    (r"flipped by EXIF orientation", N_("flipped by EXIF orientation")),
-    (r"rotated by EXIF orientation \(180 degrees\)", N_("rotated by EXIF orientation (180 degrees)")),
-    (r"rotated and flipped by EXIF orientation", N_("rotated and flipped by EXIF orientation")),
-    (r"rotated by EXIF orientation \((?P<deg>\d+) degrees clockwise\)",
-     N_("rotated by EXIF orientation ({deg} degrees clockwise)")),
-    (r"large image: processed at (?P<size>\d+x\d+)", N_("large image: processed at {size}")),
-    (r"flattened transparency onto black", N_("flattened transparency onto black")),
-    (r"flattened transparency onto white", N_("flattened transparency onto white")),
-    (r"16-bit greyscale: scaled to its actual range", N_("16-bit greyscale: scaled to its actual range")),
-    (r"inverted: dark ink on a light background", N_("inverted: dark ink on a light background")),
-    (r"the file is empty", N_("the file is empty")),
-    (r"file is (?P<size>[\d.]+) MB, the limit is (?P<limit>[\d.]+) MB",
-     N_("file is {size} MB, the limit is {limit} MB")),
-    (r"file is (?P<size>\d+) bytes, the limit is (?P<limit>\d+) bytes",
-     N_("file is {size} bytes, the limit is {limit} bytes")),
-    (r"(?P<fmt>SVG|PDF|AVIF) (?P<what>images|files) are not supported: please upload a PNG or JPEG "
-     r"image", N_("{fmt} {what} are not supported: please upload a PNG or JPEG image")),
-    (r"HEIC images are not supported: please convert the photo to PNG or JPEG",
-     N_("HEIC images are not supported: please convert the photo to PNG or JPEG")),
-    (r"this file is a video or other media file, not an image: upload a PNG or JPEG",
-     N_("this file is a video or other media file, not an image: upload a PNG or JPEG")),
-    (r"this file contains text, not an image: please upload a PNG or JPEG",
-     N_("this file contains text, not an image: please upload a PNG or JPEG")),
-    (r"this file is not an image in a supported format \((?P<formats>[^)]*)\)",
-     N_("this file is not an image in a supported format ({formats})")),
-    (r"the (?P<fmt>\w+) file is damaged or incomplete and could not be decoded",
-     N_("the {fmt} file is damaged or incomplete and could not be decoded")),
-    (r"the (?P<fmt>\w+) file has no pixels", N_("the {fmt} file has no pixels")),
-    (r"the image is (?P<size>\d+x\d+) pixels: each side must be between 1 and (?P<max>\d+) pixels",
-     N_("the image is {size} pixels: each side must be between 1 and {max} pixels")),
-    (r"the image is too large to decode", N_("the image is too large to decode")),
-    (r"the image is too large: (?P<size>\d+x\d+) pixels is (?P<mp>[\d.]+) megapixels, the limit "
-     r"is (?P<limit>[\d.]+) megapixels",
-     N_("the image is too large: {size} pixels is {mp} megapixels, the limit is {limit} megapixels")),
-    (r"the image is too large: (?P<mp>[\d.]+) megapixels, the limit is (?P<limit>[\d.]+) megapixels",
-     N_("the image is too large: {mp} megapixels, the limit is {limit} megapixels")),
-    (r"the image is too large: the limit is (?P<limit>[\d.]+) megapixels",
-     N_("the image is too large: the limit is {limit} megapixels")),
-))
+# ImageError messages, English): the known sentences, each matched with its {fields} as the values
+# to keep, and shown in the session's language; anything else as is. The first that matches wins.
+_PREPROCESS_TEMPLATES = (
+    N_("multi-page TIFF: used the first of {n} pages"),
+    N_("multi-picture JPEG: used the first of {n} images"),
+    N_("animated {fmt}: used the first of {n} frames"),
+    N_("ignored unusable EXIF orientation"),
+    N_("flipped by EXIF orientation"),
+    N_("rotated by EXIF orientation (180 degrees)"),
+    N_("rotated and flipped by EXIF orientation"),
+    N_("rotated by EXIF orientation ({deg} degrees clockwise)"),
+    N_("large image: processed at {size}"),
+    N_("flattened transparency onto black"),
+    N_("flattened transparency onto white"),
+    N_("16-bit greyscale: scaled to its actual range"),
+    N_("inverted: dark ink on a light background"),
+    N_("the file is empty"),
+    N_("file is {size} MB, the limit is {limit} MB"),
+    N_("file is {size} bytes, the limit is {limit} bytes"),
+    N_("{fmt} {what} are not supported: please upload a PNG or JPEG image"),
+    N_("HEIC images are not supported: please convert the photo to PNG or JPEG"),
+    N_("this file is a video or other media file, not an image: upload a PNG or JPEG"),
+    N_("this file contains text, not an image: please upload a PNG or JPEG"),
+    N_("this file is not an image in a supported format ({formats})"),
+    N_("the {fmt} file is damaged or incomplete and could not be decoded"),
+    N_("the {fmt} file has no pixels"),
+    N_("the image is {size} pixels: each side must be between 1 and {max} pixels"),
+    N_("the image is too large to decode"),
+    N_("the image is too large: {size} pixels is {mp} megapixels, the limit is {limit} megapixels"),
+    N_("the image is too large: {mp} megapixels, the limit is {limit} megapixels"),
+    N_("the image is too large: the limit is {limit} megapixels"),
+)
+
+
+def _pattern(template: str) -> re.Pattern:
+    """The regular expression of a message template: its text literally, each {field} a group."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)))
+
+
+_PREPROCESS_MESSAGES = tuple((_pattern(t), t) for t in _PREPROCESS_TEMPLATES)
 
 
 def preprocess_message(text: str) -> str:
