@@ -60,10 +60,9 @@ def uploads_section(rows: list[dict[str, Any]]) -> None:
     st.markdown(_("**Does an upload come back as the same digit?** The share of reconstructions the "
                   "LeNet reads as the uploaded digit, by kind of digit (on the real-data row: the "
                   "share of the uploads themselves it reads)."))
-    for col, (title, df) in zip(st.columns(len(tables)), tables):
-        with col:
-            st.caption(_(title))
-            st.table(df.set_index(df.columns[0]))
+    for title, df in tables:  # one under the other: side by side, set 2's families do not fit
+        st.caption(_(title))
+        st.table(df.set_index(df.columns[0]))
 
 
 def cell(value: Any, spec: str | None) -> str:
@@ -209,12 +208,12 @@ def toy_table(toys: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def score_table(df: pd.DataFrame, key: str) -> None:
-    """A score table: more columns than a projector's width shows, so it scrolls sideways inside
-    its frame (a container keyed ``<key>_frame``), with the Model column pinned so that every row
-    stays named."""
-    with st.container(key=f"{key}_frame"):
-        st.dataframe(df, hide_index=True, width="stretch", key=key,
-                     column_config={_("Model"): st.column_config.Column(pinned=True)})
+    """A score table as a projector shows it whole: one column per model, one row per score (a row
+    per model would be 20 columns wide and scroll sideways), a table whose headers wrap (a
+    dataframe's would not: "True data (Stacked MNIST train vs test)"); its CSV keeps a row per
+    model."""
+    with st.container(key=key):
+        st.table(df.set_index(_("Model")).T.rename_axis(_("Score")))
 
 
 def stacked_table(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
@@ -134,3 +135,16 @@ def wait_done(at: AppTest, timeout: float = 90) -> None:
             return
         time.sleep(0.3)
     raise AssertionError("training did not finish in time")
+
+
+def by_model(frame: pd.DataFrame) -> pd.DataFrame:
+    """A Results score table as the tests read it, one row per model (the page shows it
+    transposed, one column per model, so that a projector shows it whole)."""
+    if frame.index.name != "Score":
+        return frame
+    return frame.T.reset_index(names="Model")
+
+
+def score_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The Results page's score tables (the main one first), one row per model."""
+    return [by_model(t.value) for t in at.table if t.value.index.name == "Score"]

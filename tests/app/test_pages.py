@@ -12,7 +12,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.app.support import image_urls, model_key, open_page, texts
+from tests.app.support import image_urls, model_key, open_page, score_tables, texts
 from tests.upload_corpus import make_corpus
 
 torch.set_num_threads(1)
@@ -179,11 +179,11 @@ def test_interpolation(app_env):
 # --- Results ---------------------------------------------------------------------------------
 def test_results(app_env, monkeypatch, tmp_path):
     at = open_page("results.py")
-    df = at.dataframe[0].value
+    df = score_tables(at)[0]
     assert list(df["Model"]) == ["VAE", "GAN", "True data (MNIST test)"]
     assert df.loc[1, "MMD²(Q_Z, P_Z)"] == "—" and df.loc[2, "Recon. MSE"] == "—"
     assert len(at.get("plotly_chart")) == 3
-    assert at.dataframe[1].value.loc[0, "Modes covered"] == "8.0 ± 0.0 / 8"
+    assert at.dataframe[0].value.loc[0, "Modes covered"] == "8.0 ± 0.0 / 8"  # the toys
     assert any("python -m wae_core.evaluate --n 1000" in c for c in texts(at.caption))
     assert any("not Inception" in m for m in texts(at.markdown))
 

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from tests.app.support import RESULTS, open_page, texts
+from tests.app.support import RESULTS, open_page, score_tables, texts
 
 # Made-up numbers, chosen so that the lowest precision and the lowest recall are two models that
 # the fixture's kinds would not suggest: the sentence must follow the numbers, not the names.
@@ -45,7 +45,7 @@ def test_results_fidelity_columns_and_scatter(app_env, monkeypatch, tmp_path):
     protocol = {"k_pr": 3, "k_dc": 5, "kid_subsets": 100, "kid_subset_size": 1000}
     at = results_page_with(FIDELITY, monkeypatch, tmp_path, fidelity=protocol)
     assert not at.exception
-    df = at.dataframe[0].value
+    df = score_tables(at)[0]
     assert list(df["Precision ↑"]) == ["0.910", "0.550", "0.860"]
     assert list(df["Recall ↑"]) == ["0.420", "0.830", "0.880"]
     assert df.loc[0, "Density"] == "1.070" and df.loc[2, "Coverage ↑"] == "0.930"
@@ -68,7 +68,7 @@ def test_results_without_fidelity_numbers_has_no_scatter(app_env):
     at = open_page("results.py")
     assert not at.exception
     assert len(at.get("plotly_chart")) == 3
-    df = at.dataframe[0].value
+    df = score_tables(at)[0]
     assert set(df["Precision ↑"]) == {"—"} and set(df["KID ↓"]) == {"—"}
 
 
@@ -81,7 +81,7 @@ def test_results_class_kept_and_ex_post_columns(app_env, monkeypatch, tmp_path):
              "True data (MNIST test)": {"class_kept_test": 0.99, "class_kept_heldout": 0.982}}
     at = results_page_with(extra, monkeypatch, tmp_path)
     assert not at.exception
-    df = at.dataframe[0].value
+    df = score_tables(at)[0]
     assert list(df["Class kept, MNIST test ↑"]) == ["97.1%", "—", "99.0%"]
     assert list(df["Class kept, non-MNIST uploads ↑"]) == ["91.5%", "—", "98.2%"]
     assert list(df["FID (LeNet), ex-post GMM ↓"]) == ["36.82", "—", "—"]

@@ -4,14 +4,14 @@ benchmark from the same file."""
 
 from __future__ import annotations
 
-from tests.app.support import RESULTS, STACKED, open_page, results_with_sections, texts
+from tests.app.support import RESULTS, STACKED, open_page, results_with_sections, score_tables, texts
 
 
 def test_results_page_shows_the_fashion_and_stacked_tables(app_env, monkeypatch, tmp_path):
     results_with_sections(tmp_path, monkeypatch)
     at = open_page("results.py")
     assert not at.exception, at.exception
-    frames = [d.value for d in at.dataframe]
+    frames = score_tables(at)
     stacked = next(v for v in frames if "Modes covered (of 1,000)" in v.columns)
     assert list(stacked["Model"]) == [r["model"] for r in STACKED]
     assert list(stacked["Modes covered (of 1,000)"]) == ["1,000.0 ± 0.0", "987.0 ± 2.0", "43.0 ± 11.0"]

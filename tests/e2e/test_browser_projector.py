@@ -34,14 +34,12 @@ CASES = ([(spec[3], "mnist", "en") for spec in PAGE_SPECS]
 # Results' score tables (20 and 9 columns) cannot fit any projector's width: they scroll sideways
 # inside their frame, their Model column pinned (app/views/results.py, score_table: the container
 # keyed "<key>_frame" around each).
-WIDE_TABLES = ("results_table_frame", "results_fashion_frame", "results_stacked_frame")
-
 # Every element whose text is cut off: wider than its box (scrollWidth > clientWidth + 1; this
 # is also what text-overflow: ellipsis shows as "…"), for every metric's label / value / delta and
 # everything inside them, every st.table header cell and what it holds; and whatever scrolls
-# sideways: the document, the main block, a table's or a dataframe's scroller (but for WIDE_TABLES).
+# sideways: the document, the main block, a table's or a dataframe's scroller.
 MEASURE_JS = r"""
-(wide) => {
+() => {
   const found = [];
   const text = (el) => (el.innerText || el.textContent || "").replace(/\s+/g, " ").trim();
   const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
@@ -80,7 +78,7 @@ MEASURE_JS = r"""
       }
   }
   for (const d of document.querySelectorAll("[data-testid='stMain'] [data-testid='stDataFrame']")) {
-    if (!shown(d) || d.closest("[data-stale='true']") || wide.some(k => d.closest(`.st-key-${k}`))) continue;
+    if (!shown(d) || d.closest("[data-stale='true']")) continue;
     const s = d.querySelector(".dvn-scroller");
     if (s && s.scrollWidth > s.clientWidth + 1) {
       const cols = Array.from(d.querySelectorAll("table[role='grid'] th, [role='columnheader']"), text)
@@ -127,13 +125,13 @@ CLICK_TAB_JS = """(i) => document.querySelectorAll("[data-testid='stMain'] [role
 def measure(ui: UI) -> tuple[list[str], int]:
     """What is cut off or scrolls sideways (every tab of every tab bar in turn), and how many
     metrics the page shows."""
-    out = ui.page.evaluate(MEASURE_JS, WIDE_TABLES)
+    out = ui.page.evaluate(MEASURE_JS)
     found, n_metrics = list(out["found"]), out["metrics"]
     n_tabs = ui.page.evaluate(N_TABS_JS)
     for i in range(n_tabs):
         ui.page.evaluate(CLICK_TAB_JS, i)
         ui.page.wait_for_timeout(300)
-        found += [f for f in ui.page.evaluate(MEASURE_JS, WIDE_TABLES)["found"] if f not in found]
+        found += [f for f in ui.page.evaluate(MEASURE_JS)["found"] if f not in found]
     if n_tabs:
         ui.page.evaluate(CLICK_TAB_JS, 0)
     return found, n_metrics
