@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrain every shipped checkpoint (`make checkpoints`) from its named recipe: every number (nets,
-# λ, learning rates, epochs, time caps, and why) is in wae_core/recipes.py, and each command is
+# λ, learning rates, epochs, time caps, and why) is in wae_core/training/recipes.py, and each command is
 # recorded in its checkpoint's metadata.
 # Usage: scripts/make_checkpoints.sh
 #          [classifier|classifier-fashion|mnist|mnist2|z2|fashion|fashion2|stacked|stacked2|toys|ring|grid|
@@ -39,7 +39,7 @@ if [[ $what == classifier-fashion || $what == all ]]; then
   $PY -m wae_core.classifier --dataset fashion-mnist --out checkpoints/lenet-fashion-mnist.safetensors "${T[@]}"
 fi
 if [[ $what == mnist || $what == all ]]; then
-  # The auto-encoders side by side, one thread each (their time caps: wae_core/recipes.py).
+  # The auto-encoders side by side, one thread each (their time caps: wae_core/training/recipes.py).
   for kind in vae wae-mmd wae-gan; do
     $PY -m wae_core.train --recipe "mnist-$kind" --threads 1 --out "checkpoints/mnist-$kind.safetensors" &
   done

@@ -84,7 +84,7 @@ def test_shipped_mnist_checkpoints_were_trained_as_their_recipe_says(stem):
 
 
 def test_app_and_scripts_type_no_hyperparameters():
-    """Learning rates, λ and widths live in wae_core/recipes.py only."""
+    """Learning rates, λ and widths live in wae_core/training/recipes.py only."""
     pattern = re.compile(r"\b(lr|lr_adv|lam|hidden|disc_hidden|channels)\s*=\s*[\d.]|--(lr|lam|channels)\b")
     files = [*ROOT.glob("app/**/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("scripts/*.sh")]
     hits = [f"{f.relative_to(ROOT)}:{i}" for f in files
