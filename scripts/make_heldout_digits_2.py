@@ -52,9 +52,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the first set's script, beside this one
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The first set's glyph placement and file encoding, shared (not copied).
+# The first set's glyph placement and file encoding, shared with it (harness/images.py).
 from harness import ROOT as REPO_ROOT  # noqa: E402
 from harness.images import encode_image, font_mask  # noqa: E402
 from wae_core.data.ingest import preprocess_bytes  # noqa: E402
