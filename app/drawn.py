@@ -11,8 +11,8 @@ per input and kept:
 * PNG bytes and CSV bytes with ``st.cache_data`` (bytes copy cheaply);
 * the arrays behind them come from :mod:`app.cache`, keyed by :class:`app.catalog.Ref`;
 * a figure with text (titles, axis labels, hover texts: :mod:`app.figures` translates them) is
-  cached per language: each public function here passes :func:`app.i18n.language` on to the
-  cached one, so a Korean session never gets an English figure or the other way round.
+  cached per language (:func:`app.i18n.per_language` passes the session's language as the last
+  argument), so a Korean session never gets an English figure or the other way round.
 """
 
 from __future__ import annotations
@@ -27,20 +27,17 @@ import torch
 from app import cache, figures
 from app import components as C
 from app.catalog import Ref
-from app.i18n import _, language
+from app.i18n import _, per_language
 from wae_core.data.datasets import sample_toy
 from wae_core.models import divergences as div
 
 
 # --- The idea ------------------------------------------------------------------------------------
-def ot_ring(ref: Ref, n: int, seed: int) -> tuple[go.Figure, dict[str, np.ndarray], float]:
+@per_language
+@st.cache_resource(show_spinner=False, max_entries=16)
+def ot_ring(ref: Ref, n: int, seed: int, lang: str) -> tuple[go.Figure, dict[str, np.ndarray], float]:
     """n points of the ring and n samples of a ring model, matched optimally
     (``divergences.optimal_transport``): (figure, the matched pairs as CSV columns, mean cost)."""
-    return _ot_ring(ref, n, seed, language())
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _ot_ring(ref: Ref, n: int, seed: int, lang: str) -> tuple[go.Figure, dict[str, np.ndarray], float]:
     real = sample_toy("ring", n, torch.Generator().manual_seed(seed)).x
     fake = torch.as_tensor(cache.samples(ref, n, seed))
     cost, sigma = div.optimal_transport(real, fake)
@@ -61,15 +58,12 @@ def posterior_rows(post: dict | None, codes: np.ndarray | None, labels: np.ndarr
     return rows
 
 
-def posteriors(vae: Ref | None, wae: Ref | None, n: int, seed: int) -> tuple[go.Figure, list[dict]]:
+@per_language
+@st.cache_resource(show_spinner=False, max_entries=16)
+def posteriors(vae: Ref | None, wae: Ref | None, n: int, seed: int,
+               lang: str) -> tuple[go.Figure, list[dict]]:
     """The deck's posterior figure (:func:`app.figures.posterior_figure`) of n test images for a
     z_dim = 2 VAE and WAE (either may be None), and its numbers as CSV rows."""
-    return _posteriors(vae, wae, n, seed, language())
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _posteriors(vae: Ref | None, wae: Ref | None, n: int, seed: int,
-                lang: str) -> tuple[go.Figure, list[dict]]:
     post = cache.vae_posteriors(vae, n, seed) if vae is not None else None
     codes = labels = None
     if wae is not None:
@@ -90,38 +84,28 @@ def sorted_samples_png(ref: Ref, n: int, seed: int, classifier: Ref, k: int, nco
     return C.grid_png(imgs, ncol, scale)
 
 
-def class_histogram(counts: tuple[int, ...], labels: tuple[str, ...] | None) -> go.Figure:
-    """:func:`app.figures.class_histogram`, once per counts (and language)."""
-    return _class_histogram(counts, labels, language())
-
-
+@per_language
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _class_histogram(counts: tuple[int, ...], labels: tuple[str, ...] | None, lang: str) -> go.Figure:
+def class_histogram(counts: tuple[int, ...], labels: tuple[str, ...] | None, lang: str) -> go.Figure:
+    """:func:`app.figures.class_histogram`, once per counts (and language)."""
     return figures.class_histogram(counts, labels=labels)
 
 
-def stacked_mode_map(counts: tuple[int, ...], title: str) -> go.Figure:
-    """:func:`app.figures.stacked_mode_map`, once per counts (and language)."""
-    return _stacked_mode_map(counts, title, language())
-
-
+@per_language
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _stacked_mode_map(counts: tuple[int, ...], title: str, lang: str) -> go.Figure:
+def stacked_mode_map(counts: tuple[int, ...], title: str, lang: str) -> go.Figure:
+    """:func:`app.figures.stacked_mode_map`, once per counts (and language)."""
     return figures.stacked_mode_map(counts, title=title)
 
 
 # --- Latent space --------------------------------------------------------------------------------
+@per_language
+@st.cache_resource(show_spinner=False, max_entries=48)
 def latent_map(ref: Ref, n: int, seed: int, method: str, draw: bool, dataset: str,
-               user_xy: np.ndarray | None, user_names: tuple[str, ...]) -> go.Figure:
+               user_xy: np.ndarray | None, user_names: tuple[str, ...], lang: str) -> go.Figure:
     """The latent page's map of one model (:func:`app.figures.latent_map_figure` of
     :func:`app.cache.latent_map`), codes coloured by the data set's groups, the user's digits
     (``user_xy``, already placed on the map) as stars."""
-    return _latent_map(ref, n, seed, method, draw, dataset, user_xy, user_names, language())
-
-
-@st.cache_resource(show_spinner=False, max_entries=48)
-def _latent_map(ref: Ref, n: int, seed: int, method: str, draw: bool, dataset: str,
-                user_xy: np.ndarray | None, user_names: tuple[str, ...], lang: str) -> go.Figure:
     from app import datasets
 
     m, ds = cache.latent_map(ref, n, seed, method, draw, dataset), datasets.get(dataset)

@@ -96,6 +96,22 @@ def bound() -> Callable[[str], str]:
     return translations(language()).gettext
 
 
+def per_language(cached: Callable[..., Any]) -> Callable[..., Any]:
+    """A cached builder of something with text in it (a figure's titles and labels), called with
+    the session's language as its last argument, so that each language is cached apart::
+
+        @per_language
+        @st.cache_resource
+        def chart(counts, lang): ...     # the page calls chart(counts)
+    """
+    @functools.wraps(cached)
+    def call(*args: Any) -> Any:
+        return cached(*args, language())
+
+    call.clear = cached.clear  # type: ignore[attr-defined]
+    return call
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for extraction only; translate it with ``_`` where it is shown."""
     return message

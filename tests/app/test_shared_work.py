@@ -22,10 +22,10 @@ from tests.app.support import open_page
 SEED = 4242
 
 BUILDERS = [  # (page, the module and name of a figure builder it must not call twice, its cache)
-    ("idea.py", figures, "posterior_figure", drawn._posteriors),
-    ("idea.py", figures, "ot_matching_figure", drawn._ot_ring),
-    ("mode_collapse.py", figures, "class_histogram", drawn._class_histogram),
-    ("latent.py", figures, "latent_map_figure", drawn._latent_map),
+    ("idea.py", figures, "posterior_figure", drawn.posteriors),
+    ("idea.py", figures, "ot_matching_figure", drawn.ot_ring),
+    ("mode_collapse.py", figures, "class_histogram", drawn.class_histogram),
+    ("latent.py", figures, "latent_map_figure", drawn.latent_map),
     ("results.py", px, "bar", None),  # (its cache is the page's own: it may be full already)
 ]
 
