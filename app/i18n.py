@@ -24,7 +24,8 @@ import contextlib
 import functools
 import gettext
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,29 @@ def per_language(cached: Callable[..., Any]) -> Callable[..., Any]:
 
     call.clear = cached.clear  # type: ignore[attr-defined]
     return call
+
+
+def known_sentences(templates: Sequence[str]) -> tuple[tuple[re.Pattern, str], ...]:
+    """Each English message template (marked with ``N_``, with {fields}) and the regular expression
+    that reads its values back from the message: the text literally, each {field} a group."""
+    def pattern(template: str) -> re.Pattern:
+        parts = re.split(r"\{(\w+)\}", template)
+        return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)"
+                                  for i, p in enumerate(parts)))
+
+    return tuple((pattern(t), t) for t in templates)
+
+
+def translate_sentence(text: str, sentences: Sequence[tuple[re.Pattern, str]],
+                       value: Callable[[str, str], str] = lambda _name, v: v) -> str:
+    """``text``, a message wae_core wrote in English, in the session's language when it is one of
+    ``sentences`` (:func:`known_sentences`; the first that matches), its values kept (each passed
+    through ``value(field, text)``); any other text unchanged."""
+    for pat, template in sentences:
+        m = pat.fullmatch(text)
+        if m:
+            return _(template).format(**{k: value(k, v) for k, v in m.groupdict().items()})
+    return text
 
 
 def N_(message: str) -> str:

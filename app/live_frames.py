@@ -9,7 +9,6 @@ figures once per version, so every watcher here gets the very same bytes (and th
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.i18n import N_, _, language
+from app.i18n import N_, known_sentences, language, translate_sentence
 from wae_core import live
 
 MAX_RUNS = 64  # runs whose latest frame this process keeps
@@ -26,52 +25,31 @@ MAX_RUNS = 64  # runs whose latest frame this process keeps
 # What wae_core.live and the trainer tell users (a room's errors, a paused run's status, a
 # diverged run, the process's training limit) is English there: the known sentences, with their
 # numbers and names, in the session's language; anything else as it is (see translated).
-_MESSAGES = tuple((re.compile(pattern), template) for pattern, template in (
-    (r"A room code has (?P<n>\d+) letters and digits \(like K7QX2M\); check the code on the "
-     r"lecturer's screen\.",
-     N_("A room code has {n} letters and digits (like K7QX2M); check the code on the lecturer's screen.")),
-    (r"This run has ended \(its page was left or it was replaced\): start a new one\.",
-     N_("This run has ended (its page was left or it was replaced): start a new one.")),
-    (r"A model diverged: press Reset before starting again\.",
-     N_("A model diverged: press Reset before starting again.")),
-    (r"The run (?P<code>\w+) has ended: ask for the new code\.",
-     N_("The run {code} has ended: ask for the new code.")),
-    (r"No run has the code (?P<code>\w+) on this server: check it, or ask the lecturer to press "
-     r"“Share this run” again\.",
-     N_("No run has the code {code} on this server: check it, or ask the lecturer to press “Share this "
-        "run” again.")),
-    (r"This training's place was given up after (?P<s>\d+) s without a word from its page: press "
-     r"Start again\.",
-     N_("This training's place was given up after {s} s without a word from its page: press Start "
-        "again.")),
-    (r"stopped at the limit of (?P<n>[\d,]+) steps: reset to train again",
-     N_("stopped at the limit of {n} steps: reset to train again")),
-    (r"paused after (?P<s>\d+) s without a viewer", N_("paused after {s} s without a viewer")),
-    (r"(?P<n>\d+) trainings already run here \(at most (?P<max>\d+) at a time\)",
-     N_("{n} trainings already run here (at most {max} at a time)")),
-    (r"loss is not finite at step (?P<step>\d+) \(epoch (?P<epoch>\d+)\): (?P<losses>\{.*\}); training "
-     r"stopped and no checkpoint was written\. Try a lower learning rate or lambda\.",
-     N_("loss is not finite at step {step} (epoch {epoch}): {losses}; training stopped and no checkpoint "
-        "was written. Try a lower learning rate or lambda.")),
-    (r"loss is not finite at step (?P<step>\d+) \(epoch (?P<epoch>\d+)\): (?P<losses>\{.*\}); training "
-     r"stopped and the last good checkpoint (?P<path>.+) was kept\. Try a lower learning rate or lambda\.",
-     N_("loss is not finite at step {step} (epoch {epoch}): {losses}; training stopped and the last good "
-        "checkpoint {path} was kept. Try a lower learning rate or lambda.")),
-    (r"(?P<model>[\w-]+) diverged: (?P<error>.*)", N_("{model} diverged: {error}")),
+_MESSAGES = known_sentences((
+    N_("A room code has {n} letters and digits (like K7QX2M); check the code on the lecturer's screen."),
+    N_("This run has ended (its page was left or it was replaced): start a new one."),
+    N_("A model diverged: press Reset before starting again."),
+    N_("The run {code} has ended: ask for the new code."),
+    N_("No run has the code {code} on this server: check it, or ask the lecturer to press "
+       "“Share this run” again."),
+    N_("This training's place was given up after {s} s without a word from its page: press Start again."),
+    N_("stopped at the limit of {n} steps: reset to train again"),
+    N_("paused after {s} s without a viewer"),
+    N_("{n} trainings already run here (at most {max} at a time)"),
+    N_("loss is not finite at step {step} (epoch {epoch}): {losses}; training stopped and no "
+       "checkpoint was written. Try a lower learning rate or lambda."),
+    N_("loss is not finite at step {step} (epoch {epoch}): {losses}; training stopped and the "
+       "last good checkpoint {path} was kept. Try a lower learning rate or lambda."),
+    N_("{model} diverged: {error}"),
 ))
 
 
 def translated(message: object) -> str:
     """A message of the live engine (``str(e)`` of a ``RoomError``, a snapshot's status, a run's
-    error) in the session's language: a known sentence translated with its values kept, anything
-    else unchanged."""
-    text = str(message)
-    for pattern, template in _MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            values = {k: translated(v) if k == "error" else v for k, v in m.groupdict().items()}
-            return _(template).format(**values)
-    return text
+    error) in the session's language: a known sentence translated with its values kept (a
+    diverged model's error translated in turn), anything else unchanged."""
+    return translate_sentence(str(message), _MESSAGES,
+                              lambda name, v: translated(v) if name == "error" else v)
 
 
 @dataclass

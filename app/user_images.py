@@ -5,7 +5,6 @@ upload ingest (:mod:`wae_core.data.ingest`), with its notes and errors in the se
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from app import components as C
-from app.i18n import N_, _
+from app.i18n import N_, _, known_sentences, translate_sentence
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 CANVAS_SIZE = 280
@@ -55,23 +54,13 @@ _PREPROCESS_TEMPLATES = (
 )
 
 
-def _pattern(template: str) -> re.Pattern:
-    """The regular expression of a message template: its text literally, each {field} a group."""
-    parts = re.split(r"\{(\w+)\}", template)
-    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)))
-
-
-_PREPROCESS_MESSAGES = tuple((_pattern(t), t) for t in _PREPROCESS_TEMPLATES)
+_PREPROCESS_MESSAGES = known_sentences(_PREPROCESS_TEMPLATES)
 
 
 def preprocess_message(text: str) -> str:
     """A note or error message of the upload ingest (:mod:`wae_core.data.ingest`) in the session's
     language (a message it does not know: unchanged)."""
-    for pattern, template in _PREPROCESS_MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            return _(template).format(**m.groupdict())
-    return text
+    return translate_sentence(text, _PREPROCESS_MESSAGES)
 
 
 class Digit:

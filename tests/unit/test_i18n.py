@@ -367,8 +367,30 @@ def test_upload_messages_are_translated(monkeypatch):
     # English: unchanged
     assert [user_images.preprocess_message(m) for m in messages] == messages
     # Korean: every one known (no English left), numbers and names kept
-    monkeypatch.setattr(user_images, "_", i18n.translations("ko").gettext)
+    monkeypatch.setattr(i18n, "language", lambda: "ko")
     for m in messages:
         ko = user_images.preprocess_message(m)
         assert ko != m and re.search("[가-힣]", ko), m
         assert set(re.findall(r"\d+|PNG|JPEG|SVG", m)) <= set(re.findall(r"\d+|PNG|JPEG|SVG", ko)), (m, ko)
+
+
+def test_room_messages_are_translated(monkeypatch):
+    """What the hub tells a student who typed a wrong code, or the code of an ended run: English
+    as the hub wrote it, Korean with the code and the number kept."""
+    from app.live_frames import translated
+    from wae_core.live import hub as H
+
+    hub = H.Hub()
+    messages = []
+    for call in (lambda: H.normalize_code("K7"), lambda: hub.find("ZZZZZZ")):
+        try:
+            call()
+        except H.RoomError as e:
+            messages.append(str(e))
+    assert len(messages) == 2, messages
+    assert [translated(m) for m in messages] == messages
+    monkeypatch.setattr(i18n, "language", lambda: "ko")
+    for m in messages:
+        ko = translated(m)
+        assert ko != m and re.search("[가-힣]", ko), m
+        assert set(re.findall(r"\d+|ZZZZZZ", m)) <= set(re.findall(r"\d+|ZZZZZZ", ko)), (m, ko)
