@@ -13,7 +13,7 @@ import streamlit as st
 from app import cache, catalog, class_kept, export
 from app import components as C
 from app.catalog import Ref
-from app.i18n import N_, _, language
+from app.i18n import N_, _, per_language
 from wae_core.evaluation import metrics
 from wae_core.evaluation.lenet import FEATURE_DIM
 
@@ -141,8 +141,8 @@ def chart_frame(rows: list[dict[str, Any]], key: str) -> pd.DataFrame:
 
 
 # The charts, built once per version of results.json and language for every session (``ref`` is
-# that version: the rows are read through cache.load_results; ``lang`` the session's language, which
-# the figures' titles are in); building a Plotly Express figure was most of this page's rerun.
+# that version: the rows are read through cache.load_results; per_language: the session's language,
+# which the figures' titles are in); building a Plotly Express figure was most of this page's rerun.
 # Never update a figure returned from here: it is shared.
 def _rows() -> list[dict[str, Any]]:
     res = cache.load_results() or {}
@@ -154,8 +154,9 @@ def _group_names(fig: Any) -> None:
     fig.for_each_trace(lambda t: t.update(name=_(t.name)) if t.name in GROUPS else None)
 
 
+@per_language
 @st.cache_resource(show_spinner=False, max_entries=16)
-def bar_chart(ref: Ref, key: str, lang: str = "en") -> tuple[pd.DataFrame, Any]:
+def bar_chart(ref: Ref, key: str, lang: str) -> tuple[pd.DataFrame, Any]:
     """The bar chart of one column of the table: (its numbers, the figure or None without any)."""
     df = chart_frame(_rows(), key)
     if df.empty:
@@ -170,8 +171,9 @@ def bar_chart(ref: Ref, key: str, lang: str = "en") -> tuple[pd.DataFrame, Any]:
     return df, fig
 
 
+@per_language
 @st.cache_resource(show_spinner=False, max_entries=4)
-def pr_chart(ref: Ref, lang: str = "en") -> tuple[pd.DataFrame, Any]:
+def pr_chart(ref: Ref, lang: str) -> tuple[pd.DataFrame, Any]:
     """The precision-vs-recall scatter: (its points, the figure or None without any)."""
     pr = pr_frame(_rows())
     if pr.empty:
@@ -285,7 +287,7 @@ def main() -> None:
         uploads_section(rows)
         cols = st.columns(len(CHARTS))
         for col, (key, title) in zip(cols, CHARTS):
-            df, fig = bar_chart(ref, key, language())
+            df, fig = bar_chart(ref, key)
             with col:
                 st.markdown(f"**{_(title)}**")
                 if fig is None:
@@ -293,7 +295,7 @@ def main() -> None:
                     continue
                 export.chart(fig, f"results_chart_{key}", df, name=f"results-{key}", full_mode_bar=True,
                              width="stretch")
-        pr, fig = pr_chart(ref, language())
+        pr, fig = pr_chart(ref)
         if fig is not None:
             fid = res.get("fidelity") or {}
             st.markdown(_("**Precision vs recall on LeNet features** (k = {k}, "
