@@ -158,7 +158,9 @@ def test_pages_show_the_data_sets_labels(data_env):
 
 
 def test_stacked_mnist_pages_say_what_they_do_not_offer(data_env):
-    at = open_app({"data": "stacked-mnist", "page": "reconstructions"})
+    # LIGHT's sample count: the mode-collapse view below is then the every-page test's, cached
+    at = open_app({"data": "stacked-mnist", "page": "reconstructions",
+                   "mc_n_stacked": str(LIGHT["mc_n_stacked"])})
     assert "Stacked MNIST test images" in texts(at, "subheader")
     labels = [c for c in texts(at, "caption") if c.startswith("Labels: ")][0]
     assert all(len(t.split("-")) == 3 for t in labels.removeprefix("Labels: ").split(" · "))

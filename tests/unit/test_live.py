@@ -356,8 +356,7 @@ def test_background_training_errors(tmp_path):
 def test_default_preset_puts_the_wae_on_every_ring_mode():
     """The page's default preset (the shipped toy recipe): after S.LIVE_STEPS steps the WAE-MMD
     covers all 8 modes and puts a measured share of its samples on them (bound from the sweep,
-    harness/stochastic.py). The GAN's coverage is printed, not asserted: it wanders between modes."""
+    harness/stochastic.py). The GAN's side is not trained here: it wanders between modes, so no
+    bound holds for it (scripts/sweep_stochastic_tests.py measures it)."""
     wae = S.live_ring("wae-mmd", seed=0)
-    gan = S.live_ring("gan", seed=0)
-    print(f"\nring after {S.LIVE_STEPS} steps: WAE-MMD {wae}; GAN {gan}")
     assert wae["modes_covered"] == 8 and wae["hq_share"] > S.LIVE_HQ_BOUND, wae
