@@ -36,6 +36,7 @@ Sources and licences (``data/heldout-digits-2-LICENSES.txt`` has the attribution
     .venv/bin/python scripts/make_heldout_digits_2.py            # writes data/heldout-digits-2.npz
     .venv/bin/python scripts/make_heldout_digits_2.py --out /tmp/h2.npz --report
     .venv/bin/python scripts/make_heldout_digits_2.py --report-only   # the committed file, as it is
+    .venv/bin/python scripts/make_heldout_digits_2.py --validation --out /tmp/h2-val.npz --report
 
 ``--report`` prints the share of the inputs that the shipped LeNet reads, and the class kept of
 each shipped MNIST auto-encoder, per family.
@@ -64,6 +65,10 @@ OUT = REPO_ROOT / "data" / "heldout-digits-2.npz"
 FAMILIES = ("uci-8x8", "marker", "ballpoint", "pencil", "screen")
 PER_DIGIT = 20  # per family: 5 families x 10 digits x 20 = 1,000 images
 SEED = 20_261_220  # image (family f, digit d, i) uses [SEED, f, d, i]; the first set uses another
+# The validation split: images PER_DIGIT.. of each (family, digit), the same generator's other draws
+# and other UCI digits. Settings of the upload path and of the encoders may be chosen on it; the set
+# itself (images 0..PER_DIGIT-1) is for reporting only.
+VALIDATION_START = PER_DIGIT
 MAX_REFUSED = 20  # draws of one image the app may refuse before the script gives up
 
 # The Debian packages the fonts come from (``make fonts``), and the faces each family draws with.
@@ -289,11 +294,12 @@ def make_screen(digit: int, rng: np.random.Generator, fonts: list[Path]) -> np.n
 
 
 def make_heldout(per_digit: int = PER_DIGIT, seed: int = SEED,
-                 families: tuple[str, ...] = FAMILIES) -> dict[str, np.ndarray]:
+                 families: tuple[str, ...] = FAMILIES, start: int = 0) -> dict[str, np.ndarray]:
     """The set (or the ``families`` of it): ``x`` uint8 (N, 28, 28), ``y`` int64, ``source`` and
     ``refused``: how many files the app refused as blank before this one (drawn again from the
     same generator). Image i of a digit depends only on (seed, family, digit, i): a smaller
-    ``per_digit`` gives the first images of the full set."""
+    ``per_digit`` gives the first images of the full set, and ``start`` = PER_DIGIT images the set
+    never holds (:data:`VALIDATION_START`)."""
     x8, y8 = uci_digits() if "uci-8x8" in families else (None, None)
     marker, ballpoint, pencil = (font_paths(f) for f in (MARKER_FONTS, BALLPOINT_FONTS, PENCIL_FONTS))
     screen = font_paths(tuple(FONT_FILES))
@@ -306,7 +312,7 @@ def make_heldout(per_digit: int = PER_DIGIT, seed: int = SEED,
     for family in families:
         f = FAMILIES.index(family)
         for digit in range(10):
-            for i in range(per_digit):
+            for i in range(start, start + per_digit):
                 rng = np.random.default_rng([seed, f, digit, i])
                 for n in range(MAX_REFUSED + 1):
                     try:  # a file the app refuses ("no ink found") is drawn again, and counted
@@ -357,12 +363,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="print the LeNet's recognition and each model's class kept per family")
     p.add_argument("--report-only", action="store_true",
                    help="report on the file at --out as it is, without drawing it again (~90 s)")
+    p.add_argument("--validation", action="store_true",
+                   help="draw the validation split instead (images the set never holds; give --out)")
     a = p.parse_args(argv)
+    if a.validation and a.out == OUT:
+        p.error("--validation writes a file of its own: give --out")
     if a.report_only:
         with np.load(a.out) as f:
             report({k: f[k] for k in f.files})
         return 0
-    arrays = make_heldout()
+    arrays = make_heldout(start=VALIDATION_START if a.validation else 0)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(a.out, **arrays)
     refused = ", ".join(f"{f} {arrays['refused'][arrays['source'] == f].sum()}" for f in FAMILIES)

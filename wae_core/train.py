@@ -21,6 +21,7 @@ import torch.distributed as dist
 
 from wae_core import cli
 from wae_core.data.datasets import DatasetUnavailableError, load_dataset
+from wae_core.models import checkpoint as ckpt
 from wae_core.models.config import ModelConfig, TrainConfig
 from wae_core.models.generative import build_model
 from wae_core.training import recipes
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_config_arguments(p, TrainConfig, HELP, FLAGS)
     p.add_argument("--subset", type=int, default=0, help="train on the first N items only")
     p.add_argument("--resume", action="store_true", help="continue the run saved at --out")
+    p.add_argument("--init", type=Path, metavar="CKPT",
+                   help="start from this checkpoint's weights and net (the model flags are not used), "
+                        "e.g. the encoder refit: --init CKPT --no-train-decoder --augment --augment-uploads")
     return p
 
 
@@ -82,6 +86,13 @@ def configs_from_args(a: argparse.Namespace) -> tuple[str, ModelConfig, TrainCon
     model_kw.update(cli.fields_of(ModelConfig, given))
     train_kw.update(cli.fields_of(TrainConfig, given))
     return dataset, ModelConfig.from_dict(model_kw), TrainConfig.from_dict(train_kw)
+
+
+def init_record(path: Path, meta: dict) -> dict:
+    """What a run started with ``--init`` keeps of the checkpoint it started from: its file, its
+    command, configs and history (a two-stage model's first stage)."""
+    keys = ("recipe", "command", "train_config", "epochs_done", "step", "history", "init")
+    return {"file": path.name, **{k: meta[k] for k in keys if k in meta}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             if a.recipe:
                 meta["recipe"] = a.recipe
             torch.manual_seed(tcfg.seed)  # initial weights (DDP then broadcasts rank 0's to all ranks)
-            trainer = Trainer(build_model(mcfg), data, tcfg, a.out, cbs, meta)
+            if a.init:
+                model = ckpt.load(a.init)
+                meta["init"] = init_record(a.init, model.meta)
+            else:
+                model = build_model(mcfg)
+            trainer = Trainer(model, data, tcfg, a.out, cbs, meta)
     except ValueError as e:  # the data does not fit the model (channels, shape)
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -102,3 +102,19 @@ def test_cosine_budget_anneals_by_time_or_steps_whichever_is_further():
     # without a time cap it is the step cosine
     plain = TrainConfig(lr_schedule="cosine-budget")
     assert plain.lr_multiplier(0, step=30, total_steps=100, seconds=1e9) == pytest.approx(cos(0.3))
+
+
+def test_degrade_keeps_the_digit_in_range_with_its_peak_at_one():
+    """Each upload degradation on its own, and all of them: values in [0, 1], the ink's peak
+    scaled back to 1 (as the upload path scales it), the ink where it was (no shift)."""
+    x = load_mnist("test").x[:32]
+    torch.manual_seed(0)
+    centre = torch.arange(28.0)
+    for step in (A.lower_resolution, A.gaussian_blur, A.ink_level, A.patchy_ink, A.degrade):
+        d = step(x)
+        assert d.shape == x.shape and d.min() >= 0 and not torch.equal(d, x), step.__name__
+        rows = lambda t: (t.sum((1, 3)) * centre).sum(1) / t.sum((1, 2, 3))  # noqa: E731
+        assert (rows(d) - rows(x)).abs().max() < 1.0, step.__name__
+    d = A.degrade(x)
+    assert torch.allclose(d.amax((1, 2, 3)), torch.ones(32))
+    assert (A.augment_digits(x, share=1.0, uploads=True) <= 1).all()

@@ -254,3 +254,25 @@ def test_cosine_schedule_and_lambda_warmup_per_step(data):
         assert scale == pytest.approx(min(1.0, (step + 1) / 4)) and lam == pytest.approx(10.0 * scale)
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="linear")
+
+
+def test_init_and_a_frozen_decoder_keep_the_samples(tmp_path):
+    """``--init CKPT --no-train-decoder``: training starts from the checkpoint's weights, moves the
+    encoder only (so G(z) for every z stays the same), and the new file records where it began."""
+    first, refit = tmp_path / "first.safetensors", tmp_path / "refit.safetensors"
+    common = ["--model", "wae-mmd", "--subset", "200", "--epochs", "1", "--threads", "1"]
+    p = _run_cli([*common, "--out", str(first)])
+    assert p.communicate(timeout=300)[1] is not None and p.returncode == 0
+    p = _run_cli([*common, "--init", str(first), "--no-train-decoder", "--augment", "--augment-uploads",
+                  "--out", str(refit)])
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    a, b = C.load(first), C.load(refit)
+    z = torch.randn(8, a.cfg.z_dim)
+    with torch.no_grad():
+        assert torch.equal(a.decode(z), b.decode(z))
+        x = load_mnist("test").x[:8]
+        assert not torch.equal(a.encode(x), b.encode(x))
+    init = b.meta["init"]
+    assert init["file"] == "first.safetensors" and init["epochs_done"] == 1
+    assert init["command"] == a.meta["command"] and not b.meta["train_config"]["train_decoder"]

@@ -30,11 +30,13 @@ import torch.nn.functional as F
 MAX_SHIFT_PX = 2.5  # MNIST's centring is by centre of mass: uploads land within a few pixels
 MAX_ROTATION_DEG = 15.0  # slanted handwriting and tilted photos
 SCALE_RANGE = (0.85, 1.15)  # digits smaller or larger than MNIST's 20 x 20 box
-# Half of each batch is left as it is: the decoder cannot know the pose or stroke an augmented
-# input lost, so every augmented image pulls it towards the mean and blurs it (6-minute pilots:
-# all augmented, recon. sharpness 0.025 and FID 364 against 0.051 and 154 without; docs/experiments.md).
-AUGMENTED_SHARE = 0.5
 P_THICKEN, P_THIN = 0.25, 0.15  # share of a batch whose strokes are made thicker / thinner
+# What the upload path leaves (``degrade``), each step applied to a share P_DEGRADE of the images.
+P_DEGRADE = 0.35
+LOW_RES_SIDES = (10, 18)  # a digit of 7-13 px across the 28 x 28 frame, enlarged: UCI's 8 x 8 scans
+BLUR_SIGMA = (0.4, 1.0)
+INK_GAMMA = (0.5, 2.0)
+MAX_GRAIN = 0.6
 
 
 def random_affine(x: torch.Tensor) -> torch.Tensor:
@@ -78,13 +80,71 @@ def random_stroke_width(x: torch.Tensor) -> torch.Tensor:
     return torch.where(u < P_THICKEN, dilate(x), torch.where(u > 1 - P_THIN, thin, x))
 
 
-def augment_digits(x: torch.Tensor, share: float | None = None) -> torch.Tensor:
-    """A random ``share`` (default AUGMENTED_SHARE) of a batch of digit images (N, C, H, W) in
-    [0, 1] augmented, the rest as they are."""
-    share = AUGMENTED_SHARE if share is None else share
+def _per_image(n: int, lo: float, hi: float, device: torch.device) -> torch.Tensor:
+    return lo + torch.rand(n, 1, 1, 1, device=device) * (hi - lo)
+
+
+def lower_resolution(x: torch.Tensor) -> torch.Tensor:
+    """Each image shrunk to a random side in LOW_RES_SIDES (area average) and enlarged back
+    (bilinear): a small scan or thumbnail, whose digit the upload path enlarges to 20 px."""
+    out = x.clone()
+    h, w = x.shape[-2:]
+    sides = torch.randint(LOW_RES_SIDES[0], LOW_RES_SIDES[1] + 1, (x.shape[0],))
+    for side in sides.unique().tolist():
+        i = (sides == side).nonzero().flatten()
+        small = F.interpolate(x[i], size=(side, side), mode="area")
+        out[i] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    return out
+
+
+def gaussian_blur(x: torch.Tensor) -> torch.Tensor:
+    """Each image blurred by a Gaussian of a random σ in BLUR_SIGMA (pixels): lens blur and the
+    upload path's resampling."""
+    n, c, h, w = x.shape
+    sigma = _per_image(n, *BLUR_SIGMA, x.device).flatten()
+    r = torch.arange(-3, 4, device=x.device, dtype=x.dtype)
+    k1 = torch.exp(-(r[None] ** 2) / (2 * sigma[:, None] ** 2))
+    k1 = k1 / k1.sum(1, keepdim=True)
+    kernel = (k1[:, :, None] * k1[:, None, :]).repeat_interleave(c, 0)[:, None]  # (n*c, 1, 7, 7)
+    out = F.conv2d(F.pad(x.reshape(1, n * c, h, w), (3, 3, 3, 3)), kernel, groups=n * c)
+    return out.reshape(n, c, h, w)
+
+
+def ink_level(x: torch.Tensor) -> torch.Tensor:
+    """Each image's ink curve bent by a random γ in INK_GAMMA (x ↦ x^γ): faint ballpoint and
+    pencil strokes (γ > 1 thins their grey edges), saturated marker (γ < 1 widens them)."""
+    gamma = torch.exp(_per_image(x.shape[0], *(math.log(g) for g in INK_GAMMA), x.device))
+    return x.clamp(min=0.0).pow(gamma)
+
+
+def patchy_ink(x: torch.Tensor) -> torch.Tensor:
+    """Ink with gaps: each pixel kept at 1 - g·u, u smooth noise in [0, 1], g random up to
+    MAX_GRAIN (graphite on the paper's tooth, a drying pen)."""
+    n = x.shape[0]
+    u = F.avg_pool2d(torch.rand_like(x), 3, stride=1, padding=1, count_include_pad=False)
+    return x * (1 - _per_image(n, 0.0, MAX_GRAIN, x.device) * u)
+
+
+def degrade(x: torch.Tensor) -> torch.Tensor:
+    """What the upload path leaves of a photo, a scan or a small screenshot: each of
+    :func:`lower_resolution`, :func:`gaussian_blur`, :func:`ink_level` and :func:`patchy_ink` with
+    probability P_DEGRADE, then the ink's peak scaled back to 1 (as the upload path does)."""
+    for step in (lower_resolution, gaussian_blur, ink_level, patchy_ink):
+        pick = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < P_DEGRADE
+        x = torch.where(pick, step(x), x)
+    peak = x.amax(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
+    return (x / peak).clamp_(0.0, 1.0)
+
+
+def augment_digits(x: torch.Tensor, share: float, uploads: bool = False) -> torch.Tensor:
+    """A random ``share`` of a batch of digit images (N, C, H, W) in [0, 1] augmented (the
+    TrainConfig's ``augment_share``), the rest as they are; ``uploads``: also :func:`degrade`-d."""
     aug = random_stroke_width(random_affine(x)).clamp_(0.0, 1.0)
+    if uploads:
+        aug = degrade(aug)
     pick = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < share
     return torch.where(pick, aug, x)
 
 
-__all__ = ["augment_digits", "dilate", "erode", "random_affine", "random_stroke_width"]
+__all__ = ["augment_digits", "degrade", "dilate", "erode", "gaussian_blur", "ink_level",
+           "lower_resolution", "patchy_ink", "random_affine", "random_stroke_width"]

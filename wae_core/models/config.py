@@ -141,6 +141,17 @@ class TrainConfig:
     # Images: the encoder reads each batch randomly shifted, rotated, scaled and thickened or
     # thinned (wae_core.data.augment); the cost compares the reconstruction with the original.
     augment: bool = False
+    # With ``augment``: the share of each batch augmented; the rest is read as it is. Half, when the
+    # decoder learns too: it cannot know the pose or stroke an augmented input lost, so every
+    # augmented image pulls it towards the mean and blurs it (6-minute pilots: all augmented, recon.
+    # sharpness 0.025 and FID 364 against 0.051 and 154 without; docs/experiments.md). And whether
+    # the augmented images are also degraded as uploads are (lower resolution, blur, faint or
+    # patchy ink: wae_core.data.augment.degrade).
+    augment_share: float = 0.5
+    augment_uploads: bool = False
+    # False: the decoder is frozen and only the encoder (and a WAE-GAN's adversary) learns, so the
+    # samples G(z), z ~ P_Z, stay exactly as they were: the encoder refit of a trained model.
+    train_decoder: bool = True
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:

@@ -109,7 +109,10 @@ class Trainer:
         # Fused Adam: one kernel for all parameters instead of ~10 small ops per tensor; the
         # same update rule, ~1.5x the steps/s of the small toy MLPs (measured, see docs/speed.md).
         fused = self.device.type in ("cpu", "cuda")
-        self.opt = torch.optim.Adam(model.main_parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+        if not cfg.train_decoder:  # the encoder refit: P_G = G#P_Z stays as it was
+            model.decoder.requires_grad_(False)
+        learned = [p for p in model.main_parameters() if p.requires_grad]
+        self.opt = torch.optim.Adam(learned, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                     fused=fused)
         self.opt_adv = (torch.optim.Adam(model.adversary_parameters(), lr=cfg.lr_adv,
                                          betas=(cfg.beta1, cfg.beta2), fused=fused)
@@ -165,7 +168,9 @@ class Trainer:
         """One optimiser step on the batch ``x`` outside :meth:`fit` (the live toy runs): counts
         it in ``step``; no callbacks, no checkpoint, no epoch bookkeeping."""
         self.apply_schedules()
-        x_in = augment_digits(x) if self.cfg.augment and self.model.cfg.is_image else None
+        cfg = self.cfg
+        x_in = (augment_digits(x, cfg.augment_share, cfg.augment_uploads)
+                if cfg.augment and self.model.cfg.is_image else None)
         logs = self.train_step(x, x_in)
         self.step += 1
         self.last_logs = logs
@@ -216,6 +221,8 @@ class Trainer:
             check_output_writable(self.out, 4 * n_bytes)
         self.started = time.time()
         self.model.train()
+        if not cfg.train_decoder:  # frozen means its batch norms' running statistics too
+            self.model.decoder.eval()
         for cb in self.callbacks:
             cb.on_train_start(self)
         try:
