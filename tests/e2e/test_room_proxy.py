@@ -87,8 +87,11 @@ def test_two_browsers_land_on_different_processes(room: Room, browser) -> None: 
     assert set(picked) == {"s1", "s2"}, picked
 
 
+# The two tests below ask for ``browser_name`` (unused) so that pytest, which groups the session's
+# tests by pytest-playwright's browser parameter, runs them with this module's browser tests: one
+# room for all of them (without it the module's room was started twice in the whole suite, 7.6 s).
 @pytest.mark.slow
-def test_the_cookie_picks_the_process(room: Room) -> None:
+def test_the_cookie_picks_the_process(room: Room, browser_name: str) -> None:
     health = room.url + "/_stcore/health"
     for name in ("s1", "s2"):
         for _ in range(3):
@@ -163,7 +166,7 @@ def test_upload_websocket_and_media_reach_the_session_process(room: Room, browse
 
 
 @pytest.mark.slow
-def test_app_processes_are_niced_and_the_hub_is_not(room: Room) -> None:
+def test_app_processes_are_niced_and_the_hub_is_not(room: Room, browser_name: str) -> None:
     backends = room.backends()
     assert sorted(backends) == ["s1", "s2"], room.log()[-2000:]
     for _url, pid in backends.values():
