@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 import torch
+from threadpoolctl import threadpool_limits
 
 from app import catalog, datasets
 from app.catalog import UPLOAD_PREFIX, CheckpointInfo, Ref
@@ -38,6 +39,14 @@ from wae_core.models.generative import GenerativeModel, interpolate_codes
 # One torch thread per process by default: Streamlit runs sessions and the live-training workers
 # as threads of one process, and oversubscribed OpenMP teams were measured ~50x slower on 2 cores.
 APP_THREADS = max(1, int(os.environ.get("WAE_LAB_THREADS", "1")))
+
+
+def use_app_threads() -> None:
+    """APP_THREADS for torch and for numpy's OpenBLAS alike: two OpenBLAS threads stalled a 384-wide
+    eigensolver of the FID 2.4 s (one thread: 0.016 s) once the process had run a torch op with the
+    other core busy, as a room's server always has it (metrics.frechet_distance)."""
+    torch.set_num_threads(APP_THREADS)
+    threadpool_limits(APP_THREADS, user_api="blas")  # process-wide, like torch's setting
 
 
 class _Translated(str):
@@ -144,7 +153,7 @@ def warm_steps() -> Iterator[str]:
     while a tab's page runs. The MNIST test set, the classifier and every listed checkpoint, each
     run once on a small batch of its own data set's test images (the CPU's convolution kernels are
     set up on first use)."""
-    torch.set_num_threads(APP_THREADS)
+    use_app_threads()
     x = {datasets.DEFAULT: torch.as_tensor(test_images(random_test_indices(100, 0))[0])}
     net = load_classifier()
     with torch.inference_mode():

@@ -35,11 +35,9 @@ def main() -> None:
                         show_time=True):
             app.IMPORTS_READY.wait(120)
 
-    import torch
-
     from app import cache, share, sidebar
 
-    torch.set_num_threads(cache.APP_THREADS)  # see app.cache.APP_THREADS
+    cache.use_app_threads()
     st.set_page_config(**PAGE_CONFIG)
     # Crisp pixels when the browser scales digit images (projector).
     st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
