@@ -12,7 +12,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile
+from PIL import Image, ImageDraw, ImageFile, ImageFilter
 
 from tests.upload_corpus import Case, digit_image, make_corpus, png_bomb, write_corpus
 from wae_core.data.ingest import Preprocessed, preprocess_bytes, to_mnist
@@ -424,3 +424,153 @@ def test_global_pillow_state_is_untouched() -> None:
 
 def test_image_error_is_a_value_error() -> None:
     assert issubclass(ImageError, ValueError)
+
+
+# --------------------------------------------------------------------------------------
+# Photos on lined or squared paper, in uneven light
+# --------------------------------------------------------------------------------------
+
+
+def _photo(
+    digit: str = "7",
+    *,
+    paper: str = "plain",
+    slope: float = 0.03,
+    shadow: float = 0.0,
+    shadow_edge: float = 0.1,
+    ink: int = 60,
+    rule: int = 190,
+    corners: float = 0.15,
+    seed: int = 0,
+    size: tuple[int, int] = (400, 320),
+) -> bytes:
+    """A dark digit photographed on white paper, as a JPEG: ``paper`` "lined" (faint rules across
+    the whole sheet, slanted by ``slope`` as by a camera at an angle), "squared" (and faint
+    columns, slanted the other way) or "plain"; ``shadow``: how deep a soft shadow over the lower
+    left of the sheet is (0: none), its edge at ``shadow_edge`` (y / h - x / w; -1 covers all).
+    ``rule``: the rules' grey (the paper is 235), ``corners``: how much darker the corners are.
+    ``digit`` "" draws no digit (a blank sheet)."""
+    w, h = size
+    sheet = Image.new("L", size, 235)
+    draw = ImageDraw.Draw(sheet)
+    if paper in ("lined", "squared"):
+        for y in np.arange(-40.0, h + 40.0, 36.0) + 7:
+            draw.line([(0, y), (w, y + slope * w)], fill=rule, width=2)
+    if paper == "squared":
+        for x in np.arange(-40.0, w + 40.0, 36.0) + 11:
+            draw.line([(x, 0), (x - slope * h, h)], fill=rule, width=2)
+    grey = np.asarray(sheet, dtype=np.float64)
+    if digit:
+        grey = np.minimum(grey, np.asarray(digit_image(size, digit=digit, ink=ink, paper=255, box=0.55)))
+    yy, xx = np.mgrid[0:h, 0:w]
+    if shadow:  # a blurred half-plane across the sheet, darker towards the lower left
+        edge = (yy / h - xx / w - shadow_edge) / 0.04
+        grey = grey * (1.0 - shadow / (1.0 + np.exp(-edge)))
+    grey = grey * (1.0 - corners * ((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2))
+    img = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    noisy = np.asarray(img, dtype=np.float64) + np.random.default_rng(seed).normal(0, 3, (h, w))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The best correlation of ``a`` and ``b`` shifted by up to a pixel (the centring rounds)."""
+    return max(
+        _correlation(a, np.roll(b, (dy, dx), axis=(0, 1))) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+    )
+
+
+def _ink_box(image: np.ndarray, level: float = 0.2) -> tuple[int, int]:
+    """Height and width of the box around the output's pixels above ``level``."""
+    rows = np.nonzero(image.max(axis=1) > level)[0]
+    cols = np.nonzero(image.max(axis=0) > level)[0]
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+@pytest.mark.parametrize("paper", ["lined", "squared"])
+@pytest.mark.parametrize("slope", [0.0, 0.04, -0.08])
+@pytest.mark.parametrize(("rule", "corners"), [(175, 0.0), (190, 0.15)])
+def test_paper_rules_are_not_ink(paper: str, slope: float, rule: int, corners: float) -> None:
+    """The rules across the sheet neither stretch the crop (the digit fills the 20 px box, as on
+    plain paper) nor stay in the image far from the digit."""
+    plain = preprocess_bytes(_photo("4", slope=slope, corners=corners)).image
+    result = preprocess_bytes(_photo("4", paper=paper, slope=slope, rule=rule, corners=corners))
+    _assert_mnist_like(result)
+    ruled = result.image
+    assert max(_ink_box(ruled)) >= 18, _ink_box(ruled)
+    assert _shifted_correlation(plain, ruled) > 0.9
+    near_digit = np.zeros_like(plain, dtype=bool)
+    ys, xs = np.nonzero(plain > 0.05)
+    for dy in (-2, -1, 0, 1, 2):
+        for dx in (-2, -1, 0, 1, 2):
+            near_digit[np.clip(ys + dy, 0, 27), np.clip(xs + dx, 0, 27)] = True
+    assert ruled[~near_digit].max() < 0.25, "paper rules remain away from the digit"
+
+
+@pytest.mark.parametrize("width", [3, 5])
+def test_digit_bar_lying_on_a_rule_stays(width: int) -> None:
+    """A 7 written with a pen on lined paper, its bar lying on a rule, keeps its bar: the rule is
+    fainter than the ink, and only the rule's share is taken from the ink on it."""
+
+    def seven(lined: bool) -> np.ndarray:
+        sheet = Image.new("L", (400, 320), 235)
+        draw = ImageDraw.Draw(sheet)
+        for y in range(20, 320, 40) if lined else ():
+            draw.line([(0, y), (400, y)], fill=190, width=2)
+        draw.line([(130, 100), (270, 100), (180, 260)], fill=60, width=width)  # the bar on y = 100
+        return preprocess_bytes(_png(sheet)).image
+
+    lined, plain = seven(True), seven(False)
+    assert max(_ink_box(lined)) >= 19
+    assert _correlation(plain, lined) > 0.95
+
+
+@pytest.mark.parametrize("width", [2, 4, 9])
+@pytest.mark.parametrize("blur", [0.0, 1.0])
+def test_long_bar_of_a_seven_stays(width: int, blur: float) -> None:
+    """A 7 drawn big on a plain canvas, its bar from 3% to 97% of the width, keeps its bar: a
+    straight line across the image as bright as the ink is no paper rule."""
+    size = 300
+    img = Image.new("L", (size, size), 255)
+    ImageDraw.Draw(img).line([(9, 40), (291, 40), (120, 285)], fill=0, width=width)
+    if blur:
+        img = img.filter(ImageFilter.GaussianBlur(blur))
+    image = preprocess_bytes(_png(img)).image
+    assert max(_ink_box(image)) >= 19
+    assert int((image[:10].max(axis=0) > 0.2).sum()) >= 17, "the 7 lost its bar"
+
+
+@pytest.mark.parametrize(("shadow", "shadow_edge"), [(0.5, 0.1), (0.6, -0.3)])
+def test_digit_in_a_shadow_is_found_and_a_blank_sheet_is_not(shadow: float, shadow_edge: float) -> None:
+    """A shadow's edge across the sheet (which a plane fitted to the border cannot follow, and
+    which makes the lit paper depart further from the border's level than the ink) does not hide
+    a faint digit, and does not make a blank sheet look written on."""
+    result = preprocess_bytes(_photo("4", shadow=shadow, shadow_edge=shadow_edge, ink=150))
+    _assert_mnist_like(result)
+    assert "inverted" in " ".join(result.notes)
+    assert max(_ink_box(result.image)) >= 18
+    plain = preprocess_bytes(_photo("4", ink=150)).image
+    assert _correlation(plain, result.image) > 0.5  # the part in the shadow is fainter
+    for seed in range(3):
+        with pytest.raises(ImageError, match="no ink found"):
+            preprocess_bytes(_photo("", shadow=shadow, shadow_edge=shadow_edge, seed=seed))
+
+
+def test_scattered_specks_do_not_stretch_the_crop() -> None:
+    """Specks of noise far from the digit (paper grain, dust) are left out of the crop."""
+    rng = np.random.default_rng(1)
+    grey = np.asarray(digit_image((300, 300), ink=40, paper=230, box=0.5), dtype=np.float64)
+    for y, x in rng.integers(0, 300, size=(40, 2)):
+        grey[y, x] = 150  # single dark specks all over the sheet
+    image = to_mnist(grey.astype(np.uint8)).image
+    reference = to_mnist(np.asarray(digit_image((300, 300), ink=40, paper=230, box=0.5))).image
+    assert max(_ink_box(image)) >= 19
+    assert _correlation(reference, image) > 0.95
+
+
+@pytest.mark.parametrize("paper", ["lined", "squared"])
+def test_blank_ruled_sheet_is_blank(paper: str) -> None:
+    """Rules are no ink: a ruled sheet with nothing written on it is blank, as a plain one is."""
+    with pytest.raises(ImageError, match="no ink found"):
+        preprocess_bytes(_photo("", paper=paper, slope=0.04))
