@@ -36,6 +36,7 @@ _PREPROCESS_TEMPLATES = (
     N_("flattened transparency onto white"),
     N_("16-bit greyscale: scaled to its actual range"),
     N_("inverted: dark ink on a light background"),
+    N_("paper rules removed (lined or squared paper): {n}"),
     N_("the file is empty"),
     N_("file is {size} MB, the limit is {limit} MB"),
     N_("file is {size} bytes, the limit is {limit} bytes"),

@@ -349,8 +349,12 @@ def _upload_messages() -> list[str]:
     dark_on_light.paste(0, (20, 10, 40, 54))
     clear = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
     clear.paste((0, 0, 0, 255), (20, 10, 40, 54))
+    ruled = Image.new("L", (200, 200), 245)  # a dark digit on lined paper: its rules removed
+    for y in range(12, 200, 25):
+        ruled.paste(200, (0, y, 200, y + 2))
+    ruled.paste(20, (90, 40, 104, 160))
     out: list[str] = []
-    for data in (png(dark_on_light), png(clear), b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+    for data in (png(dark_on_light), png(clear), png(ruled), b"", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
                  b"just some text, not an image"):
         try:
             out.extend(preprocess_bytes(data).notes)

@@ -498,6 +498,9 @@ def test_paper_rules_are_not_ink(paper: str, slope: float, rule: int, corners: f
     result = preprocess_bytes(_photo("4", paper=paper, slope=slope, rule=rule, corners=corners))
     _assert_mnist_like(result)
     ruled = result.image
+    assert any(n.startswith("paper rules removed") for n in result.notes), result.notes
+    assert not any(n.startswith("paper rules") for n in preprocess_bytes(
+        _photo("4", slope=slope, corners=corners)).notes)
     assert max(_ink_box(ruled)) >= 18, _ink_box(ruled)
     assert _shifted_correlation(plain, ruled) > 0.9
     near_digit = np.zeros_like(plain, dtype=bool)

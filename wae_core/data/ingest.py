@@ -293,8 +293,8 @@ def _normalise_ink(grey: np.ndarray, notes: list[str]) -> tuple[np.ndarray, floa
     """Make the ink bright on a black background, with contrast stretched so that the ink is 1.
 
     Returns the ink, not clipped (the background is about 0, a little below, and faint lines
-    under it are still there for :func:`~wae_core.data.paper_rules.remove_rules` to follow), and the ink's contrast on the
-    0..1 scale of ``grey`` (what was stretched to 1).
+    under it are still there for :func:`~wae_core.data.paper_rules.remove_rules` to follow),
+    and the ink's contrast on the 0..1 scale of ``grey`` (what was stretched to 1).
     """
     h, w = grey.shape
     ring = _border_mask(h, w)
@@ -429,7 +429,10 @@ def to_mnist(img: Image.Image | np.ndarray, notes: list[str] | None = None) -> P
         raise ImageError(f"expected a Pillow image or a numpy array, got {type(img).__name__}")
 
     ink, contrast = _normalise_ink(grey, all_notes)
-    image = _centre_in_canvas(np.clip(remove_rules(ink, contrast), 0.0, 1.0))
+    ink, rules = remove_rules(ink, contrast)
+    if rules:
+        all_notes.append(f"paper rules removed (lined or squared paper): {rules}")
+    image = _centre_in_canvas(np.clip(ink, 0.0, 1.0))
     return Preprocessed(image=image, notes=tuple(all_notes), original_size=original_size)
 
 

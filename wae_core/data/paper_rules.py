@@ -228,31 +228,33 @@ def _erase_rule(ink: np.ndarray, out: np.ndarray, slope: float, b: float) -> Non
     out[r, c] = v - rule * np.clip((1.0 - v) / room, 0.0, 1.0)
 
 
-def remove_rules(ink: np.ndarray, contrast: float = 1.0) -> np.ndarray:
+def remove_rules(ink: np.ndarray, contrast: float = 1.0) -> tuple[np.ndarray, int]:
     """``ink`` without the horizontal and vertical rules of lined or squared paper: the straight
-    lines across it (:func:`_find_rules`) that are clearly fainter than the ink.
+    lines across it (:func:`_find_rules`) that are clearly fainter than the ink; and how many
+    were removed.
 
     Raises:
         ImageError: when the ink is as faint as paper rules (``contrast``, see
-            :func:`_normalise_ink`) and lines, among them parallel ones cut by the frame, hold
-            practically all of it: a blank ruled sheet.
+            :func:`wae_core.data.ingest._normalise_ink`) and lines, among them parallel ones cut
+            by the frame, hold practically all of it: a blank ruled sheet.
     """
     h, w = ink.shape
     if min(h, w) < _RULE_MIN_SIDE:
-        return ink
+        return ink, 0
     rows, cols = _find_rules(ink), _find_rules(ink.T)
     lines = [(False, *line) for line in rows] + [(True, *line) for line in cols]
     ruled = max(sum(line[3] for line in rows), sum(line[3] for line in cols)) >= _RULES_ONLY_LINES
     if contrast <= _RULES_ONLY_CONTRAST and ruled and _on_lines(ink, lines) >= 1.0 - _RULES_ONLY:
         raise ImageError("no ink found: the image is blank")
-    out = ink.copy()
+    out, removed = ink.copy(), 0
     for transposed, slope, b, level, _ in lines:
         if level <= _RULE_MAX_LEVEL:
             if transposed:
                 _erase_rule(ink.T, out.T, slope, b)
             else:
                 _erase_rule(ink, out, slope, b)
-    return out
+            removed += 1
+    return out, removed
 
 
 def _on_lines(ink: np.ndarray, lines: list[tuple[bool, float, float, float, bool]]) -> float:
