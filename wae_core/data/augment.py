@@ -18,6 +18,9 @@ against 154 without augmentation; docs/experiments.md). The random numbers come 
 generator, which the trainer checkpoints, so a resumed run augments exactly as an uninterrupted one.
 
 Measured and not shipped: it blurred every reconstruction more than it helped (docs/experiments.md).
+:func:`degrade` adds what the upload path leaves of a photo or a small scan (lower resolution, blur,
+faint or patchy ink), for the encoder refit (``--init CKPT --no-train-decoder --augment
+--augment-uploads``): measured and not shipped either.
 """
 
 from __future__ import annotations
