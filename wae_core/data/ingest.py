@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from wae_core.data.paper_rules import BBOX_THRESHOLD, interp_weights, remove_rules
+from wae_core.data.paper_light import border_mask, box3, fit_background, ink_is_dark, opened_background
+from wae_core.data.paper_rules import BBOX_THRESHOLD, remove_rules
 from wae_core.data.uploads import (
     DECODE_ERRORS,
     DEFAULT_MAX_BYTES,
@@ -29,7 +30,6 @@ OUTPUT_SIZE = 28
 DIGIT_BOX = 20
 """The ink's bounding box is scaled so that its longer side is this many pixels (MNIST)."""
 
-_BORDER_FRACTION = 0.03  # thickness of the border ring used to estimate the background
 _MIN_CONTRAST = 0.05  # ink must stand out from the background by at least this (0..1 scale)
 _NOISE_FACTOR = 4.0  # ... and by this many times the background noise
 _BBOX_TRIM = 0.001  # fraction of the ink mass ignored at each side (stray specks)
@@ -37,16 +37,11 @@ _SPECK_MASS = 0.02  # a separate piece of ink with less than this share of the l
 # mass is a speck (noise, paper grain, a rule's remains) and left out of the bounding box
 
 # Uneven light (developed on the validation split of scripts/make_heldout_digits_2.py).
-_LOCAL_MEDIAN_SIDE = 128  # px: the local median for the polarity is taken on about this many
-# pixels per side (a 512 px photo: every 4th pixel), enough for the paper's level
-_POLARITY_EVERY = 7  # the plane for the polarity is fitted to every 7th border pixel (quicker;
-# the polarity needs only its rough level and tilt)
-_LIGHT_WINDOW = 0.1  # the window of the background that follows a shadow: this share of the
-# shorter side, wider than a stroke of a digit that leaves a margin around it
 _SHADOW_MIN_CONTRAST = 0.1  # in uneven light the ink must stand out twice _MIN_CONTRAST ...
 _SHADOW_BORDER_FACTOR = 2.0  # ... and twice as far as anything in the border ring, where the
 # background errs most (blank sheets in shadow: their peak is 1-1.5 times the ring's; digits
 # the plane missed: mostly 2.5-8 times)
+
 
 @dataclass(frozen=True)
 class Preprocessed:
@@ -174,56 +169,6 @@ def _array_to_grey(arr: np.ndarray, notes: list[str]) -> np.ndarray:
     return _downscale_float(np.ascontiguousarray(grey, dtype=np.float32))
 
 
-def _box3(a: np.ndarray) -> np.ndarray:
-    """3x3 mean filter with edge replication."""
-    p = np.pad(a, 1, mode="edge")
-    h, w = a.shape
-    out = np.zeros_like(a)
-    for dy in range(3):
-        for dx in range(3):
-            out += p[dy : dy + h, dx : dx + w]
-    return out / 9.0
-
-
-def _border_mask(h: int, w: int) -> np.ndarray:
-    """Boolean mask of a ring along the image border, about 3% of the shorter side thick."""
-    t = max(1, round(min(h, w) * _BORDER_FRACTION))
-    mask = np.zeros((h, w), dtype=bool)
-    mask[:t] = mask[-t:] = True
-    mask[:, :t] = mask[:, -t:] = True
-    return mask
-
-
-def _fit_background(a: np.ndarray, ring: np.ndarray, every: int = 1) -> tuple[np.ndarray, float]:
-    """Fit a plane to the border ring of ``a`` (ink = bright outliers, ignored), to every
-    ``every``-th pixel of it (a rougher, quicker fit).
-
-    Returns the background plane over the whole image and the background noise level
-    (robust standard deviation of the ring around the plane).
-    """
-    h, w = a.shape
-    ys, xs = np.nonzero(ring)
-    ys, xs = ys[::every], xs[::every]
-    v = a[ys, xs].astype(np.float64)
-    sx = 2.0 / max(w - 1, 1)
-    sy = 2.0 / max(h - 1, 1)
-    design = np.column_stack([np.ones_like(v), xs * sx - 1.0, ys * sy - 1.0])
-    keep = np.ones(v.shape, dtype=bool)
-    coef = np.array([float(np.median(v)), 0.0, 0.0])
-    noise = 0.0
-    for _ in range(3):
-        if keep.sum() >= 3:
-            coef = np.linalg.lstsq(design[keep], v[keep], rcond=None)[0]
-        resid = v - design @ coef
-        centre = float(np.median(resid[keep]))
-        noise = 1.4826 * float(np.median(np.abs(resid[keep] - centre)))
-        keep = resid <= centre + 3.0 * noise + 1e-3
-    gx = (np.arange(w, dtype=np.float32) * sx - 1.0)[None, :]
-    gy = (np.arange(h, dtype=np.float32) * sy - 1.0)[:, None]
-    plane = np.float32(coef[0]) + np.float32(coef[1]) * gx + np.float32(coef[2]) * gy
-    return plane.astype(np.float32), noise
-
-
 def _trimmed_range(mass: np.ndarray) -> tuple[int, int]:
     """Index range [start, stop) holding all but _BBOX_TRIM of ``mass`` at each end."""
     cum = np.cumsum(mass, dtype=np.float64)
@@ -234,61 +179,6 @@ def _trimmed_range(mass: np.ndarray) -> tuple[int, int]:
     return start, max(stop, start + 1)
 
 
-def _local_median(smooth: np.ndarray) -> np.ndarray:
-    """The paper's level as it varies over the image: the medians of 3x3 overlapping windows of
-    half the image's size (at its corners, edge middles and centre), interpolated between them."""
-    h, w = smooth.shape
-    step = max(1, -(-max(h, w) // _LOCAL_MEDIAN_SIDE))
-    ys, xs = (0, h // 2, h - 1), (0, w // 2, w - 1)
-    hh, hw = max(1, h // 4), max(1, w // 4)
-    grid = np.array(
-        [
-            [np.median(smooth[max(0, y - hh) : y + hh + 1 : step, max(0, x - hw) : x + hw + 1 : step])
-             for x in xs]
-            for y in ys
-        ],
-        dtype=np.float32,
-    )
-    return interp_weights(h, ys) @ grid @ interp_weights(w, xs).T
-
-
-def _ink_is_dark(grey: np.ndarray, smooth: np.ndarray, ring: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper: something departs further below the paper's
-    level than anything departs above it, for at least two of three estimates of that level.
-
-    The border's median fails when a shadow or a lamp lights the border unevenly (the lit paper
-    then departs furthest), a plane fitted to the border when the light is not a plane (a shadow's
-    edge, dark corners), a local median when thick ink fills the frame (the median is ink); a
-    photo seldom meets two of these at once.
-    """
-    references = [np.float32(np.median(grey[ring])), _fit_background(grey, ring, every=_POLARITY_EVERY)[0]]
-    if min(grey.shape) >= 3:
-        references.append(_local_median(smooth))
-    votes = [float((ref - smooth).max()) > float((smooth - ref).max()) for ref in references]
-    return 2 * sum(votes) > len(votes)
-
-
-def _opened_background(
-    grey: np.ndarray, smooth: np.ndarray, ring: np.ndarray
-) -> tuple[np.ndarray, float, float]:
-    """The background under uneven light (a shadow's edge, dark corners), for bright ink: the
-    smoothed image opened (min, then max filter) over a window wider than a stroke follows the
-    light but not the strokes. Returns it, the noise around it in the border ring and the most
-    anything in the ring stands above it (where the light is no simple slope, it errs: most where
-    a shadow's edge meets the border, in a blank sheet too).
-    """
-    from scipy import ndimage  # lazy: only for photos in uneven light
-
-    h, w = grey.shape
-    size = max(1, round(min(h, w) * _LIGHT_WINDOW))
-    opened = ndimage.grey_opening(smooth, size=(size, size), mode="nearest")
-    resid = (grey - opened)[ring]
-    centre = float(np.median(resid))
-    noise = 1.4826 * float(np.median(np.abs(resid - centre)))
-    background = opened + np.float32(centre)
-    return background, noise, float((smooth - background)[ring].max())
-
-
 def _normalise_ink(grey: np.ndarray, notes: list[str]) -> tuple[np.ndarray, float]:
     """Make the ink bright on a black background, with contrast stretched so that the ink is 1.
 
@@ -297,14 +187,14 @@ def _normalise_ink(grey: np.ndarray, notes: list[str]) -> tuple[np.ndarray, floa
     and the ink's contrast on the 0..1 scale of ``grey`` (what was stretched to 1).
     """
     h, w = grey.shape
-    ring = _border_mask(h, w)
-    smooth = _box3(grey) if min(h, w) >= 3 else grey
-    if _ink_is_dark(grey, smooth, ring):
+    ring = border_mask(h, w)
+    smooth = box3(grey) if min(h, w) >= 3 else grey
+    if ink_is_dark(grey, smooth, ring):
         grey = 1.0 - grey
         smooth = 1.0 - smooth
         notes.append("inverted: dark ink on a light background")
 
-    background, noise = _fit_background(grey, ring)
+    background, noise = fit_background(grey, ring)
     peak = float((smooth - background).max())
     min_contrast = _MIN_CONTRAST
     if peak <= max(min_contrast, _NOISE_FACTOR * noise):
@@ -312,7 +202,7 @@ def _normalise_ink(grey: np.ndarray, notes: list[str]) -> tuple[np.ndarray, floa
         # follow, may hide the ink in the noise they add around it (with a wrong polarity, why
         # the dev split's generator redrew 35 of 1,000 photos). A second look, with a background that
         # follows the light; it follows it less surely, so the ink must stand out further.
-        background, noise, border = _opened_background(grey, smooth, ring)
+        background, noise, border = opened_background(grey, smooth, ring)
         peak = float((smooth - background).max())
         min_contrast = max(_SHADOW_MIN_CONTRAST, _SHADOW_BORDER_FACTOR * border)
     if peak <= max(min_contrast, _NOISE_FACTOR * noise):

@@ -12,13 +12,12 @@ never on the set itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from wae_core.data.paper_light import interp_weights
 from wae_core.data.uploads import ImageError
 
-__all__ = ["BBOX_THRESHOLD", "interp_weights", "remove_rules"]
+__all__ = ["BBOX_THRESHOLD", "remove_rules"]
 
 BBOX_THRESHOLD = 0.1  # a pixel counts as ink for the bounding box above this fraction of max
 _RULE_MIN_SIDE = 64  # px: smaller inputs (MNIST-size scans, icons) have no room for paper rules
@@ -50,12 +49,6 @@ _RULE_HALF_WIDTH = 4.0  # px either side of a rule's centre line that its remova
 _RULE_SEGMENTS = 16  # the rule's profile is followed along it in this many pieces (uneven light)
 _RULE_PIECE_CAP = 2.0  # a piece's profile is at most this many times the whole rule's (a bar
 # lying on the rule over a whole piece is not taken for the rule)
-
-
-def interp_weights(n: int, knots: Sequence[float]) -> np.ndarray:
-    """(n, len(knots)) weights that interpolate linearly at 0..n-1 between values at ``knots``."""
-    eye = np.eye(len(knots), dtype=np.float32)
-    return np.stack([np.interp(np.arange(n), knots, eye[j]) for j in range(len(knots))], axis=1)
 
 
 def _ridges(ink: np.ndarray) -> np.ndarray:
