@@ -12,6 +12,8 @@ numpy out).
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import os
@@ -46,7 +48,14 @@ def use_app_threads() -> None:
     eigensolver of the FID 2.4 s (one thread: 0.016 s) once the process had run a torch op with the
     other core busy, as a room's server always has it (metrics.frechet_distance)."""
     torch.set_num_threads(APP_THREADS)
-    threadpool_limits(APP_THREADS, user_api="blas")  # process-wide, like torch's setting
+    _limit_blas()
+
+
+@functools.cache
+def _limit_blas() -> None:
+    """Process-wide, like torch's setting, so once: threadpoolctl finds the loaded libraries anew
+    on each call (5 % of an app process's CPU under the room's load test when every run did)."""
+    threadpool_limits(APP_THREADS, user_api="blas")
 
 
 class _Translated(str):

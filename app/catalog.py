@@ -18,6 +18,7 @@ Uploaded checkpoints live in the session (``st.session_state["wae_uploads"]``) u
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -92,10 +93,13 @@ class Ref(NamedTuple):
 def file_version(path: Path) -> str:
     """The version of a file (the one place it is defined); "missing" if it does not exist."""
     try:
-        s = path.stat()
+        return _version(path.stat())
     except OSError:
         return "missing"
-    return f"{s.st_mtime_ns}-{s.st_size}"
+
+
+def _version(st: os.stat_result) -> str:
+    return f"{st.st_mtime_ns}-{st.st_size}"
 
 
 def file_ref(path: Path) -> Ref | None:
@@ -140,6 +144,39 @@ class CheckpointInfo:
     @property
     def has_encoder(self) -> bool:
         return MODEL_CLASSES[self.kind].has_encoder
+
+
+# folder -> (its files' names and versions; what _scan found then). Every page run lists the
+# models several times (sidebar, picker, page): reading each header and resolving each path again
+# took 40 % of an app process's CPU under the room's load test (py-spy, docs/speed.md).
+_SCANS: dict[Path, tuple[tuple, list[tuple[Path, dict[str, Any], str]]]] = {}
+_SCANS_LOCK = threading.Lock()
+
+
+def _scan(folder: Path) -> list[tuple[Path, dict[str, Any], str]]:
+    """(resolved path, header metadata, :func:`file_version`) of the readable ``*.safetensors``
+    files in ``folder``, sorted by name; headers are read again only when a file's name or version
+    changed (one ``os.scandir``, no file opened, when nothing did)."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e for e in it if e.name.endswith(".safetensors") and e.is_file()),
+                             key=lambda e: e.name)
+            signature = tuple((e.name, _version(e.stat())) for e in entries)
+    except OSError:  # missing, or not a folder
+        return []
+    with _SCANS_LOCK:
+        cached = _SCANS.get(folder)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    files = []
+    for name, version in signature:
+        path = folder / name
+        meta = _read_header(path)
+        if meta is not None:
+            files.append((path.resolve(), meta, version))
+    with _SCANS_LOCK:
+        _SCANS[folder] = (signature, files)
+    return files
 
 
 def _read_header(path: Path) -> dict[str, Any] | None:
@@ -191,16 +228,10 @@ def list_checkpoints(*, image: bool | None = None, dataset: str | None = None,
     found: list[CheckpointInfo] = []
     seen_ids: set[str] = set()
     for folder in checkpoint_dirs():
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.safetensors")):
-            meta = _read_header(path)
-            if meta is None:
-                continue
+        for path, meta, version in _scan(folder):
             id_ = path.stem if path.stem not in seen_ids else f"{folder.name}/{path.stem}"
-            info = info_from_meta(meta, key=str(path.resolve()), id_=id_, name=id_,
-                                   source=folder.name, path=path.resolve(),
-                                   version=file_version(path))
+            info = info_from_meta(meta, key=str(path), id_=id_, name=id_, source=folder.name,
+                                  path=path, version=version)
             if info is not None:
                 seen_ids.add(id_)
                 found.append(info)

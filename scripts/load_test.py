@@ -85,6 +85,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import re
 import shlex
 import sys
@@ -490,6 +491,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rss-limit-mb", type=float, default=DEFAULT_RSS_LIMIT_MB,
                    help="peak RSS of each app process")
     p.add_argument("--no-warmup", action="store_true", help="skip the solo warm-up runs")
+    p.add_argument("--timeline", type=Path,
+                   help="write every interaction of the load phase (seconds after the burst began, "
+                        "what, latency) to this JSON file, one list per process count")
     p.add_argument("--url", help="an already running app or room (default: start one)")
     p.add_argument("--pid", type=int, help="with --url: the server's (or room's) PID, for memory and CPU")
     args = p.parse_args(argv)
@@ -669,6 +673,14 @@ def measure(args: argparse.Namespace, processes: int, tmpdir: Path) -> Measured:
                     server_tracebacks(logs, processes), stop_problems)
 
 
+def timeline(m: Measured) -> list[tuple[float, str, float]]:
+    """The load phase's interactions in the order they ended: (seconds from the burst's start to
+    the interaction's start, what, latency)."""
+    t0 = m.res["t_burst" if "t_burst" in m.res else "t_load_start"]
+    return sorted((round(end - dt - t0, 2), kind, round(dt, 3))
+                  for end, kind, dt in m.res["record"].timeline)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "scripts/load_test.py",
@@ -684,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed_starts.append(processes)
                 continue
         runs.append((measured, report(args, measured)))
+    if args.timeline:
+        args.timeline.write_text(json.dumps({m.processes: timeline(m) for m, _ in runs}, indent=0))
     if runs:
         print()
         print("\n".join(markdown(args, runs, command)))

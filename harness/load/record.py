@@ -4,6 +4,7 @@ the shared run and its queue."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 
@@ -17,9 +18,12 @@ class Record:
     pinned: int = 0  # of those, sessions that got the proxy's affinity cookie (WAELAB)
     media_fetched: int = 0  # images fetched while a page's timers ran (browse)
     media_missed: int = 0  # of those, gone (404) or failed
+    # (end time on time.monotonic, kind, seconds): when each interaction ended, for --timeline
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
+        self.timeline.append((time.monotonic(), kind, seconds))
 
 
 @dataclass
