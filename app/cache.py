@@ -13,7 +13,6 @@ numpy out).
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 import os
