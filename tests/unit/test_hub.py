@@ -251,3 +251,36 @@ def test_hub_across_processes(ring, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _niceness(pid: int) -> int:
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])  # field 19: nice
+
+
+def test_runs_in_processes_of_their_own_and_the_rooms_run_first(ring):
+    """The room's hub (processes=True): each run trains in a child process, so two runs use two
+    cores; while the room's run is watched, every other run is lowered below it."""
+    hub = H.Hub(slots=2, heartbeat_s=30, tick_s=0.05, processes=True)
+    a = hub.create("lecturer", ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
+    b = hub.create("student", ring, [small("gan")])
+    try:
+        ga, gb = hub._runs[a].group, hub._runs[b].group
+        assert isinstance(ga, H.ProcessGroup) and ga._proc.pid not in (os.getpid(), gb._proc.pid)
+        hub.start(a)
+        hub.share(a)
+        hub.start(b)
+        assert wait_for(lambda: hub.state(b, "student").step > 3 and hub.state(a, "lecturer").step > 3, 30)
+        assert _niceness(gb._proc.pid) == 0  # nobody watches the room's run yet
+        hub.frame(a, "watcher")
+        assert wait_for(lambda: _niceness(gb._proc.pid) == H.OTHER_RUNS_NICE, 5)
+        assert _niceness(ga._proc.pid) == 0
+        snap = hub.frame(a, "watcher").snapshot
+        assert [r.label for r in snap.runs] == ["GAN", "WAE-MMD"] and snap.running
+        hub.pause(a)
+        assert hub.step(a, 2) == hub.state(a, "lecturer").step
+        with pytest.raises(IndexError):  # an error in the child is raised in the caller
+            hub.update(a, 5, {"lam": 1.0})
+    finally:
+        hub.close(a)
+        hub.close(b)
+    assert not ga._proc.is_alive() and not gb._proc.is_alive()

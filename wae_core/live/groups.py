@@ -89,6 +89,11 @@ class LiveGroup:
     def step_count(self) -> int:
         return min(r.step_count for r in self.runs)
 
+    @property
+    def errors(self) -> list[str]:
+        """Each run's error ("" while it trains fine)."""
+        return [r.error for r in self.runs]
+
     def start(self) -> None:
         """Train in the background until :meth:`pause`."""
         with self._lock:
@@ -129,6 +134,10 @@ class LiveGroup:
             for i, r in enumerate(self.runs):
                 r.reset(None if configs is None else configs[i])
             self._rate, self._train_seconds, self.status = 0.0, 0.0, ""
+
+    def set_speed(self, steps_per_tick: int, tick_seconds: float) -> None:
+        """At most ``steps_per_tick`` steps per ``tick_seconds`` (0: as fast as possible)."""
+        self.steps_per_tick, self.tick_seconds = int(steps_per_tick), float(tick_seconds)
 
     def update(self, index: int, **changes: Any) -> None:
         """Live-editable settings of run ``index`` (see :meth:`LiveRun.update`)."""

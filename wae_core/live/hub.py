@@ -11,8 +11,9 @@ One hub serves a whole room. With one app process it lives in that process (``ge
 several behind the proxy (``python -m app.room``) it runs in a process of its own
 (``python -m wae_core.live.hub``) and the app processes call it over authenticated sockets
 (:mod:`~wae_core.live.remote`; ``WAE_LAB_HUB`` / ``WAE_LAB_HUB_KEY``), so a run started in one
-process is watched from all of them and trains on its own core, away from the GIL that the
-pages' scripts share.
+process is watched from all of them. There each run trains in a process of its own
+(:mod:`~wae_core.live.process_group`): on its own core, away from the GIL that the pages'
+scripts share and from the other runs', and a student's run yields to the room's.
 
 What it guarantees to a room:
 
@@ -45,6 +46,7 @@ from wae_core.training.recipes import Recipe
 
 from . import remote
 from .groups import GroupSnapshot, LiveGroup
+from .process_group import ProcessGroup, prepare
 from .runs import LiveConfig
 from .slots import LEASE_SECONDS, Slots, host_slots
 from .toys import ToySource
@@ -55,6 +57,11 @@ FRAME_SECONDS = 0.2  # at most one snapshot of a run per this interval, whoever 
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read off a projector
 CODE_LENGTH = 6
+# While the room's run trains with watchers, every other run (in its own process) trains at this
+# niceness: below the room's run (the hub's 0) and below the pages (app.room's --nice 5), so a
+# student's Start slows neither the run the room watches nor the room's clicks; it still takes
+# whatever core is idle. A process's niceness is only ever raised (lowering it needs privileges).
+OTHER_RUNS_NICE = 10
 
 
 class RoomError(UserFacingError, LookupError):
@@ -123,9 +130,13 @@ class Hub:
     """Live toy runs, their slots and room codes; thread-safe, every method returns plain data."""
 
     def __init__(self, slots: int | None = None, lease_s: float = LEASE_SECONDS,
-                 heartbeat_s: float = HEARTBEAT_SECONDS, tick_s: float = TICK_SECONDS) -> None:
+                 heartbeat_s: float = HEARTBEAT_SECONDS, tick_s: float = TICK_SECONDS,
+                 processes: bool = False) -> None:
         self.slots = Slots(host_slots() if slots is None else slots, lease_s)
         self.heartbeat_s, self.tick_s = heartbeat_s, tick_s
+        # Each run in a process of its own (the room's hub server): runs then train on separate
+        # cores, and a student's run can be lowered below the room's run (OTHER_RUNS_NICE).
+        self.processes = processes
         self._lock = threading.RLock()
         self._runs: dict[str, _Run] = {}
         self._owned: dict[str, str] = {}  # owner -> its run (one live run per session)
@@ -138,7 +149,8 @@ class Hub:
     def create(self, owner: str, source: ToySource, configs: Sequence[Recipe | LiveConfig],
                labels: Sequence[str] | None = None, **group_kw: Any) -> str:
         """A new paused run for ``owner`` (its previous run, if any, is closed)."""
-        group = LiveGroup(source, configs, labels, idle_pause=math.inf, **group_kw)
+        make = ProcessGroup if self.processes else LiveGroup
+        group = make(source, configs, labels, idle_pause=math.inf, **group_kw)
         run_id = secrets.token_hex(8)
         with self._lock:
             old = self._owned.get(owner)
@@ -177,7 +189,7 @@ class Hub:
         with self._lock:
             if run.group.running:
                 return self._state(run)
-            if any(r.error for r in run.group.runs):
+            if any(run.group.errors):
                 raise RoomError("A model diverged: press Reset before starting again.")
             run.group.status = ""
             if self.slots.request(run_id):
@@ -207,8 +219,7 @@ class Hub:
         self._run(run_id).group.update(index, **changes)
 
     def set_speed(self, run_id: str, steps_per_tick: int, tick_seconds: float) -> None:
-        g = self._run(run_id).group
-        g.steps_per_tick, g.tick_seconds = int(steps_per_tick), float(tick_seconds)
+        self._run(run_id).group.set_speed(steps_per_tick, tick_seconds)
 
     # --- sharing ----------------------------------------------------------------------------
     def share(self, run_id: str) -> str:
@@ -339,6 +350,8 @@ class Hub:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run keeps its slot while someone else watches it.
                 self.slots.pin(run_id, bool(run.code) and self._state(run).watchers > 0)
+            if self.processes:
+                self._lower_other_runs()
             for key, seen in list(self._tickets.items()):
                 if now - seen > self.heartbeat_s:  # its page and its training went quiet
                     self.release(key)
@@ -355,6 +368,15 @@ class Hub:
                     self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:
             self.close(run_id)
+
+    def _lower_other_runs(self) -> None:
+        """While the room's run holds its pinned slot, lower every other run (under the lock)."""
+        if not any(h.pinned and k in self._runs for k, h in self.slots.holders.items()):
+            return
+        for run_id, run in self._runs.items():
+            holder = self.slots.holders.get(run_id)
+            if not (holder and holder.pinned) and isinstance(run.group, ProcessGroup):
+                run.group.nice(OTHER_RUNS_NICE)
 
 
 # --- one hub per process, or the room server's ---------------------------------------------------
@@ -383,7 +405,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
     a = p.parse_args(argv)
-    remote.serve(Hub(), a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
+    prepare()  # the runs' fork server imports torch now, before the first Start
+    remote.serve(Hub(processes=True), a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,176 @@
+"""A :class:`~wae_core.live.groups.LiveGroup` in a process of its own, driven over a pipe::
+
+    group = ProcessGroup(source, configs, labels)   # a child process holds the LiveGroup
+    group.start(); snap = group.snapshot(); group.nice(10); group.close()
+
+Why: Python runs one thread of a process at a time. The room's hub trains every run of the room;
+as threads of the hub, two runs on a 2-core host shared one core (measured under the room's load
+test: the hub at 0.9 core with two runs training, the shared run at 48 % of its solo speed). In
+processes of their own each run has a core, and the hub can lower a student's run below the
+room's run and the pages (:meth:`nice`), which the OS schedules per process.
+
+The child is forked from a ``forkserver`` that imported torch once (:func:`prepare`), so a new
+run starts in tens of milliseconds, not the seconds of importing torch again; and no child is a
+fork of the hub with its threads (a fork of a threaded process may inherit held locks).
+Same methods and properties as :class:`LiveGroup`; an exception raised in the child is raised
+again in the caller.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from wae_core.training.recipes import Recipe
+
+from .groups import GroupSnapshot, LiveGroup
+from .runs import LiveConfig
+from .toys import ToySource
+
+_CONTEXT = "forkserver"
+_PRELOAD = ["wae_core.live.groups"]  # torch and the trainer: what every child needs
+
+
+def prepare() -> None:
+    """Start the fork server now (it imports torch: seconds), not at the first Start."""
+    ctx = mp.get_context(_CONTEXT)
+    ctx.set_forkserver_preload(_PRELOAD)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+def _set_nice(value: int) -> None:
+    """Niceness ``value`` for every thread of this process (Linux keeps it per thread; threads
+    started later inherit the main thread's). Lowering it needs privileges: then nothing changes."""
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else [os.getpid()]:
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), value)
+        except OSError:
+            pass
+
+
+def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
+           labels: Sequence[str] | None, kw: dict[str, Any]) -> None:
+    """The child: one LiveGroup, and a loop that answers the parent's calls in order."""
+    group = LiveGroup(source, configs, labels, **kw)
+    while True:
+        try:
+            name, args, kwargs = conn.recv()
+        except (EOFError, OSError):  # the hub is gone
+            group.close()
+            return
+        try:
+            if name == "_get":
+                result = getattr(group, args[0])
+            elif name == "_set":
+                result = setattr(group, args[0], args[1])
+            elif name == "_errors":
+                result = [r.error for r in group.runs]
+            elif name == "_nice":
+                result = _set_nice(args[0])
+            else:
+                result = getattr(group, name)(*args, **kwargs)
+            conn.send(("ok", result))
+        except Exception as e:  # noqa: BLE001 - raised again in the parent
+            conn.send(("err", e))
+        if name == "close":
+            return
+
+
+class ProcessGroup:
+    """:class:`LiveGroup`'s interface, the group itself in a child process."""
+
+    def __init__(self, source: ToySource, configs: Sequence[Recipe | LiveConfig],
+                 labels: Sequence[str] | None = None, **kw: Any) -> None:
+        ctx = mp.get_context(_CONTEXT)
+        ctx.set_forkserver_preload(_PRELOAD)
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, source, list(configs),
+                                                      labels, kw), name="wae-live-run", daemon=True)
+        self._proc.start()
+        child.close()
+        self._lock = threading.Lock()  # one call at a time: answers come back in order
+        self._closed = False
+        self.niceness = 0
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this live group was closed")
+            try:
+                self._conn.send((name, args, kwargs))
+                status, value = self._conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as e:
+                self._closed = True
+                raise RuntimeError(f"the run's process ended (exit code {self._proc.exitcode})") from e
+        if status == "err":
+            raise value
+        return value
+
+    # --- LiveGroup's interface ----------------------------------------------------------------
+    def start(self) -> None:
+        self._call("start")
+
+    def pause(self, status: str = "") -> None:
+        self._call("pause", status)
+
+    def step(self, n: int = 1) -> int:
+        return self._call("step", n)
+
+    def reset(self, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
+        self._call("reset", None if configs is None else list(configs))
+
+    def update(self, index: int, **changes: Any) -> None:
+        self._call("update", index, **changes)
+
+    def set_speed(self, steps_per_tick: int, tick_seconds: float) -> None:
+        self._call("set_speed", steps_per_tick, tick_seconds)
+
+    def snapshot(self) -> GroupSnapshot:
+        return self._call("snapshot")
+
+    @property
+    def running(self) -> bool:
+        return self._call("_get", "running")
+
+    @property
+    def step_count(self) -> int:
+        return self._call("_get", "step_count")
+
+    @property
+    def status(self) -> str:
+        return self._call("_get", "status")
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._call("_set", "status", value)
+
+    @property
+    def errors(self) -> list[str]:
+        return self._call("_errors")
+
+    def nice(self, value: int) -> None:
+        """Lower the run's priority to ``value`` (a higher niceness: only ever raised)."""
+        if value > self.niceness:
+            self._call("_nice", value)
+            self.niceness = value
+
+    def close(self) -> None:
+        """Stop for good: the child closes its group and exits."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._conn.send(("close", (), {}))
+                    self._conn.recv()
+                except (EOFError, OSError):
+                    pass
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
+        self._conn.close()
