@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from harness.procfs import cmdline, descendants
 from harness.server import free_port
 from harness.waiting import wait_for
 from wae_core import live
@@ -248,9 +249,21 @@ def test_hub_across_processes(ring, monkeypatch):
         with cf.ThreadPoolExecutor(8) as ex:
             assert all(ex.map(lambda _: two.state(watched, "w").run_id == watched, range(200)))
         assert two._pool.qsize() <= 8
+        servers = [pid for pid in descendants(proc.pid) if "forkserver" in " ".join(cmdline(pid))]
+        runs = [pid for server in servers for pid in descendants(server)]
+        assert runs  # the run trains in a process of its own
     finally:
         proc.terminate()
         proc.wait(10)
+    # SIGTERM ends the hub and every process it started (the runs, the fork server).
+    assert wait_for(lambda: not [p for p in runs if _alive(p)], 10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _niceness(pid: int) -> int:

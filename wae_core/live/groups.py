@@ -89,6 +89,10 @@ class LiveGroup:
     def step_count(self) -> int:
         return min(r.step_count for r in self.runs)
 
+    def brief(self) -> tuple[int, bool, str]:
+        """(step count, running, status): what a page shows besides the plots."""
+        return self.step_count, self._want_run, self.status
+
     @property
     def errors(self) -> list[str]:
         """Each run's error ("" while it trains fine)."""

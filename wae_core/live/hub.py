@@ -34,6 +34,7 @@ import math
 import os
 import re
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -174,6 +175,12 @@ class Hub:
                 self._ended.add(run.code)
         run.group.close()
 
+    def close_all(self) -> None:
+        with self._lock:
+            run_ids = list(self._runs)
+        for run_id in run_ids:
+            self.close(run_id)
+
     def _run(self, run_id: str) -> _Run:
         with self._lock:
             run = self._runs.get(run_id)
@@ -187,14 +194,13 @@ class Hub:
         """Train now if a slot is free, else wait in the queue (pressing again keeps the place)."""
         run = self._run(run_id)
         with self._lock:
-            if run.group.running:
-                return self._state(run)
-            if any(run.group.errors):
-                raise RoomError("A model diverged: press Reset before starting again.")
-            run.group.status = ""
-            if self.slots.request(run_id):
-                run.group.start()
-            return self._state(run)
+            if not run.group.running:
+                if any(run.group.errors):
+                    raise RoomError("A model diverged: press Reset before starting again.")
+                run.group.status = ""
+                if self.slots.request(run_id):
+                    run.group.start()
+        return self.state(run_id, run.owner)
 
     def pause(self, run_id: str) -> None:
         run = self._run(run_id)
@@ -246,21 +252,21 @@ class Hub:
     # --- what viewers read ------------------------------------------------------------------
     def state(self, run_id: str, viewer: str) -> RunState:
         run = self._run(run_id)
+        brief = run.group.brief()  # outside the lock: a run's process may answer late
         with self._lock:
             run.seen[viewer] = time.monotonic()
-            return self._state(run)
+            return self._state(run, brief)
 
     def frame(self, run_id: str, viewer: str, have: int = -1) -> Frame:
         """The run's state and latest snapshot, taken at most every FRAME_SECONDS for all viewers
         (``snapshot`` is None when ``have`` is already the current version)."""
         run = self._run(run_id)
         with run.frame_lock:  # one viewer takes the snapshot, the others wait and share it
-            now, g, last = time.monotonic(), run.group, run.snapshot
-            changed = last is None or (g.step_count, g.running, g.status) != (
-                last.step, last.running, last.status)
+            now, brief, last = time.monotonic(), run.group.brief(), run.snapshot
+            changed = last is None or brief != (last.step, last.running, last.status)
             # While it trains, one snapshot per FRAME_SECONDS; after a control (Step, Reset,
             # Pause) the very next look shows its effect.
-            stale = changed and (last is None or not g.running or now - run.snapshot_at >= FRAME_SECONDS)
+            stale = changed and (last is None or not brief[1] or now - run.snapshot_at >= FRAME_SECONDS)
             if stale:
                 run.snapshot, run.snapshot_at = run.group.snapshot(), now
                 run.version += 1
@@ -268,13 +274,14 @@ class Hub:
         state = self.state(run_id, viewer)
         return Frame(state, version, None if have == version else snap)
 
-    def _state(self, run: _Run) -> RunState:
+    def _watchers(self, run: _Run) -> int:
         now = time.monotonic()
-        watchers = sum(1 for v, t in run.seen.items()
-                       if v != run.owner and now - t <= self.heartbeat_s)
+        return sum(1 for v, t in run.seen.items() if v != run.owner and now - t <= self.heartbeat_s)
+
+    def _state(self, run: _Run, brief: tuple[int, bool, str]) -> RunState:
+        """(under the lock) ``brief``: the group's (step, running, status), read before."""
         pos = self.slots.position(run.run_id)
-        g = run.group
-        return RunState(run.run_id, g.step_count, g.running, g.status, run.code, watchers,
+        return RunState(run.run_id, *brief, run.code, self._watchers(run),
                         pos[0] if pos else 0, pos[1] if pos else 0, self.slots.eta(run.run_id))
 
     # --- image trainings (Train your own): places in the same queue ----------------------------
@@ -349,7 +356,7 @@ class Hub:
                 elif run_id in self.slots.holders and not run.group.running:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run keeps its slot while someone else watches it.
-                self.slots.pin(run_id, bool(run.code) and self._state(run).watchers > 0)
+                self.slots.pin(run_id, bool(run.code) and self._watchers(run) > 0)
             if self.processes:
                 self._lower_other_runs()
             for key, seen in list(self._tickets.items()):
@@ -370,12 +377,13 @@ class Hub:
             self.close(run_id)
 
     def _lower_other_runs(self) -> None:
-        """While the room's run holds its pinned slot, lower every other run (under the lock)."""
+        """While the room's run holds its pinned slot, lower every other run that trains (under
+        the lock; a waiting or paused run's process only answers calls, at the hub's priority)."""
         if not any(h.pinned and k in self._runs for k, h in self.slots.holders.items()):
             return
-        for run_id, run in self._runs.items():
-            holder = self.slots.holders.get(run_id)
-            if not (holder and holder.pinned) and isinstance(run.group, ProcessGroup):
+        for run_id, holder in self.slots.holders.items():
+            run = self._runs.get(run_id)
+            if run is not None and not holder.pinned and isinstance(run.group, ProcessGroup):
                 run.group.nice(OTHER_RUNS_NICE)
 
 
@@ -406,7 +414,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     a = p.parse_args(argv)
     prepare()  # the runs' fork server imports torch now, before the first Start
-    remote.serve(Hub(processes=True), a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
+    hub = Hub(processes=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        remote.serve(hub, a.port, a.host, os.environ.get("WAE_LAB_HUB_KEY", ""))
+    finally:  # every run's process ends with the hub
+        hub.close_all()
 
 
 if __name__ == "__main__":

@@ -43,13 +43,14 @@ def prepare() -> None:
     forkserver.ensure_running()
 
 
-def _set_nice(value: int) -> None:
-    """Niceness ``value`` for every thread of this process (Linux keeps it per thread; threads
-    started later inherit the main thread's). Lowering it needs privileges: then nothing changes."""
-    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else [os.getpid()]:
+def _set_nice(value: int, pid: int) -> None:
+    """Niceness ``value`` for every thread of process ``pid`` (Linux keeps it per thread; threads
+    started later inherit their creator's). Lowering it needs privileges: then nothing changes."""
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task) if os.path.isdir(task) else [pid]:
         try:
             os.setpriority(os.PRIO_PROCESS, int(tid), value)
-        except OSError:
+        except OSError:  # gone, or not allowed
             pass
 
 
@@ -70,8 +71,6 @@ def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
                 result = setattr(group, args[0], args[1])
             elif name == "_errors":
                 result = [r.error for r in group.runs]
-            elif name == "_nice":
-                result = _set_nice(args[0])
             else:
                 result = getattr(group, name)(*args, **kwargs)
             conn.send(("ok", result))
@@ -133,6 +132,9 @@ class ProcessGroup:
     def snapshot(self) -> GroupSnapshot:
         return self._call("snapshot")
 
+    def brief(self) -> tuple[int, bool, str]:
+        return self._call("brief")
+
     @property
     def running(self) -> bool:
         return self._call("_get", "running")
@@ -154,9 +156,11 @@ class ProcessGroup:
         return self._call("_errors")
 
     def nice(self, value: int) -> None:
-        """Lower the run's priority to ``value`` (a higher niceness: only ever raised)."""
+        """Lower the run's priority to ``value`` (a higher niceness: only ever raised). Set from
+        here, thread by thread, not by a call the child must answer: a busy hub must not wait
+        for a process it has just made slower."""
         if value > self.niceness:
-            self._call("_nice", value)
+            _set_nice(value, self._proc.pid)
             self.niceness = value
 
     def close(self) -> None:
