@@ -18,6 +18,7 @@ again in the caller.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import threading
@@ -48,10 +49,8 @@ def _set_nice(value: int, pid: int) -> None:
     started later inherit their creator's). Lowering it needs privileges: then nothing changes."""
     task = f"/proc/{pid}/task"
     for tid in os.listdir(task) if os.path.isdir(task) else [pid]:
-        try:
+        with contextlib.suppress(OSError):  # gone, or not allowed
             os.setpriority(os.PRIO_PROCESS, int(tid), value)
-        except OSError:  # gone, or not allowed
-            pass
 
 
 def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
