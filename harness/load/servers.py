@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from harness import ARTIFACTS
-from harness.procfs import app_ports, cmdline, role_of, tree_members
+from harness.procfs import app_ports, cmdline, role_of, running, tree_members
 from harness.room import ROOM_START_TIMEOUT_S, Room
 from harness.server import StreamlitServer, health_latency
 
@@ -97,7 +97,7 @@ class RoomServer:
         time.sleep(1.0)
         for pid, role in known.items():
             # still there and still the same program (not a reused PID)
-            if pid != self.root_pid and role_of(cmdline(pid)) == role:
+            if pid != self.root_pid and running(pid) and role_of(cmdline(pid)) == role:
                 problems.append(f"app.room left its {role} process {pid} running after SIGTERM")
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)

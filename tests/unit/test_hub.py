@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness.procfs import cmdline, descendants
+from harness.procfs import cmdline, descendants, running
 from harness.server import free_port
 from harness.waiting import wait_for
 from wae_core import live
@@ -256,14 +256,7 @@ def test_hub_across_processes(ring, monkeypatch):
         proc.terminate()
         proc.wait(10)
     # SIGTERM ends the hub and every process it started (the runs, the fork server).
-    assert wait_for(lambda: not [p for p in runs if _alive(p)], 10)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert wait_for(lambda: not [p for p in runs if running(p)], 10)
 
 
 def _niceness(pid: int) -> int:
