@@ -37,6 +37,11 @@ class ScriptRuns:
                 self._ended = time.monotonic()
                 self._cond.notify_all()
 
+    def wait_first(self, timeout: float) -> bool:
+        """Wait until some run has ended, at most ``timeout`` seconds; True when one has."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._ended > 0.0, timeout)
+
     def wait_idle(self, timeout: float, quiet: float = 0.0) -> bool:
         """Wait until no script run is in progress and none ended in the last ``quiet`` seconds
         (the server still sends a finished run's page and its images), at most ``timeout``
@@ -63,6 +68,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "views"
 # (file, title, icon, url path); pages whose file does not exist (yet) are skipped. The titles
 # are translated where the navigation is built (app.streamlit_app).
 PAGE_SPECS = (
+    ("welcome.py", N_("Start here"), ":material/home:", "welcome"),
     ("idea.py", N_("The idea"), ":material/lightbulb:", "idea"),
     ("samples.py", N_("Samples"), ":material/grid_view:", "samples"),
     ("reconstruct.py", N_("Reconstructions"), ":material/compare:", "reconstructions"),

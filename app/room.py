@@ -1,6 +1,6 @@
 """Serve a seminar room: N app processes behind HAProxy with cookie session affinity.
 
-    python -m app.room --processes N [--port 8501] [--host 127.0.0.1] [--nice 5] [--hub/--no-hub]
+    python -m app.room --processes N [--port 8501] [--host 127.0.0.1] [--nice 10] [--hub/--no-hub]
     python -m app.room --backends host:port,host:port [--port 8501] [--host 0.0.0.0]
 
 Streamlit runs every session's script in one Python process, so one process keeps about one
@@ -30,6 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "WAELAB"
 HEALTH = "/_stcore/health"
+# The pages' niceness. The room's shared run trains at 0 (the hub's), the students' own runs at
+# hub.OTHER_RUNS_NICE: the room's run first, then the clicks, then the rest. At 5 the shared run
+# kept 56 % of its solo speed under the load test's burst (docs/speed.md).
+APP_NICE = 10
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
 NO_HAPROXY = ("haproxy is not installed: run `make room` (it installs it) "
               "or `apt-get install haproxy`")
@@ -143,8 +147,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "elsewhere (python -m app.serve): start none here")
     ap.add_argument("--hub", action=argparse.BooleanOptionalAction, default=None,
                     help="start the run hub (default: with more than one local process)")
-    ap.add_argument("--nice", type=int, default=5, help="niceness of the app processes "
-                    "(default 5; the hub runs at 0 so its training keeps its core)")
+    ap.add_argument("--nice", type=int, default=APP_NICE, help="niceness of the app processes "
+                    f"(default {APP_NICE}: the room's shared run trains at 0 and keeps its core)")
     args = ap.parse_args(argv)
     if args.processes < 1:
         ap.error("--processes must be at least 1")

@@ -8,8 +8,9 @@ Here a thread does that work while the server starts, the first tab's needs firs
 else while a tab's page runs (Python runs one thread at a time: any other work makes that tab
 wait):
 
-1. the imports of the first page (the entry script waits for them: ``app.IMPORTS_READY``);
-2. the first page, run once without a browser once no tab's page is running (a tab that came
+1. the imports of the pages (every page but the welcome page waits for them:
+   ``app.IMPORTS_READY``), once a first tab's welcome page has run (or after a few seconds);
+2. the idea page, run once without a browser once no tab's page is running (a tab that came
    during the imports fills the same caches itself: Streamlit computes a cached value once);
 3. :func:`app.cache.warm_steps`: every model and data set, one at a time, each only once no page
    is running (``app.RUNS``);
@@ -34,13 +35,18 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "app" / "streamlit_app.py"
-FIRST_PAGE = app.PAGES_DIR / app.PAGE_SPECS[0][0]  # the default page
-# What the first page needs: torch, scipy.optimize for its optimal transport, plotly's figures
+# The heaviest page a tab opens first: the deck's story, linked first from the welcome page (the
+# default page, which needs no model and is shown while this warm-up still imports torch).
+FIRST_PAGE = app.PAGES_DIR / "idea.py"
+NOT_WARMED = ("welcome.py", "idea.py", "toy_lab.py", "train.py")  # nothing to fill, or done first
+# What the pages need: torch, scipy.optimize for the optimal transport, plotly's figures
 # (``python -X importtime -c "import torch"`` shows what a start spends), and pandas: not for the
 # first page, but it may never be imported while pages run. Plotly looks pandas up in sys.modules
 # when it builds a figure, and a half-imported pandas there crashed pages ("partially initialized
 # module 'pandas' has no attribute 'Series'", seen under the room's load test).
 HEAVY_MODULES = ("torch", "scipy.optimize", "plotly.graph_objects", "pandas")
+FIRST_TAB_WAIT_S = 3.0  # the longest the imports wait for a first tab's page (a room waits longer)
+FIRST_PAGE_SEND_S = 0.3  # after it: its page is still sent and drawn
 # The longest the warm-up waits for pages to finish before its next step anyway (a first visit
 # of Mode collapse on Stacked MNIST runs for tens of seconds).
 IDLE_WAIT_S = 30.0
@@ -72,8 +78,8 @@ def _warm_pages() -> Iterator[str]:
     """Every other page's default view, one page at a time (each process of a room fills its own
     caches: a room that arrives at once must not find them cold). The live and training pages
     start nothing by themselves and are left out."""
-    for file, *_ in app.PAGE_SPECS[1:]:
-        if file in ("toy_lab.py", "train.py"):
+    for file, *_ in app.PAGE_SPECS:
+        if file in NOT_WARMED:
             continue
         try:
             _run_page(app.PAGES_DIR / file)
@@ -84,6 +90,11 @@ def _warm_pages() -> Iterator[str]:
 
 def _warm() -> None:
     t0 = time.perf_counter()
+    # The first tab's welcome page needs none of the imports below, which hold Python's lock for
+    # seconds: started at once, they slowed the server's start and that page by about a second.
+    # So they wait for the first page (or FIRST_TAB_WAIT_S when no tab comes).
+    app.RUNS.wait_first(FIRST_TAB_WAIT_S)
+    time.sleep(FIRST_PAGE_SEND_S)
     try:
         _imports()
     except Exception as e:  # noqa: BLE001 - the entry script then imports (and reports) itself

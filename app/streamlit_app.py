@@ -26,11 +26,24 @@ PAGE_CONFIG = dict(page_title="WAE Lab", page_icon=":material/blur_on:", layout=
 def main() -> None:
     # First: the page titles, the sidebar and the page are drawn in the session's language.
     i18n.choose_language()
+    st.set_page_config(**PAGE_CONFIG)
+    pages = []
+    for file, title, icon, url in PAGE_SPECS:
+        if (PAGES_DIR / file).is_file():
+            pages.append(st.Page(PAGES_DIR / file, title=_(title), icon=icon, url_path=url,
+                                 default=not pages))
+    by_url = {p.url_path: p for p in pages}
+    current = st.navigation(pages)
+    wanted = None if st.session_state.get("wae_page_param_read") else st.query_params.get("page")
+
     if not app.IMPORTS_READY.is_set():
-        # Under app.serve, a tab that connects while the warm-up still imports torch & co. sees
-        # the app start instead of a blank page (importing them here as well could see them half
-        # done).
-        st.set_page_config(**PAGE_CONFIG)
+        # Under app.serve, while the warm-up still imports torch & co. (importing them here as
+        # well could see them half done): the first page needs none of it and is shown at once,
+        # then the app reruns with its sidebar; any other page waits with a spinner.
+        if current is pages[0] and not (wanted and wanted in by_url):
+            current.run()
+            _rerun_when_ready()
+            return
         with st.spinner(_("Starting WAE Lab: loading PyTorch and the shipped models…"),
                         show_time=True):
             app.IMPORTS_READY.wait(120)
@@ -38,25 +51,14 @@ def main() -> None:
     from app import cache, share, sidebar
 
     cache.use_app_threads()
-    st.set_page_config(**PAGE_CONFIG)
     # Crisp pixels when the browser scales digit images (projector).
     st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
             "{image-rendering: pixelated;}</style>")
-
-    pages = []
-    for file, title, icon, url in PAGE_SPECS:
-        if (PAGES_DIR / file).is_file():
-            pages.append(st.Page(PAGES_DIR / file, title=_(title), icon=icon, url_path=url,
-                                 default=not pages))
-    by_url = {p.url_path: p for p in pages}
-
-    current = st.navigation(pages)
     sidebar.render_sidebar()
 
     # ?page=<url path> on a session's first run opens that page (bookmarks of the root URL).
     if not st.session_state.get("wae_page_param_read"):
         st.session_state["wae_page_param_read"] = True
-        wanted = st.query_params.get("page")
         if wanted and wanted in by_url and by_url[wanted] is not current and current is pages[0]:
             # (the query goes along: the page reads its own controls from it, see app.share)
             st.switch_page(by_url[wanted], query_params=st.query_params.to_dict())
@@ -65,6 +67,14 @@ def main() -> None:
     sidebar.sync_query_params(page_id)
     current.run()
     share.link_control(page_id or "")
+
+
+@st.fragment(run_every=0.5)
+def _rerun_when_ready() -> None:
+    """On the first page of a starting server: the whole app again (with its sidebar) once the
+    warm-up's imports are done."""
+    if app.IMPORTS_READY.is_set():
+        st.rerun()
 
 
 # Counted while it runs (a rerun or stop ends it too): app.serve's warm-up waits for no run.

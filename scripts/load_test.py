@@ -46,8 +46,8 @@ toy training (``toy``: Start, then the page's fragments rerun on their timers li
 a background MNIST training (``train``, all 60,000 images).
 
 Seminar scenario (``--scenario seminar``, the default from 30 sessions): every session visits every
-page once, in order: The idea (the root URL), Samples (+ Resample), Reconstructions (+ a PNG
-upload), Latent space, Interpolation, Latent explorer (+ three offset sliders moved: fragment
+page once, in order: Start here (the root URL), The idea, Samples (+ Resample), Reconstructions
+(+ a PNG upload), Latent space, Interpolation, Latent explorer (+ three offset sliders moved: fragment
 reruns), Mode collapse, Results. ``--live-sessions`` of the sessions (default 10) also use the live
 page ``/toy-lab``: session 0 is the lecturer, who arrives first, presses Start, then **Share this
 run**, reads the room code and keeps the page open (its timers running) to the end; the solo
@@ -55,8 +55,10 @@ run**, reads the room code and keeps the page open (its timers running) to the e
 watchers spread over the arrivals: they open ``/toy-lab?room=CODE`` and watch ``--watch-seconds``
 (their fragments rerun on their timers), then tour the pages; ``--live-starters`` of them (default
 3) press Start on the page first, wait in the queue (the page's "Queued: position … · training
-starts in about N s") until their own run starts by itself, watch it 10 s and press Pause. After
-the last session the lecturer's run goes on ``--after-seconds`` s alone.
+starts in about N s") until their own run starts by itself, watch it until its turn ends (the hub
+pauses it when another run waits) or ``--own-run-seconds`` (default 60: a whole turn; 10 for
+students who press Pause early, which lets the queue move before its estimate) and press Pause.
+After the last session the lecturer's run goes on ``--after-seconds`` s alone.
 
 Before the load, one user runs the scenario alone twice (cold caches, then warm): the models load
 once per process, into ``st.cache_resource``, for every later session of that process.
@@ -129,7 +131,10 @@ DEFAULT_RSS_LIMIT_MB = 2560
 SAMPLES, RECON, LATENT = "samples", "reconstructions", "latent"
 TOY = "toy-lab"
 EXPLORE_MOVES = (0.5, -1.0, 1.5)  # offsets the seminar sets on the explorer's first sliders
-OWN_RUN_S = 10.0  # how long a starter watches its own run before it presses Pause
+# A starter watches its own run until its turn ends or this long, then presses Pause: a whole
+# turn (wae_core.live.slots.LEASE_SECONDS) by default, --own-run-seconds 10 for impatient ones.
+OWN_RUN_S = 60.0
+TURN_OVER = "s turn:"  # the hub's note when it pauses a run whose turn ended (wae_core.live.hub)
 HTTP_THREADS = 64  # urllib calls (media, uploads) run in threads: the default pool has 6 on 2 cores
 
 
@@ -204,9 +209,9 @@ async def explore_steps(s: WsSession, who: str, rec: Record) -> None:
 
 async def tour(s: WsSession, who: str, png: bytes, rec: Record) -> None:
     """The seminar: every page once, in the sidebar's order (the live page apart)."""
-    first = not s.page_hashes  # a fresh tab opens the root URL: the idea page
-    await ws_step(who, "idea: open", rec, s.run(page="" if first else "idea"),
-                  ("idea_gan_sorted_png", "idea_gan_png"))
+    if not s.page_hashes:  # a fresh tab opens the root URL: the welcome page
+        await ws_step(who, "welcome: open", rec, s.run(page=""), "welcome_room_code")
+    await ws_step(who, "idea: open", rec, s.run(page="idea"), ("idea_gan_sorted_png", "idea_gan_png"))
     await samples_steps(s, who, rec)
     await recon_steps(s, who, png, rec)
     await latent_step(s, who, rec)
@@ -344,11 +349,12 @@ async def watch(s: WsSession, who: str, live: Live, rec: Record, seconds: float)
                           f"move {'never' if steps else '(no step line at all)'}")
 
 
-async def queue_start(s: WsSession, who: str, live: Live, rec: Record, max_wait: float) -> None:
+async def queue_start(s: WsSession, who: str, live: Live, rec: Record, max_wait: float,
+                      own_seconds: float) -> None:
     """Press Start on the live page (a watcher's page, else the student's own): when it queues,
     wait with the page's timers running until the queue message is gone and the page's step line
     counts up (a refusal instead ends the wait); the wait counts from when the queue message (and
-    its estimate) was shown. Then watch the own run for a while and press Pause (so the next one
+    its estimate) was shown. Then watch the own run (see ``done``) and press Pause (so the next one
     in the queue can start)."""
     own_page = s.last_full is None or not s.last_full.has("toy_start")  # no Start: open the own page
     if own_page and await ws_step(who, "toy-lab: open own page", rec, s.run(page=TOY, query=""),
@@ -388,8 +394,14 @@ async def queue_start(s: WsSession, who: str, live: Live, rec: Record, max_wait:
         if not started:
             return  # reported: waited_s None
         wait.waited_s = started[0] - t_shown
-    end = time.monotonic() + OWN_RUN_S
-    await s.browse(lambda: time.monotonic() >= end, Noted(who, "toy-lab (own run)", rec), rec)
+    # Watch the own run until its turn ends (the hub pauses it when others wait) or for
+    # ``own_seconds``; then Pause (nothing changes when the hub already paused it).
+    end = time.monotonic() + own_seconds
+
+    def done() -> bool:
+        return time.monotonic() >= end or any(TURN_OVER in t for t in s.view().texts())
+
+    await s.browse(done, Noted(who, "toy-lab (own run)", rec), rec)
     await press(s, who, "toy-lab: Pause (own run)", "toy_pause", rec)
 
 
@@ -406,7 +418,7 @@ async def ws_live_user(url: str, who: str, png: bytes, rec: Record, live: Live, 
         else:
             rec.errors.append(f"{who} toy-lab: no room code to watch (the lecturer's Share failed)")
         if starter:
-            await queue_start(s, who, live, rec, args.max_seconds)
+            await queue_start(s, who, live, rec, args.max_seconds, args.own_run_seconds)
         await tour(s, who, png, rec)
         rec.done_sessions += 1
     finally:
@@ -480,6 +492,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--live-sessions", type=int, default=10,
                    help="seminar: sessions on the live page (1 lecturer + watchers; 0: none)")
     p.add_argument("--live-starters", type=int, default=3, help="seminar: watchers that also press Start")
+    p.add_argument("--own-run-seconds", type=float, default=OWN_RUN_S,
+                   help="seminar: a starter watches its own run until its turn ends or this long, "
+                        f"then presses Pause (default {OWN_RUN_S:g}: a whole turn)")
     p.add_argument("--watch-seconds", type=float, default=30.0, help="seminar: how long a watcher watches")
     p.add_argument("--job-lead", type=float, default=None,
                    help="seconds the long job / shared run runs alone before users come (5; seminar 20)")

@@ -55,8 +55,8 @@ class Measured:
 
 
 # The order of the report's interactions: a session's way through the app, not arrival order.
-REPORT_ORDER = ("connect", "toy-lab", "idea", "samples", "reconstructions", "latent", "interpolation",
-                "explore", "mode-collapse", "results", "[browser]")
+REPORT_ORDER = ("connect", "toy-lab", "welcome", "idea", "samples", "reconstructions", "latent",
+                "interpolation", "explore", "mode-collapse", "results", "[browser]")
 
 
 def in_report_order(kinds: Iterable[str]) -> list[str]:

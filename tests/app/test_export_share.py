@@ -158,7 +158,7 @@ def test_toy_lab_curves_csv(app_env):
 
 
 def test_idea_figures_and_paper_table(app_env):
-    at = open_page(None)  # the default page
+    at = open_page("idea.py")
     assert at.title[0].value.startswith("Wasserstein Auto-Encoders")
     assert set(assert_charts_export(at)) == {"idea_ot_ring", "idea_posteriors"}
     pairs = csv_of(at, "idea_ot_ring_csv")
@@ -172,7 +172,7 @@ def test_idea_figures_and_paper_table(app_env):
 
 
 def test_idea_posterior_csv_has_both_panels(lab_env):
-    post = csv_of(open_page(None), "idea_posteriors_csv")
+    post = csv_of(open_page("idea.py"), "idea_posteriors_csv")
     assert list(post.columns) == ["panel", "digit", "z1", "z2", "sigma1", "sigma2"]
     vae, wae = post[post.panel == "a: VAE"], post[post.panel == "b: WAE"]
     assert len(vae) == len(wae) == 100

@@ -187,7 +187,7 @@ def test_english_without_a_browser_language(app_env):
     at = open_app({})
     assert at.session_state["wae_lang"] == "en"
     assert at.query_params["lang"] == "en"
-    assert at.title[0].value == "Wasserstein Auto-Encoders: the idea"
+    assert at.title[0].value == "Welcome to WAE Lab"
 
 
 def test_url_language_wins_and_stays_in_the_link(app_env):

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 
 # (url path as defined in app/streamlit_app.py, h1, texts that only this page shows once computed)
 PAGES = [
-    ("", "Wasserstein Auto-Encoders: the idea", ["The WAE objective", "What the paper reports"]),
+    ("", "Welcome to WAE Lab", ["Follow the seminar", "Join the room's live run"]),
+    ("idea", "Wasserstein Auto-Encoders: the idea", ["The WAE objective", "What the paper reports"]),
     ("samples", "Samples", ["Resample", "Sharpness:", "True data (MNIST test"]),
     ("reconstructions", "Reconstructions", ["MNIST test images", "Mean MSE:", "Your own digits"]),
     ("latent", "Latent space", ["MMD²(Q_Z, P_Z)", "Download the embedding (CSV)"]),
@@ -25,12 +26,12 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "heading", "texts"), PAGES, ids=[p or "idea" for p, _, _ in PAGES])
+@pytest.mark.parametrize(("path", "heading", "texts"), PAGES, ids=[p or "welcome" for p, _, _ in PAGES])
 def test_page_renders(ui: UI, path: str, heading: str, texts: list[str]) -> None:
     ui.open(path, heading)
     for text in texts:
         ui.page.get_by_text(text, exact=False).first.wait_for()
-    ui.screenshot(path or "idea")
+    ui.screenshot(path or "welcome")
     ui.assert_clean()
     assert not ui.errors(), f"error boxes on /{path}: {ui.errors()}"
     assert "Models to compare" in ui.page.locator("[data-testid='stSidebar']").inner_text()
