@@ -35,7 +35,12 @@ def nav_text(ui: UI) -> str:
 def test_a_korean_browser_gets_korean(browser, app_server: StreamlitServer,
                                       browser_context_args: dict) -> None:  # noqa: ANN001
     with browser_ui(browser, app_server, browser_context_args, "ko-KR") as ui:
-        ui.open("", "바서슈타인 오토인코더: 핵심 아이디어")
+        ui.open("", "WAE Lab에 오신 것을 환영합니다")
+        ui.page.locator("[data-testid='stMain']").get_by_text("세미나 따라가기").first.wait_for()
+        ui.page.locator("[data-testid='stMain'] a", has_text="핵심 아이디어").first.click()
+        idea_title = "바서슈타인 오토인코더: 핵심 아이디어"
+        ui.page.locator("[data-testid='stMain'] h1", has_text=idea_title).first.wait_for()
+        ui.settle()
         nav = nav_text(ui)
         for title in ("핵심 아이디어", "샘플", "재구성", "잠재 공간", "보간", "모드 붕괴", "결과"):
             assert title in nav, nav

@@ -34,7 +34,8 @@ def test_page_renders(ui: UI, path: str, heading: str, texts: list[str]) -> None
     ui.screenshot(path or "welcome")
     ui.assert_clean()
     assert not ui.errors(), f"error boxes on /{path}: {ui.errors()}"
-    assert "Models to compare" in ui.page.locator("[data-testid='stSidebar']").inner_text()
+    # (on a server still starting, the welcome page comes first and its sidebar a moment later)
+    ui.page.locator("[data-testid='stSidebar']").get_by_text("Models to compare").first.wait_for()
     if path == "results":  # either the scores or the hint how to make them
         body = ui.main_text()
         assert "No results yet" in body or "FID here is computed on LeNet features" in body
