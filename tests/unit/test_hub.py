@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from harness.procfs import cmdline, descendants, running
@@ -265,28 +266,43 @@ def _niceness(pid: int) -> int:
 
 def test_runs_in_processes_of_their_own_and_the_rooms_run_first(ring):
     """The room's hub (processes=True): each run trains in a child process, so two runs use two
-    cores; while the room's run is watched, every other run is lowered below it."""
+    cores; while the room's run is watched, every other run is lowered below it. A run that never
+    trains (a watcher's own) never gets a process."""
     hub = H.Hub(slots=2, heartbeat_s=30, tick_s=0.05, processes=True)
     a = hub.create("lecturer", ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
     b = hub.create("student", ring, [small("gan")])
+    c = hub.create("watcher", ring, [small("gan")])
     try:
-        ga, gb = hub._runs[a].group, hub._runs[b].group
-        assert isinstance(ga, H.ProcessGroup) and ga._proc.pid not in (os.getpid(), gb._proc.pid)
+        ga, gb, gc = (hub._runs[r].group for r in (a, b, c))
+        assert isinstance(ga, H.ProcessGroup) and ga.pid is None
+        before = hub.frame(a, "lecturer").snapshot  # drawn from the group while it is idle here
         hub.start(a)
         hub.share(a)
         hub.start(b)
+        assert ga.pid not in (None, os.getpid(), gb.pid) and gb.pid is not None
         assert wait_for(lambda: hub.state(b, "student").step > 3 and hub.state(a, "lecturer").step > 3, 30)
-        assert _niceness(gb._proc.pid) == 0  # nobody watches the room's run yet
+        assert _niceness(gb.pid) == 0  # nobody watches the room's run yet
         hub.frame(a, "watcher")
-        assert wait_for(lambda: _niceness(gb._proc.pid) == H.OTHER_RUNS_NICE, 5)
-        assert _niceness(ga._proc.pid) == 0
+        assert wait_for(lambda: _niceness(gb.pid) == H.OTHER_RUNS_NICE, 5)
+        assert _niceness(ga.pid) == 0
         snap = hub.frame(a, "watcher").snapshot
         assert [r.label for r in snap.runs] == ["GAN", "WAE-MMD"] and snap.running
         hub.pause(a)
         assert hub.step(a, 2) == hub.state(a, "lecturer").step
         with pytest.raises(IndexError):  # an error in the child is raised in the caller
             hub.update(a, 5, {"lam": 1.0})
+        assert hub.frame(c, "watcher").snapshot.step == 0 and gc.pid is None
+        # Its first Step moves it into a child built from the same recipes: the same weights,
+        # the same first batch, as the group would have had here.
+        assert hub.step(c, 1) == 1 and gc.pid is not None
+        moved = hub.frame(c, "watcher").snapshot.runs[0].fake
+        here = live.LiveGroup(ring, [small("gan")])
+        here.step(1)
+        assert np.allclose(moved, here.snapshot().runs[0].fake, atol=1e-6)
+        assert before.step == 0 and not np.allclose(moved, before.runs[0].fake)
+        here.close()
     finally:
         hub.close(a)
         hub.close(b)
+        hub.close(c)
     assert not ga._proc.is_alive() and not gb._proc.is_alive()

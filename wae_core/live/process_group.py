@@ -1,7 +1,7 @@
 """A :class:`~wae_core.live.groups.LiveGroup` in a process of its own, driven over a pipe::
 
-    group = ProcessGroup(source, configs, labels)   # a child process holds the LiveGroup
-    group.start(); snap = group.snapshot(); group.nice(10); group.close()
+    group = ProcessGroup(source, configs, labels)   # a child process holds it once it trains
+    group.start(); snap = group.snapshot(); group.nice(15); group.close()
 
 Why: Python runs one thread of a process at a time. The room's hub trains every run of the room;
 as threads of the hub, two runs on a 2-core host shared one core (measured under the room's load
@@ -62,6 +62,15 @@ def _set_nice(value: int, pid: int) -> None:
             os.setpriority(os.PRIO_PROCESS, int(tid), value)
 
 
+def _dispatch(group: LiveGroup, name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """One call of :class:`ProcessGroup`'s on ``group``."""
+    if name == "_get":
+        return getattr(group, args[0])
+    if name == "_set":
+        return setattr(group, args[0], args[1])
+    return getattr(group, name)(*args, **kwargs)
+
+
 def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
            labels: Sequence[str] | None, kw: dict[str, Any]) -> None:
     """The child: one LiveGroup, and a loop that answers the parent's calls in order."""
@@ -73,15 +82,7 @@ def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
             group.close()
             return
         try:
-            if name == "_get":
-                result = getattr(group, args[0])
-            elif name == "_set":
-                result = setattr(group, args[0], args[1])
-            elif name == "_errors":
-                result = [r.error for r in group.runs]
-            else:
-                result = getattr(group, name)(*args, **kwargs)
-            conn.send(("ok", result))
+            conn.send(("ok", _dispatch(group, name, args, kwargs)))
         except Exception as e:  # noqa: BLE001 - raised again in the parent
             conn.send(("err", e))
         if name == "close":
@@ -89,25 +90,53 @@ def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
 
 
 class ProcessGroup:
-    """:class:`LiveGroup`'s interface, the group itself in a child process."""
+    """:class:`LiveGroup`'s interface, the group itself in a child process once it trains.
+
+    Until its first Start or Step the group lives here, idle: every session that opens the live
+    page has a run, and a room's watchers never train theirs, so a process per page would cost
+    each of them a fork and its memory for nothing (the watchers' first look took 4-8 s under
+    the room's burst when each made one). The child is then built from the group's current
+    recipes, which give the same weights (a recipe seeds its initialisation)."""
 
     def __init__(self, source: ToySource, configs: Sequence[Recipe | LiveConfig],
                  labels: Sequence[str] | None = None, **kw: Any) -> None:
-        ctx = mp.get_context(_CONTEXT)
-        ctx.set_forkserver_preload(_PRELOAD)
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, source, list(configs),
-                                                      labels, kw), name="wae-live-run", daemon=True)
-        self._proc.start()
-        child.close()
+        self._source, self._kw = source, kw
+        self._local: LiveGroup | None = LiveGroup(source, configs, labels, **kw)
+        self._proc: Any = None
+        self._conn: Any = None
         self._lock = threading.Lock()  # one call at a time: answers come back in order
         self._closed = False
         self.niceness = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id; None while the group has not trained yet."""
+        return None if self._proc is None else self._proc.pid
+
+    def _spawn(self) -> None:
+        """(under the lock) Move the group into a child process."""
+        local = self._local
+        kw = {**self._kw, "steps_per_tick": local.steps_per_tick, "tick_seconds": local.tick_seconds}
+        ctx = mp.get_context(_CONTEXT)
+        ctx.set_forkserver_preload(_PRELOAD)
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, name="wae-live-run", daemon=True, args=(
+            child, self._source, [r.recipe for r in local.runs], [r.label for r in local.runs], kw))
+        self._proc.start()
+        child.close()
+        if self.niceness:
+            _set_nice(self.niceness, self._proc.pid)
+        self._local = None
+        local.close()
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this live group was closed")
+            if self._local is not None:
+                if name not in ("start", "step"):
+                    return _dispatch(self._local, name, args, kwargs)
+                self._spawn()
             try:
                 self._conn.send((name, args, kwargs))
                 status, value = self._conn.recv()
@@ -161,26 +190,30 @@ class ProcessGroup:
 
     @property
     def errors(self) -> list[str]:
-        return self._call("_errors")
+        return self._call("_get", "errors")
 
     def nice(self, value: int) -> None:
         """Lower the run's priority to ``value`` (a higher niceness: only ever raised). Set from
         here, thread by thread, not by a call the child must answer: a busy hub must not wait
         for a process it has just made slower."""
-        if value > self.niceness:
-            _set_nice(value, self._proc.pid)
-            self.niceness = value
+        if value > self.niceness:  # (no lock: a call to a starved child may hold it)
+            self.niceness = value  # a child spawned from now on starts with it
+            pid = self.pid
+            if pid is not None:
+                _set_nice(value, pid)
 
     def close(self) -> None:
-        """Stop for good: the child closes its group and exits."""
+        """Stop for good: the child (if any) closes its group and exits."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                try:
-                    self._conn.send(("close", (), {}))
-                    self._conn.recv()
-                except (EOFError, OSError):
-                    pass
+            if self._closed:
+                return
+            self._closed = True
+            if self._local is not None:
+                self._local.close()
+                return
+            with contextlib.suppress(EOFError, OSError):
+                self._conn.send(("close", (), {}))
+                self._conn.recv()
         self._proc.join(timeout=5)
         if self._proc.is_alive():
             self._proc.kill()
