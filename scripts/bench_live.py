@@ -1,11 +1,15 @@
 """Benchmark of the live toy engine: training steps/s per model and the toy page's refresh cost.
 
     .venv/bin/python scripts/bench_live.py [--threads 1] [--seconds 5] [--preset "as shipped"] [--batch N]
+        [--parallel N]
 
 Prints, for each model kind, steps/s in the calling thread (wall clock and CPU time: the CPU-time
 rate is what an idle core would give), then the rate of a GAN + WAE-MMD pair stepped by the
 background thread, and the time to build one refresh of the toy page's figures (snapshot + Plotly
-figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second.
+figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second. ``--parallel N``
+instead trains N GAN + WAE-MMD pairs at once, each in a process of its own as the room's hub does
+(:class:`wae_core.live.process_group.ProcessGroup`), and prints each pair's steps/s against one
+pair alone: whether the cores slow each other.
 """
 
 from __future__ import annotations
@@ -38,6 +42,24 @@ def bench_steps(src: live.ToySource, cfg: recipes.Recipe, seconds: float) -> tup
     return n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
 
 
+def parallel_rates(src: live.ToySource, pair: list, n: int, seconds: float) -> list[float]:
+    """Steps/s of each of ``n`` pairs trained at once, each in a process of its own."""
+    from wae_core.live.process_group import ProcessGroup, prepare
+
+    prepare()
+    groups = [ProcessGroup(src, pair) for _ in range(n)]
+    try:
+        for g in groups:
+            g.start()
+        time.sleep(2.0)  # past the first steps
+        s0, t0 = [g.step_count for g in groups], time.perf_counter()
+        time.sleep(seconds)
+        return [(g.step_count - s) / (time.perf_counter() - t0) for g, s in zip(groups, s0)]
+    finally:
+        for g in groups:
+            g.close()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=1)
@@ -46,6 +68,7 @@ def main() -> int:
                    help="the live page's preset (wae_core.training.recipes)")
     p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--kinds", nargs="+", default=["gan", "wae-mmd", "wae-gan", "vae"])
+    p.add_argument("--parallel", type=int, help="train this many pairs at once, a process each")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -57,6 +80,12 @@ def main() -> int:
     print(f"torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} CPUs, "
           f"load average {load:.2f}; preset {a.preset!r}: MLPs {m.depth} x {m.hidden}, batch {t.batch_size}")
     src = live.ToySource.builtin("ring")
+    if a.parallel:
+        pairs = [recipe("gan"), recipe("wae-mmd")]
+        for n in (1, a.parallel):
+            print(f"  {n} pair(s) at once, a process each: "
+                  f"{', '.join(f'{r:.1f}' for r in parallel_rates(src, pairs, n, a.seconds))} steps/s")
+        return 0
     for kind in a.kinds:
         wall, cpu = bench_steps(src, recipe(kind), a.seconds)
         print(f"  {kind:8s} one model: {wall:7.1f} steps/s (wall)   {cpu:7.1f} steps/s (CPU time)")

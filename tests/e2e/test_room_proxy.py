@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 import app.room
-from app.room import COOKIE, NO_HAPROXY, find_haproxy, haproxy_config
+from app.room import APP_NICE, COOKIE, NO_HAPROXY, find_haproxy, haproxy_config
 from harness import ARTIFACTS
 from harness.browser import UI, toy_points, toy_step
 from harness.room import Room, multipart, request
@@ -170,7 +170,7 @@ def test_app_processes_are_niced_and_the_hub_is_not(room: Room, browser_name: st
     backends = room.backends()
     assert sorted(backends) == ["s1", "s2"], room.log()[-2000:]
     for _url, pid in backends.values():
-        assert os.getpriority(os.PRIO_PROCESS, pid) == 5
+        assert os.getpriority(os.PRIO_PROCESS, pid) == APP_NICE
     hub = room.hub_pid()
     assert hub is not None, room.log()[-2000:]
     assert os.getpriority(os.PRIO_PROCESS, hub) == 0
