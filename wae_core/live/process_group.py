@@ -34,8 +34,8 @@ from .toys import ToySource
 _CONTEXT = "forkserver"
 # What every child needs, imported once by the fork server: torch and the trainer, torch._dynamo
 # (the first optimiser imports it) and scipy.optimize (a run's first metrics: the OT cost). Left
-# to each child, they took 1.5 s on an idle machine and 15 s under the room's burst, while each
-# watcher's page waited for its own run's process; now a child is ready in ~0.05 s.
+# to each child, they took 1.5 s on an idle machine and 10-20 s under the room's burst, while
+# the run's page waited; now a child is ready in ~0.06 s.
 _PRELOAD = ["wae_core.live.groups", "torch._dynamo", "scipy.optimize"]
 
 
