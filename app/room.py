@@ -105,10 +105,14 @@ def healthy(url: str) -> bool:
 
 def start(cmd: list[str], env: dict, log: Path | None, nice: int = 0) -> subprocess.Popen:
     """A child in its own process group (stopped as a group, untouched by the terminal's Ctrl-C,
-    which would otherwise reach the children before this script can stop them in order)."""
+    which would otherwise reach the children before this script can stop them in order), in this
+    script's session. Not a session of its own: Linux's autogroup scheduling shares the CPU fairly
+    between sessions whatever their niceness, so with a session each, the two app processes and
+    the hub got a third of the cores each and the room's run at niceness 0 kept 0.6 core against
+    pages at 10 (load test, 2026-12-07); in one session the niceness decides."""
     out = log.open("wb") if log else None
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                            start_new_session=True,
+                            process_group=0,
                             preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
 
