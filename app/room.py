@@ -35,6 +35,8 @@ HEALTH = "/_stcore/health"
 # kept 56 % of its solo speed under the load test's burst (docs/speed.md).
 APP_NICE = 10
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
+# The lines app.serve's warm-up ends with (app/serve.py): done, or given up with a reason.
+WARM_LINES = ("caches warm after", "warm-up stopped", "warm-up imports failed")
 NO_HAPROXY = ("haproxy is not installed: run `make room` (it installs it) "
               "or `apt-get install haproxy`")
 
@@ -230,6 +232,24 @@ def main(argv: list[str] | None = None) -> int:
                     del pending[i]
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"no answer on {HEALTH} from {', '.join(pending.values())}")
+            time.sleep(0.3)
+
+        # Then until every local process's warm-up is done (its log says so): a room that
+        # arrives at once must find every page's caches warm in every process; a cold cache
+        # computed under the burst, at the pages' niceness, made sessions wait 10-20 s.
+        deadline = time.monotonic() + START_TIMEOUT_S
+        warming = {i: p for i, p in enumerate(apps, 1)}
+        while warming:
+            for i, p in list(warming.items()):
+                if p.poll() is not None:
+                    raise RuntimeError(f"pid {p.pid} exited with {p.returncode}:\n{tail(logs[p.pid])}")
+                if any(line in tail(logs[p.pid], 100_000) for line in WARM_LINES):
+                    print(f"WAE Lab room: backend s{i} warm", flush=True)
+                    del warming[i]
+            if warming and time.monotonic() > deadline:
+                print(f"WAE Lab room: not warm after {START_TIMEOUT_S:.0f} s: opening anyway",
+                      flush=True)
+                break
             time.sleep(0.3)
 
         cfg = workdir / "haproxy.cfg"
