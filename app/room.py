@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "WAELAB"
 HEALTH = "/_stcore/health"
-# The pages' niceness. The room's shared run trains at 0 (the hub's), the students' own runs at
-# hub.OTHER_RUNS_NICE: the room's run first, then the clicks, then the rest. At 5 the shared run
-# kept 56 % of its solo speed under the load test's burst (docs/speed.md).
+# The pages' niceness. It orders the app processes' threads against other work of their session
+# only: each process runs in a session of its own, and autogroup scheduling shares the CPU
+# between sessions equally (see start). The room's run trains at 0 in the hub's session, the
+# students' runs at hub.OTHER_RUNS_NICE there.
 APP_NICE = 10
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
 # The lines app.serve's warm-up ends with (app/serve.py): done, or given up with a reason.
@@ -106,15 +107,20 @@ def healthy(url: str) -> bool:
 
 
 def start(cmd: list[str], env: dict, log: Path | None, nice: int = 0) -> subprocess.Popen:
-    """A child in its own process group (stopped as a group, untouched by the terminal's Ctrl-C,
-    which would otherwise reach the children before this script can stop them in order), in this
-    script's session. Not a session of its own: Linux's autogroup scheduling shares the CPU fairly
-    between sessions whatever their niceness, so with a session each, the two app processes and
-    the hub got a third of the cores each and the room's run at niceness 0 kept 0.6 core against
-    pages at 10 (load test, 2026-12-07); in one session the niceness decides."""
+    """A child in a session of its own (stopped as a process group, untouched by the terminal's
+    Ctrl-C, which would otherwise reach the children before this script can stop them in order).
+
+    A session each also decides how the CPU is shared: Linux's autogroup scheduling (on by
+    default, ``/proc/sys/kernel/sched_autogroup_enabled``) gives every session an equal share
+    whatever the niceness, so each app process and the hub with its runs get one share each, and
+    ``nice`` only orders threads within a process's own session (the hub's runs: the room's run
+    before the students'). Measured under the load test (docs/speed.md, "A room under load"): all
+    in one session, the niceness favoured the room's run (84-96 % of its solo speed) but the
+    pages' p95 rose to 3.5-7.3 s; a session each kept the pages' p95 at 1.4 s and the room's run
+    at 75 %."""
     out = log.open("wb") if log else None
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                            process_group=0,
+                            start_new_session=True,
                             preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
 

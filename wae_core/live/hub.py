@@ -59,9 +59,9 @@ TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read off a projector
 CODE_LENGTH = 6
 # While the room's run trains with watchers, every other run (in its own process) trains at this
-# niceness: below the room's run (the hub's 0) and below the pages (app.room's APP_NICE, 10), so a
-# student's Start slows neither the run the room watches nor the room's clicks; it still takes
-# whatever core is idle. A process's niceness is only ever raised (lowering it needs privileges).
+# niceness, below the room's run (the hub's 0): in the hub's share of the CPU (app.room.start:
+# one share per session) a student's Start does not slow the run the room watches, and it still
+# takes whatever is idle. A process's niceness is only ever raised (lowering it needs privileges).
 OTHER_RUNS_NICE = 15
 
 
