@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import secrets
 import signal
 import sys
@@ -42,12 +41,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wae_core.errors import UserFacingError
 from wae_core.training.recipes import Recipe
 
 from . import remote
 from .groups import GroupSnapshot, LiveGroup
 from .process_group import ProcessGroup, prepare
+from .room_state import (  # noqa: F401 - the hub's vocabulary, also read as hub.*
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    Frame,
+    RoomError,
+    RunState,
+    Ticket,
+    normalize_code,
+)
 from .runs import LiveConfig
 from .slots import LEASE_SECONDS, Slots, host_slots
 from .toys import ToySource
@@ -56,53 +63,11 @@ HEARTBEAT_SECONDS = 8.0  # a run or a place in the queue nobody polled for this 
 FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed (its memory freed)
 FRAME_SECONDS = 0.2  # at most one snapshot of a run per this interval, whoever asks
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read off a projector
-CODE_LENGTH = 6
 # While the room's run trains with watchers, every other run (in its own process) trains at this
 # niceness, below the room's run (the hub's 0): in the hub's share of the CPU (app.room.start:
 # one share per session) a student's Start does not slow the run the room watches, and it still
 # takes whatever is idle. A process's niceness is only ever raised (lowering it needs privileges).
 OTHER_RUNS_NICE = 15
-
-
-class RoomError(UserFacingError, LookupError):
-    """A room code that leads to no run, or a run that has ended (one plain sentence)."""
-
-
-@dataclass
-class RunState:
-    """What a page shows about a run besides its plots."""
-
-    run_id: str
-    step: int
-    running: bool
-    status: str  # "" or why the run paused itself
-    code: str  # its room code, "" when not shared
-    watchers: int  # sessions other than the owner that polled it within the heartbeat
-    queue_position: int = 0  # 1-based place in the queue, 0 when not waiting
-    queue_length: int = 0
-    eta: float | None = None  # seconds until it starts, when waiting (None: unknown)
-
-    @property
-    def queued(self) -> bool:
-        return self.queue_position > 0
-
-
-@dataclass
-class Ticket:
-    """A place to train an image model (Train your own): granted, or where it waits."""
-
-    granted: bool
-    queue_position: int = 0
-    queue_length: int = 0
-    eta: float | None = None  # seconds until it is granted, when waiting (None: unknown)
-
-
-@dataclass
-class Frame:
-    state: RunState
-    version: int  # a new number for every new snapshot of the run
-    snapshot: GroupSnapshot | None  # None when the caller already holds ``version``
 
 
 @dataclass
@@ -116,15 +81,6 @@ class _Run:
     snapshot: GroupSnapshot | None = None
     snapshot_at: float = -math.inf
     frame_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def normalize_code(text: str) -> str:
-    """A typed code as stored: upper case, spaces and dashes dropped; a plain error otherwise."""
-    code = re.sub(r"[\s-]", "", str(text or "")).upper()
-    if not re.fullmatch(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code):
-        raise RoomError(f"A room code has {CODE_LENGTH} letters and digits (like K7QX2M); check "
-                        "the code on the lecturer's screen.")
-    return code
 
 
 class Hub:
