@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.3)
 
         # Then until every local process's warm-up is done (its log says so): a room that
-        # arrives at once must find every page's caches warm in every process; a cold cache
-        # computed under the burst, at the pages' niceness, made sessions wait 10-20 s.
+        # arrives at once must find every page's caches warm in every process, not computing
+        # them beside the burst and the room's run.
         deadline = time.monotonic() + START_TIMEOUT_S
         warming = {i: p for i, p in enumerate(apps, 1)}
         while warming:

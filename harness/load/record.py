@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Record:
-    latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     done_sessions: int = 0
@@ -18,12 +17,19 @@ class Record:
     pinned: int = 0  # of those, sessions that got the proxy's affinity cookie (WAELAB)
     media_fetched: int = 0  # images fetched while a page's timers ran (browse)
     media_missed: int = 0  # of those, gone (404) or failed
-    # (end time on time.monotonic, kind, seconds): when each interaction ended, for --timeline
+    # (end time on time.monotonic, kind, seconds) of every interaction, in the order they ended
     timeline: list[tuple[float, str, float]] = field(default_factory=list)
 
     def add(self, kind: str, seconds: float) -> None:
-        self.latencies.setdefault(kind, []).append(seconds)
         self.timeline.append((time.monotonic(), kind, seconds))
+
+    @property
+    def latencies(self) -> dict[str, list[float]]:
+        """kind -> the seconds of its interactions."""
+        out: dict[str, list[float]] = {}
+        for _end, kind, seconds in self.timeline:
+            out.setdefault(kind, []).append(seconds)
+        return out
 
 
 @dataclass

@@ -69,8 +69,9 @@ def in_report_order(kinds: Iterable[str]) -> list[str]:
 def table(rec: Record) -> list[str]:
     lines = [f"{'interaction':<40} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7}"]
     every: list[float] = []
-    for kind in in_report_order(rec.latencies):
-        vals = rec.latencies[kind]
+    latencies = rec.latencies
+    for kind in in_report_order(latencies):
+        vals = latencies[kind]
         if not kind.startswith("connect"):
             every += vals
         lines.append(f"{kind:<40} {len(vals):>4} {pct(vals, 50):>7.2f} {pct(vals, 95):>7.2f} "
@@ -333,11 +334,11 @@ def markdown(args: argparse.Namespace, runs: list[tuple[Measured, bool]], comman
     recs = [m.res["record"] for m, _ in runs]
     row("sessions completed", [f"{r.done_sessions}/{args.sessions}" for r in recs])
     row("load phase", [f"{m.res['load_s']:.0f} s" for m, _ in runs])
-    kinds = in_report_order(k for r in recs for k in r.latencies)
-    for kind in kinds:
+    latencies = [r.latencies for r in recs]
+    for kind in in_report_order(k for lat in latencies for k in lat):
         row(f"{kind} (p50 / p95 / max s)",
-            [f"{pct(v, 50):.2f} / {pct(v, 95):.2f} / {max(v):.2f}" if (v := r.latencies.get(kind)) else "–"
-             for r in recs])
+            [f"{pct(v, 50):.2f} / {pct(v, 95):.2f} / {max(v):.2f}" if (v := lat.get(kind)) else "–"
+             for lat in latencies])
     row("errors / refusals", [f"{len(collect_errors(args, m))} / {len(m.res['record'].refusals)}"
                               for m, _ in runs])
     if args.scenario == "seminar" and args.live_sessions:

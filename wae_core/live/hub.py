@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     # Run the package's copy of this module, not this __main__ copy: the dataclasses that cross to
-    # the app processes must pickle as wae_core.live.hub.*, which is what the clients import.
+    # the app processes must pickle as the package's (wae_core.live.*), which the clients import.
     from wae_core.live.hub import main as package_main
 
     package_main()
