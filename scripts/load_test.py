@@ -132,7 +132,8 @@ SAMPLES, RECON, LATENT = "samples", "reconstructions", "latent"
 TOY = "toy-lab"
 EXPLORE_MOVES = (0.5, -1.0, 1.5)  # offsets the seminar sets on the explorer's first sliders
 # A starter watches its own run until its turn ends or this long, then presses Pause: a whole
-# turn (wae_core.live.slots.LEASE_SECONDS) by default, --own-run-seconds 10 for impatient ones.
+# turn (wae_core.live.slots.LEASE_SECONDS, not imported: it would load torch into the client;
+# tests/unit/test_load_test.py keeps them equal) by default, --own-run-seconds 10 for impatient ones.
 OWN_RUN_S = 60.0
 TURN_OVER = "s turn:"  # the hub's note when it pauses a run whose turn ended (wae_core.live.hub)
 HTTP_THREADS = 64  # urllib calls (media, uploads) run in threads: the default pool has 6 on 2 cores

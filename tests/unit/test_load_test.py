@@ -151,3 +151,13 @@ def test_processes_argument(lt) -> None:  # noqa: ANN001
         lt.parse_args(["--sessions", "81"])
     with pytest.raises(SystemExit):
         lt.parse_args(["--processes", "0"])
+
+
+def test_a_starter_watches_a_whole_turn_by_default(lt) -> None:
+    # (the client keeps its own copy of the number: importing wae_core.live would load torch)
+    from wae_core.live import hub
+    from wae_core.live.slots import LEASE_SECONDS
+
+    assert lt.OWN_RUN_S == LEASE_SECONDS
+    assert lt.TURN_OVER in f"paused after its {LEASE_SECONDS:.0f} s turn: 1 run waited"
+X

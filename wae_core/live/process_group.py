@@ -43,12 +43,16 @@ def _ready() -> None:
     """A child that does nothing: :func:`prepare` waits for it."""
 
 
+def _context() -> Any:
+    ctx = mp.get_context(_CONTEXT)
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
 def prepare() -> None:
     """Start the fork server now and wait until it has imported :data:`_PRELOAD` (seconds), so
     that the first run's page does not wait for it."""
-    ctx = mp.get_context(_CONTEXT)
-    ctx.set_forkserver_preload(_PRELOAD)
-    child = ctx.Process(target=_ready, name="wae-live-ready", daemon=True)
+    child = _context().Process(target=_ready, name="wae-live-ready", daemon=True)
     child.start()
     child.join()
 
@@ -117,8 +121,7 @@ class ProcessGroup:
         """(under the lock) Move the group into a child process."""
         local = self._local
         kw = {**self._kw, "steps_per_tick": local.steps_per_tick, "tick_seconds": local.tick_seconds}
-        ctx = mp.get_context(_CONTEXT)
-        ctx.set_forkserver_preload(_PRELOAD)
+        ctx = _context()
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, name="wae-live-run", daemon=True, args=(
             child, self._source, [r.recipe for r in local.runs], [r.label for r in local.runs], kw))
