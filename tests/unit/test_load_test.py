@@ -160,4 +160,4 @@ def test_a_starter_watches_a_whole_turn_by_default(lt) -> None:
 
     assert lt.OWN_RUN_S == LEASE_SECONDS
     assert lt.TURN_OVER in f"paused after its {LEASE_SECONDS:.0f} s turn: 1 run waited"
-X
+    assert lt.TURN_OVER in Path(hub.__file__).read_text()  # the hub's note the client waits for
