@@ -8,6 +8,7 @@ The sidebar (:mod:`app.sidebar`) sets the shared state that :func:`selected_mode
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import cache, catalog, datasets
 from app.catalog import CheckpointInfo, list_checkpoints
@@ -38,6 +40,22 @@ MAKE_CHECKPOINTS = "make checkpoints"
 # (the CSV keeps these names; the page shows "True data" translated)
 PAPER_ROWS = (("VAE", 63, "3e-3"), ("WAE-MMD", 55, "6e-3"), ("WAE-GAN", 42, "6e-3"),
               (N_("True data"), 2, "2e-2"))
+
+
+def fragment(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``st.fragment``, whose body also runs outside a script run: Streamlit's own wrapper returns
+    None there, so the server's warm-up (``app/serve.py``, which runs each page once without a
+    session) left every fragment's caches cold (the explorer's class means: the first visit of
+    each process took 2.8 s, and a room's visits queued behind it)."""
+    in_session = st.fragment(func)
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return func(*args, **kwargs)
+        return in_session(*args, **kwargs)
+
+    return run
 
 
 # --------------------------------------------------------------------------------------------

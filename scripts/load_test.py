@@ -509,7 +509,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-warmup", action="store_true", help="skip the solo warm-up runs")
     p.add_argument("--timeline", type=Path,
                    help="write every interaction of the load phase (seconds after the burst began, "
-                        "what, latency) to this JSON file, one list per process count")
+                        "what, latency) and the shared run's steps (seconds, step) to this JSON "
+                        "file, per process count")
     p.add_argument("--url", help="an already running app or room (default: start one)")
     p.add_argument("--pid", type=int, help="with --url: the server's (or room's) PID, for memory and CPU")
     args = p.parse_args(argv)
@@ -689,12 +690,15 @@ def measure(args: argparse.Namespace, processes: int, tmpdir: Path) -> Measured:
                     server_tracebacks(logs, processes), stop_problems)
 
 
-def timeline(m: Measured) -> list[tuple[float, str, float]]:
-    """The load phase's interactions in the order they ended: (seconds from the burst's start to
-    the interaction's start, what, latency)."""
+def timeline(m: Measured) -> dict[str, list]:
+    """The load phase in seconds from the burst's start: its interactions in the order they
+    began (start, what, latency) and the shared run's progress (time, step), to tell a burst
+    from a stall and see when the shared run slowed."""
     t0 = m.res["t_burst" if "t_burst" in m.res else "t_load_start"]
-    return sorted((round(end - dt - t0, 2), kind, round(dt, 3))
-                  for end, kind, dt in m.res["record"].timeline)
+    live = m.res.get("live")
+    return {"interactions": sorted((round(end - dt - t0, 2), kind, round(dt, 3))
+                                   for end, kind, dt in m.res["record"].timeline),
+            "shared_run_steps": [(round(t - t0, 2), step) for t, step in live.progress] if live else []}
 
 
 def main(argv: list[str] | None = None) -> int:

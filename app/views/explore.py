@@ -120,7 +120,7 @@ def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], dire
     return png
 
 
-@st.fragment
+@C.fragment
 def explorer(infos: Sequence[CheckpointInfo], starts: dict[str, np.ndarray], random_start: set[str]) -> None:
     """Sliders on the left, every model's decoded code on the right (a fragment: moving a slider
     re-runs only this). ``random_start``: keys of the models that start from a random z."""
@@ -206,7 +206,7 @@ def arithmetic_row(i: int, info: CheckpointInfo, mode: str, x: np.ndarray, ends:
                          download_name=f"latent-arithmetic-ends-{info.id}.png")
 
 
-@st.fragment
+@C.fragment
 def arithmetic(infos: Sequence[CheckpointInfo], ds: ImageDataset) -> None:
     """The latent arithmetic section (a fragment of its own)."""
     st.subheader(_("Latent arithmetic"))

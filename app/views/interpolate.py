@@ -32,7 +32,7 @@ def ends(info: CheckpointInfo, source: str, xa: np.ndarray | None, xb: np.ndarra
     return cache.encode(info.ref, xa)[0], cache.encode(info.ref, xb)[0]
 
 
-@st.fragment
+@C.fragment
 def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, xb: np.ndarray | None,
           seed: int) -> None:
     """The step slider and the decoded paths, one row per model (a fragment: moving the slider
@@ -56,7 +56,7 @@ def paths(infos: Sequence[CheckpointInfo], source: str, xa: np.ndarray | None, x
                              download_name=f"interpolation-{mode}-{info.id}.png")
 
 
-@st.fragment
+@C.fragment
 def grid_walk() -> None:
     """Decode a grid over [-GRID_EXTENT, GRID_EXTENT]² for a model with a 2-D latent space."""
     st.subheader(_("Walking the 2-D latent plane"))

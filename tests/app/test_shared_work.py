@@ -119,3 +119,19 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
     finally:
         app.IMPORTS_READY.set()
     assert events == ["imports", "first page", "model a", "model b", "page x", "dynamo"]
+
+
+@pytest.mark.parametrize(("page", "module", "name"), [("explore.py", "explore_cache", "class_mean_codes"),
+                                                      ("interpolate.py", "cache", "interpolate")])
+def test_the_warm_up_runs_the_fragments(app_env, monkeypatch, page, module, name):
+    """The warm-up runs each page without a session; what a page draws in its fragments must be
+    cached too (Streamlit's st.fragment does nothing outside a script run: the explorer's class
+    means were computed by the first visitor of each process, the room's visitors waiting)."""
+    import importlib
+
+    mod = importlib.import_module(f"app.{module}")
+    calls = []
+    fn = getattr(mod, name)
+    monkeypatch.setattr(mod, name, lambda *a, **k: calls.append(1) or fn(*a, **k))
+    serve._run_page(app.PAGES_DIR / page)
+    assert calls, f"the warm-up's run of {page} never called {module}.{name}"
