@@ -178,11 +178,9 @@ def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, 
     """
     from io import BytesIO
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageColor, ImageDraw
 
-    font = legend_font()
-    img = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(img)
+    canvas = np.full((size, size, 3), 255, np.uint8)
     scale = (size - 1) / (2 * extent)
     for points, colour, radius in layers:
         p = np.asarray(points, dtype=float)
@@ -190,15 +188,30 @@ def scatter_png(layers: Sequence[tuple[np.ndarray, str, float]], extent: float, 
             continue
         xy = np.stack([(p[:, 0] + extent) * scale,
                        (extent - (p[:, 1] if p.shape[1] > 1 else 0 * p[:, 0])) * scale], 1)
-        for x, y in xy[np.isfinite(xy).all(1)]:
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+        centre = np.rint(xy[np.isfinite(xy).all(1)]).astype(np.int64)
+        # every point's dot at once (a Python loop of ellipses took 8 ms per 1,200 points)
+        dy, dx = _dot(radius)
+        ys, xs = (centre[:, 1:] + dy).ravel(), (centre[:, :1] + dx).ravel()
+        inside = (ys >= 0) & (ys < size) & (xs >= 0) & (xs < size)
+        canvas[ys[inside], xs[inside]] = ImageColor.getrgb(colour)
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    font = legend_font()
     for i, (label, colour) in enumerate(legend):
         draw.rectangle((6, 6 + 14 * i, 14, 14 + 14 * i), fill=colour)
         draw.text((18, 4 + 14 * i), label, fill="black", font=font)
     draw.rectangle((0, 0, size - 1, size - 1), outline="#cccccc")
     buf = BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="PNG", compress_level=1)  # a new frame twice a second: speed over bytes
     return buf.getvalue()
+
+
+def _dot(radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel offsets (dy, dx) of a dot of ``radius`` pixels around its centre pixel."""
+    r = int(np.ceil(radius))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    inside = dy ** 2 + dx ** 2 <= radius ** 2 + 0.5
+    return dy[inside], dx[inside]
 
 
 def points_png(real: np.ndarray, fake: np.ndarray, extent: float,

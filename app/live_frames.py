@@ -10,6 +10,7 @@ figures once per version, so every watcher here gets the very same bytes (and th
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class FrameCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._slow: dict[str, tuple[float, Entry]] = {}  # run -> (when, the frame its curves drew)
 
     def get(self, hub: Any, run_id: str, viewer: str) -> tuple[live.RunState, Entry]:
         """The run's state (the viewer's heartbeat too) and its latest frame."""
@@ -91,6 +93,22 @@ class FrameCache:
             frame = hub.frame(run_id, viewer)
             entry = Entry(frame.version, frame.snapshot)
         return frame.state, entry
+
+    def every(self, run_id: str, entry: Entry, seconds: float) -> Entry:
+        """The frame a slower view (the curves, redrawn every ``seconds``) shows: ``entry`` at
+        most once per ``seconds`` per run, else the frame it showed last, so that its figures are
+        drawn once per ``seconds`` for all the sessions here, not once per frame (each session's
+        timer fires at its own moment). A run that is not training gets its latest frame."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._slow.get(run_id)
+            if held is not None and (held[1].version > entry.version
+                                     or (now - held[0] < seconds and entry.snapshot.running)):
+                return held[1]
+            self._slow[run_id] = (now, entry)
+            while len(self._slow) > MAX_RUNS:
+                self._slow.pop(next(iter(self._slow)))
+            return entry
 
 
 @st.cache_resource(show_spinner=False)

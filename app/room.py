@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "WAELAB"
 HEALTH = "/_stcore/health"
-# The pages' niceness. It orders the app processes' threads against other work of their session
-# only: each process runs in a session of its own, and autogroup scheduling shares the CPU
-# between sessions equally (see start). The room's run trains at 0 in the hub's session, the
-# students' runs at hub.OTHER_RUNS_NICE there.
+# The pages' share of the CPU: their sessions' niceness (wae_core.live.cpu_share, whose table
+# says why: the room's run 0, the pages 10, the students' runs 10, or 19 while the room's run
+# trains; a test keeps this equal to cpu_share.PAGES_NICE: importing it here would load torch).
 APP_NICE = 10
+AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
 # The lines app.serve's warm-up ends with (app/serve.py): done, or given up with a reason.
 WARM_LINES = ("caches warm after", "warm-up stopped", "warm-up imports failed")
@@ -106,22 +106,33 @@ def healthy(url: str) -> bool:
         return False
 
 
+def _weigh_session(nice: int) -> None:
+    """(in the child, the leader of its new session) The session's niceness: its autogroup's,
+    which is what weighs it against the other sessions, or without autogroups its own."""
+    try:
+        on = AUTOGROUPS.read_text().strip() == "1"
+    except OSError:
+        on = False
+    for _ in range(30 if on else 0):
+        try:
+            Path("/proc/self/autogroup").write_text(str(nice))
+            return
+        except OSError:  # the kernel takes one change per 0.1 s, machine-wide
+            time.sleep(0.1)
+    os.nice(nice)
+
+
 def start(cmd: list[str], env: dict, log: Path | None, nice: int = 0) -> subprocess.Popen:
     """A child in a session of its own (stopped as a process group, untouched by the terminal's
     Ctrl-C, which would otherwise reach the children before this script can stop them in order).
 
     A session each also decides how the CPU is shared: Linux's autogroup scheduling (on by
-    default, ``/proc/sys/kernel/sched_autogroup_enabled``) gives every session an equal share
-    whatever the niceness, so each app process and the hub with its runs get one share each, and
-    ``nice`` only orders threads within a process's own session (the hub's runs: the room's run
-    before the students'). Measured under the load test (docs/speed.md, "A room under load"): all
-    in one session, the niceness favoured the room's run (84-96 % of its solo speed) but the
-    pages' p95 rose to 3.5-7.3 s; a session each kept the pages' p95 at 1.4 s and the room's run
-    at 75 %."""
+    default) shares it between sessions, weighted by each session's niceness, ``nice`` here;
+    the hub gives each run a session of its own too (``wae_core.live.cpu_share``)."""
     out = log.open("wb") if log else None
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
                             start_new_session=True,
-                            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+                            preexec_fn=(lambda: _weigh_session(nice)) if nice else None)
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 15.0) -> None:

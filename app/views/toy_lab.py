@@ -299,7 +299,8 @@ def view(run: str, was_active: bool) -> None:
 
 
 def curves(run: str) -> None:
-    entry = _shown(run)[1]
+    _own, latest, watched = _shown(run)
+    entry = frames().every(watched or run, latest, CURVES_S)  # (the room code names the run watched)
     snap = entry.snapshot
     if any(r.per_mode is not None for r in snap.runs):
         cols = st.columns(len(snap.runs), gap="medium")

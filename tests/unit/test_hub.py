@@ -17,7 +17,8 @@ from harness.server import free_port
 from harness.waiting import wait_for
 from wae_core import live
 from wae_core.live import hub as H
-from wae_core.live import remote
+from wae_core.live import cpu_share, remote
+from wae_core.live.cpu_share import niceness
 from wae_core.live.slots import Slots, host_slots
 
 
@@ -260,10 +261,6 @@ def test_hub_across_processes(ring, monkeypatch):
     assert wait_for(lambda: not [p for p in runs if running(p)], 10)
 
 
-def _niceness(pid: int) -> int:
-    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])  # field 19: nice
-
-
 def test_runs_in_processes_of_their_own_and_the_rooms_run_first(ring):
     """The room's hub (processes=True): each run trains in a child process, so two runs use two
     cores; while the room's run is watched, every other run is lowered below it. A run that never
@@ -281,13 +278,17 @@ def test_runs_in_processes_of_their_own_and_the_rooms_run_first(ring):
         hub.start(b)
         assert ga.pid not in (None, os.getpid(), gb.pid) and gb.pid is not None
         assert wait_for(lambda: hub.state(b, "student").step > 3 and hub.state(a, "lecturer").step > 3, 30)
-        assert _niceness(gb.pid) == 0  # nobody watches the room's run yet
-        hub.frame(a, "watcher")
-        assert wait_for(lambda: _niceness(gb.pid) == H.OTHER_RUNS_NICE, 5)
-        assert _niceness(ga.pid) == 0
+        # nobody watches the room's run yet: each run weighs what a page does
+        assert wait_for(lambda: niceness(gb.pid) == niceness(ga.pid) == cpu_share.RUNS_NICE, 5)
+        hub.frame(a, "watcher")  # now the room's run comes first, every other run last
+        assert wait_for(lambda: niceness(gb.pid) == cpu_share.OTHER_RUNS_NICE, 5)
+        assert wait_for(lambda: niceness(ga.pid) == cpu_share.ROOM_RUN_NICE, 5)
         snap = hub.frame(a, "watcher").snapshot
         assert [r.label for r in snap.runs] == ["GAN", "WAE-MMD"] and snap.running
+        assert os.getsid(ga.pid) not in (os.getsid(0), os.getsid(gb.pid))  # a session each
         hub.pause(a)
+        if cpu_share.autogroups():  # the room's run gave its slot up: the others weigh as before
+            assert wait_for(lambda: niceness(gb.pid) == cpu_share.RUNS_NICE, 5)
         assert hub.step(a, 2) == hub.state(a, "lecturer").step
         with pytest.raises(IndexError):  # an error in the child is raised in the caller
             hub.update(a, 5, {"lam": 1.0})

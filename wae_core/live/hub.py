@@ -43,7 +43,7 @@ from typing import Any
 
 from wae_core.training.recipes import Recipe
 
-from . import remote
+from . import cpu_share, remote
 from .groups import GroupSnapshot, LiveGroup
 from .process_group import ProcessGroup, prepare
 from .room_state import (  # noqa: F401 - the hub's vocabulary, also read as hub.*
@@ -63,11 +63,6 @@ HEARTBEAT_SECONDS = 8.0  # a run or a place in the queue nobody polled for this 
 FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed (its memory freed)
 FRAME_SECONDS = 0.2  # at most one snapshot of a run per this interval, whoever asks
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
-# While the room's run trains with watchers, every other run (in its own process) trains at this
-# niceness, below the room's run (the hub's 0): in the hub's share of the CPU (app.room.start:
-# one share per session) a student's Start does not slow the run the room watches, and it still
-# takes whatever is idle. A process's niceness is only ever raised (lowering it needs privileges).
-OTHER_RUNS_NICE = 15
 
 
 @dataclass
@@ -92,7 +87,7 @@ class Hub:
         self.slots = Slots(host_slots() if slots is None else slots, lease_s)
         self.heartbeat_s, self.tick_s = heartbeat_s, tick_s
         # Each run in a process of its own (the room's hub server): runs then train on separate
-        # cores, and a student's run can be lowered below the room's run (OTHER_RUNS_NICE).
+        # cores, and the room's run can be put first (cpu_share).
         self.processes = processes
         self._lock = threading.RLock()
         self._runs: dict[str, _Run] = {}
@@ -314,7 +309,7 @@ class Hub:
                 # The room's run keeps its slot while someone else watches it.
                 self.slots.pin(run_id, bool(run.code) and self._watchers(run) > 0)
             if self.processes:
-                self._lower_other_runs()
+                self._share_cpu()
             for key, seen in list(self._tickets.items()):
                 if now - seen > self.heartbeat_s:  # its page and its training went quiet
                     self.release(key)
@@ -332,15 +327,16 @@ class Hub:
         for run_id in to_close:
             self.close(run_id)
 
-    def _lower_other_runs(self) -> None:
-        """While the room's run holds its pinned slot, lower every other run that trains (under
-        the lock; a waiting or paused run's process only answers calls, at the hub's priority)."""
-        if not any(h.pinned and k in self._runs for k, h in self.slots.holders.items()):
-            return
-        for run_id, holder in self.slots.holders.items():
-            run = self._runs.get(run_id)
-            if run is not None and not holder.pinned and isinstance(run.group, ProcessGroup):
-                run.group.nice(OTHER_RUNS_NICE)
+    def _share_cpu(self) -> None:
+        """(under the lock) While the room's run holds its pinned slot, it comes first and every
+        other run last; else each run weighs what a page does (:mod:`cpu_share`)."""
+        room = any(h.pinned and k in self._runs for k, h in self.slots.holders.items())
+        for run_id, run in self._runs.items():
+            if isinstance(run.group, ProcessGroup):
+                holder = self.slots.holders.get(run_id)
+                run.group.nice(cpu_share.RUNS_NICE if not room else
+                               cpu_share.ROOM_RUN_NICE if holder is not None and holder.pinned else
+                               cpu_share.OTHER_RUNS_NICE)
 
 
 # --- one hub per process, or the room server's ---------------------------------------------------

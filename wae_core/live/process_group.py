@@ -1,13 +1,13 @@
 """A :class:`~wae_core.live.groups.LiveGroup` in a process of its own, driven over a pipe::
 
     group = ProcessGroup(source, configs, labels)   # a child process holds it once it trains
-    group.start(); snap = group.snapshot(); group.nice(15); group.close()
+    group.start(); snap = group.snapshot(); group.nice(19); group.close()
 
 Why: Python runs one thread of a process at a time. The room's hub trains every run of the room;
 as threads of the hub, two runs on a 2-core host shared one core (measured under the room's load
 test: the hub at 0.9 core with two runs training, the shared run at 48 % of its solo speed). In
-processes of their own each run has a core, and the hub can lower a student's run below the
-room's run and the pages (:meth:`nice`), which the OS schedules per process.
+processes of their own each run has a core, and a session of its own: the hub weights it
+against the pages and the room's run (:meth:`nice`, :mod:`cpu_share`).
 
 The child is forked from a ``forkserver`` that imported torch once (:func:`prepare`), so a new
 run starts in tens of milliseconds, not the seconds of importing torch again; and no child is a
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-import os
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from wae_core.training.recipes import Recipe
 
+from . import cpu_share
 from .groups import GroupSnapshot, LiveGroup
 from .runs import LiveConfig
 from .toys import ToySource
@@ -57,15 +57,6 @@ def prepare() -> None:
     child.join()
 
 
-def _set_nice(value: int, pid: int) -> None:
-    """Niceness ``value`` for every thread of process ``pid`` (Linux keeps it per thread; threads
-    started later inherit their creator's). Lowering it needs privileges: then nothing changes."""
-    task = f"/proc/{pid}/task"
-    for tid in os.listdir(task) if os.path.isdir(task) else [pid]:
-        with contextlib.suppress(OSError):  # gone, or not allowed
-            os.setpriority(os.PRIO_PROCESS, int(tid), value)
-
-
 def _dispatch(group: LiveGroup, name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     """One call of :class:`ProcessGroup`'s on ``group``."""
     if name == "_get":
@@ -78,6 +69,7 @@ def _dispatch(group: LiveGroup, name: str, args: tuple, kwargs: dict[str, Any]) 
 def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
            labels: Sequence[str] | None, kw: dict[str, Any]) -> None:
     """The child: one LiveGroup, and a loop that answers the parent's calls in order."""
+    cpu_share.own_session()  # its share of the CPU is set apart from the hub's (cpu_share)
     group = LiveGroup(source, configs, labels, **kw)
     while True:
         try:
@@ -110,7 +102,8 @@ class ProcessGroup:
         self._conn: Any = None
         self._lock = threading.Lock()  # one call at a time: answers come back in order
         self._closed = False
-        self.niceness = 0
+        self.niceness = cpu_share.RUNS_NICE  # wanted (cpu_share)
+        self._applied: int | None = None  # set on the child
 
     @property
     def pid(self) -> int | None:
@@ -127,8 +120,6 @@ class ProcessGroup:
             child, self._source, [r.recipe for r in local.runs], [r.label for r in local.runs], kw))
         self._proc.start()
         child.close()
-        if self.niceness:
-            _set_nice(self.niceness, self._proc.pid)
         self._local = None
         local.close()
 
@@ -196,14 +187,14 @@ class ProcessGroup:
         return self._call("_get", "errors")
 
     def nice(self, value: int) -> None:
-        """Lower the run's priority to ``value`` (a higher niceness: only ever raised). Set from
-        here, thread by thread, not by a call the child must answer: a busy hub must not wait
-        for a process it has just made slower."""
-        if value > self.niceness:  # (no lock: a call to a starved child may hold it)
-            self.niceness = value  # a child spawned from now on starts with it
-            pid = self.pid
-            if pid is not None:
-                _set_nice(value, pid)
+        """The run's share of the CPU (:mod:`cpu_share`): its niceness, set on its process from
+        here, not by a call the child must answer (a busy hub must not wait for a process it has
+        just made slower). Call again until it takes: a new child sets up its session first, and
+        the kernel takes one change per 0.1 s."""
+        self.niceness = value  # (no lock: a call to a starved child may hold it)
+        pid = self.pid
+        if pid is not None and value != self._applied and cpu_share.set_share(pid, value):
+            self._applied = value
 
     def close(self) -> None:
         """Stop for good: the child (if any) closes its group and exits."""

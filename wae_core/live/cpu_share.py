@@ -1,0 +1,80 @@
+"""How the room's processes share the CPU on Linux: the mechanism and its numbers in one place.
+
+Linux's autogroup scheduling (on by default: ``/proc/sys/kernel/sched_autogroup_enabled``) shares
+the CPU between *sessions*, equally whatever the niceness of their threads: a thread's niceness
+only orders it against the threads of its own session. So every process that competes for the
+CPU runs in a session of its own (the app processes: ``app.room``; a run's process:
+:func:`own_session` as it starts) and each session gets a weight, its autogroup niceness
+(``/proc/PID/autogroup``, 0-19; any value there needs no privilege, unlike a thread's niceness,
+which can only be raised):
+
+=======================================================  =========  ==================
+process                                                  niceness   weight (scheduler)
+the room's run, while the room watches it                0          1024
+the pages (``app.room.APP_NICE``)                        10         110
+any other run                                            10         110 (a page's peer)
+any other run, while the room's run trains                19         15
+=======================================================  =========  ==================
+
+The room's run then keeps its core (the pages and the students' runs take the other one and
+whatever it leaves), and without a room's run a student's run weighs what a page does.
+Measured under the room's load test (docs/speed.md, "A room under load").
+
+Without autogroups (a kernel without them, or switched off) the CPU is shared by thread, and a
+run's threads are only ever lowered (:func:`set_share` then raises their niceness).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+ROOM_RUN_NICE = 0
+PAGES_NICE = 10  # app.room.APP_NICE is kept equal by a test (app.room does not import torch)
+RUNS_NICE = PAGES_NICE
+OTHER_RUNS_NICE = 19
+_SWITCH = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def autogroups() -> bool:
+    """Whether the kernel shares the CPU between sessions."""
+    try:
+        return _SWITCH.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def own_session() -> None:
+    """Put this process in a session (an autogroup) of its own; called by a run's process as it
+    starts, so that its weight can be set apart from the hub's."""
+    with contextlib.suppress(OSError):  # already a session leader
+        os.setsid()
+
+
+def set_share(pid: int, nice: int) -> bool:
+    """Give process ``pid`` the niceness ``nice``: its autogroup's with autogroups (only once it
+    has a session of its own: never the caller's), else its threads' (only ever raised). True
+    when done; False to try again later (the kernel takes one autogroup change per 0.1 s)."""
+    if autogroups():
+        try:
+            own = Path("/proc/self/autogroup").read_text().split()[0]
+            group = Path(f"/proc/{pid}/autogroup")
+            if group.read_text().split()[0] == own:
+                return False  # not yet in a session of its own
+            group.write_text(str(nice))
+            return True
+        except OSError:  # gone, or the kernel's rate limit (EAGAIN)
+            return False
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task) if os.path.isdir(task) else [pid]:
+        with contextlib.suppress(OSError):  # gone, or not allowed (lowering needs privileges)
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+    return True
+
+
+def niceness(pid: int) -> int:
+    """The niceness :func:`set_share` sets: the autogroup's with autogroups, else the process's."""
+    if autogroups():
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
