@@ -1,6 +1,6 @@
 """Serve a seminar room: N app processes behind HAProxy with cookie session affinity.
 
-    python -m app.room --processes N [--port 8501] [--host 127.0.0.1] [--nice 10] [--hub/--no-hub]
+    python -m app.room --processes N [--port 8501] [--host 127.0.0.1] [--nice N] [--hub/--no-hub]
     python -m app.room --backends host:port,host:port [--port 8501] [--host 0.0.0.0]
 
 Streamlit runs every session's script in one Python process, so one process keeps about one
@@ -33,7 +33,7 @@ HEALTH = "/_stcore/health"
 # The pages' share of the CPU: their sessions' niceness (wae_core.live.cpu_share, whose table
 # says why: the room's run 0, the pages 10, the students' runs 10, or 19 while the room's run
 # trains; a test keeps this equal to cpu_share.PAGES_NICE: importing it here would load torch).
-APP_NICE = 10
+APP_NICE = 0
 AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
 # The lines app.serve's warm-up ends with (app/serve.py): done, or given up with a reason.
@@ -170,8 +170,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "elsewhere (python -m app.serve): start none here")
     ap.add_argument("--hub", action=argparse.BooleanOptionalAction, default=None,
                     help="start the run hub (default: with more than one local process)")
-    ap.add_argument("--nice", type=int, default=APP_NICE, help="niceness of the app processes "
-                    f"(default {APP_NICE}: the room's shared run trains at 0 and keeps its core)")
+    ap.add_argument("--nice", type=int, default=APP_NICE, choices=range(20), metavar="0-19",
+                    help=f"niceness of the app processes (default {APP_NICE}, the room's run's; "
+                    "10 puts the room's run first, the pages after it: docs/serving.md)")
     args = ap.parse_args(argv)
     if args.processes < 1:
         ap.error("--processes must be at least 1")
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if use_hub:
             hub_port = free_port()
-            env.update(WAE_LAB_HUB=f"127.0.0.1:{hub_port}", WAE_LAB_HUB_KEY=secrets.token_hex(16))
+            env.update(WAE_LAB_HUB=f"127.0.0.1:{hub_port}", WAE_LAB_HUB_KEY=secrets.token_hex(16),
+                       WAE_LAB_PAGES_NICE=str(args.nice))  # the students' runs weigh what a page does
             log = workdir / "hub.log"
             hub.append(start([sys.executable, "-m", "wae_core.live.hub", "--port", str(hub_port)],
                              env, log))

@@ -167,14 +167,15 @@ def test_upload_websocket_and_media_reach_the_session_process(room: Room, browse
 
 
 @pytest.mark.slow
-def test_app_processes_are_niced_and_the_hub_is_not(room: Room, browser_name: str) -> None:
+def test_app_processes_and_the_hub_have_weighted_sessions_of_their_own(room: Room, browser_name: str) -> None:
+    """Each a session (an autogroup: wae_core.live.cpu_share) of its own, at its niceness."""
     backends = room.backends()
     assert sorted(backends) == ["s1", "s2"], room.log()[-2000:]
-    for _url, pid in backends.values():  # their sessions' (cpu_share: autogroups where on)
-        assert niceness(pid) == APP_NICE
     hub = room.hub_pid()
     assert hub is not None, room.log()[-2000:]
-    assert niceness(hub) == 0
+    for _url, pid in backends.values():
+        assert os.getsid(pid) == pid and niceness(pid) == APP_NICE
+    assert os.getsid(hub) == hub and niceness(hub) == 0
 
 
 @pytest.mark.slow

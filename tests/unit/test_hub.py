@@ -16,8 +16,8 @@ from harness.procfs import cmdline, descendants, running
 from harness.server import free_port
 from harness.waiting import wait_for
 from wae_core import live
-from wae_core.live import hub as H
 from wae_core.live import cpu_share, remote
+from wae_core.live import hub as H
 from wae_core.live.cpu_share import niceness
 from wae_core.live.slots import Slots, host_slots
 
