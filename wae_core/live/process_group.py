@@ -102,8 +102,7 @@ class ProcessGroup:
         self._conn: Any = None
         self._lock = threading.Lock()  # one call at a time: answers come back in order
         self._closed = False
-        self.niceness = cpu_share.RUNS_NICE  # wanted (cpu_share)
-        self._applied: int | None = None  # set on the child
+        self._niceness: int | None = None  # set on the child's process (nice)
 
     @property
     def pid(self) -> int | None:
@@ -191,10 +190,9 @@ class ProcessGroup:
         here, not by a call the child must answer (a busy hub must not wait for a process it has
         just made slower). Call again until it takes: a new child sets up its session first, and
         the kernel takes one change per 0.1 s."""
-        self.niceness = value  # (no lock: a call to a starved child may hold it)
-        pid = self.pid
-        if pid is not None and value != self._applied and cpu_share.set_share(pid, value):
-            self._applied = value
+        pid = self.pid  # (no lock: a call to a starved child may hold it)
+        if pid is not None and value != self._niceness and cpu_share.set_share(pid, value):
+            self._niceness = value
 
     def close(self) -> None:
         """Stop for good: the child (if any) closes its group and exits."""
