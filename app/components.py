@@ -46,7 +46,7 @@ def fragment(func: Callable[..., Any]) -> Callable[..., Any]:
     """``st.fragment``, whose body also runs outside a script run: Streamlit's own wrapper returns
     None there, so the server's warm-up (``app/serve.py``, which runs each page once without a
     session) left every fragment's caches cold (the explorer's class means: the first visit of
-    each process took 2.8 s, and a room's visits queued behind it)."""
+    each process took 2-2.6 s, and a room's visits queued behind it)."""
     in_session = st.fragment(func)
 
     @functools.wraps(func)

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "WAELAB"
 HEALTH = "/_stcore/health"
-# The pages' share of the CPU: their sessions' niceness (wae_core.live.cpu_share, whose table
-# says why: the room's run 0, the pages 10, the students' runs 10, or 19 while the room's run
-# trains; a test keeps this equal to cpu_share.PAGES_NICE: importing it here would load torch).
+# The pages' share of the CPU: their sessions' niceness, by default the room's run's (the table
+# and the measurements: wae_core.live.cpu_share; a test keeps this equal to its PAGES_NICE
+# default: importing it here would load torch).
 APP_NICE = 0
 AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
 START_TIMEOUT_S = 300.0  # N processes importing torch and warming caches on a busy small box
