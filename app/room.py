@@ -25,7 +25,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "WAELAB"
@@ -135,6 +137,26 @@ def start(cmd: list[str], env: dict, log: Path | None, nice: int = 0) -> subproc
                             preexec_fn=(lambda: _weigh_session(nice)) if nice else None)
 
 
+def wait_each(pending: dict[int, Any], ready: Callable[[int, Any], bool],
+              procs: list[subprocess.Popen], logs: dict[int, Path]) -> dict[int, Any]:
+    """Poll every 0.3 s until ``ready(i, item)`` for each pending item, at most START_TIMEOUT_S;
+    returns the items still pending then. Raises, with its log's tail, when one of ``procs``
+    exits meanwhile."""
+    pending = dict(pending)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while pending:
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"pid {p.pid} exited with {p.returncode}:\n{tail(logs[p.pid])}")
+        for i, item in list(pending.items()):
+            if ready(i, item):
+                del pending[i]
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    return pending
+
+
 def stop(procs: list[subprocess.Popen], timeout: float = 15.0) -> None:
     """SIGTERM each process group, wait, then SIGKILL what is left."""
     for p in procs:
@@ -238,38 +260,28 @@ def main(argv: list[str] | None = None) -> int:
                 logs[apps[-1].pid] = log
 
         # The proxy starts once every process answers: the first browsers then find them all.
-        pending = dict(enumerate(backends, 1))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while pending:
-            for p in apps + hub:
-                if p.poll() is not None:
-                    raise RuntimeError(f"pid {p.pid} exited with {p.returncode}:\n{tail(logs[p.pid])}")
-            for i, addr in list(pending.items()):
-                if healthy(f"http://{addr}"):
-                    pid = f"pid {apps[i - 1].pid}, nice {args.nice}" if apps else "remote"
-                    print(f"WAE Lab room: backend s{i} http://{addr} ({pid})", flush=True)
-                    del pending[i]
-            if pending and time.monotonic() > deadline:
-                raise RuntimeError(f"no answer on {HEALTH} from {', '.join(pending.values())}")
-            time.sleep(0.3)
+        def answers(i: int, addr: str) -> bool:
+            if not healthy(f"http://{addr}"):
+                return False
+            pid = f"pid {apps[i - 1].pid}, nice {args.nice}" if apps else "remote"
+            print(f"WAE Lab room: backend s{i} http://{addr} ({pid})", flush=True)
+            return True
+
+        silent = wait_each(dict(enumerate(backends, 1)), answers, apps + hub, logs)
+        if silent:
+            raise RuntimeError(f"no answer on {HEALTH} from {', '.join(silent.values())}")
 
         # Then until every local process's warm-up is done (its log says so): a room that
         # arrives at once must find every page's caches warm in every process, not computing
         # them beside the burst and the room's run.
-        deadline = time.monotonic() + START_TIMEOUT_S
-        warming = {i: p for i, p in enumerate(apps, 1)}
-        while warming:
-            for i, p in list(warming.items()):
-                if p.poll() is not None:
-                    raise RuntimeError(f"pid {p.pid} exited with {p.returncode}:\n{tail(logs[p.pid])}")
-                if any(line in tail(logs[p.pid], 100_000) for line in WARM_LINES):
-                    print(f"WAE Lab room: backend s{i} warm", flush=True)
-                    del warming[i]
-            if warming and time.monotonic() > deadline:
-                print(f"WAE Lab room: not warm after {START_TIMEOUT_S:.0f} s: opening anyway",
-                      flush=True)
-                break
-            time.sleep(0.3)
+        def warm(i: int, p: subprocess.Popen) -> bool:
+            if not any(line in tail(logs[p.pid], 100_000) for line in WARM_LINES):
+                return False
+            print(f"WAE Lab room: backend s{i} warm", flush=True)
+            return True
+
+        if wait_each(dict(enumerate(apps, 1)), warm, apps, logs):
+            print(f"WAE Lab room: not warm after {START_TIMEOUT_S:.0f} s: opening anyway", flush=True)
 
         cfg = workdir / "haproxy.cfg"
         cfg.write_text(haproxy_config(args.host, args.port, backends))

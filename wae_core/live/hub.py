@@ -203,7 +203,11 @@ class Hub:
     # --- what viewers read ------------------------------------------------------------------
     def state(self, run_id: str, viewer: str) -> RunState:
         run = self._run(run_id)
-        brief = run.group.brief()  # outside the lock: a run's process may answer late
+        return self._seen(run, viewer, run.group.brief())  # (brief: outside the lock, see _seen)
+
+    def _seen(self, run: _Run, viewer: str, brief: tuple[int, bool, str]) -> RunState:
+        """``viewer``'s heartbeat and the run's state, from ``brief`` read before: outside the
+        lock, since a run's process may answer late."""
         with self._lock:
             run.seen[viewer] = time.monotonic()
             return self._state(run, brief)
@@ -222,8 +226,8 @@ class Hub:
                 run.snapshot, run.snapshot_at = run.group.snapshot(), now
                 run.version += 1
             version, snap = run.version, run.snapshot
-        state = self.state(run_id, viewer)
-        return Frame(state, version, None if have == version else snap)
+        # the same brief: one answer from the run's process per look, not two
+        return Frame(self._seen(run, viewer, brief), version, None if have == version else snap)
 
     def _watchers(self, run: _Run) -> int:
         now = time.monotonic()
