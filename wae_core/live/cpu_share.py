@@ -19,7 +19,7 @@ any other run, while the room's run trains            19 (15)
 So the students' runs never slow the room's run, and the pages weigh what it does. Measured
 under the room's load test (docs/speed.md, "A room under load"): the pages at 5 or 10 kept about
 one core for the room's burst (their p95 3-5 s, watchers that saw no step for 30 s) and the
-room's run 70-89 % of its solo speed; at 0, the pages' p95 1.6-2.1 s and the room's run 69-76 %.
+room's run 70-89 % of its solo speed; at 0, the pages' p95 1.6-2.1 s and the room's run 68-76 %.
 The hub stays at 0 whatever N: it answers every watcher's poll.
 
 Without autogroups (a kernel without them, or switched off) the CPU is shared by thread, and a
