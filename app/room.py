@@ -14,6 +14,7 @@ by it. See docs/serving.md.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
 import secrets
@@ -119,8 +120,10 @@ def _weigh_session(nice: int) -> None:
         try:
             Path("/proc/self/autogroup").write_text(str(nice))
             return
-        except OSError:  # the kernel takes one change per 0.1 s, machine-wide
-            time.sleep(0.1)
+        except OSError as e:
+            if e.errno != errno.EAGAIN:  # no autogroup to weigh (the kernel's default group)
+                break
+            time.sleep(0.1)  # the kernel takes one change per 0.1 s, machine-wide
     os.nice(nice)
 
 

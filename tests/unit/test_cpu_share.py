@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
 from app import room
+from harness.waiting import wait_for
 from wae_core.live import cpu_share
 from wae_core.live.cpu_share import niceness
 
@@ -42,3 +45,27 @@ def test_set_share_never_changes_the_callers_session():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_caller_in_the_kernels_default_group(monkeypatch):
+    """A CI runner's tests run in the kernel's default group (their autogroup file is empty: no
+    ancestor called setsid): a run's process with a session of its own is still weighted, one
+    still in the caller's group is left alone, and nobody's niceness read fails."""
+    if not cpu_share.autogroups():
+        pytest.skip("no autogroups on this kernel")
+    real = cpu_share._autogroup
+    in_callers_group = set()  # the processes that read as the caller's (default) group
+    monkeypatch.setattr(cpu_share, "_autogroup",
+                        lambda pid: "" if pid == "self" or pid in in_callers_group else real(pid))
+    apart = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    forked = subprocess.Popen(["sleep", "30"])
+    in_callers_group.add(forked.pid)
+    try:
+        assert isinstance(niceness(os.getpid()), int) and isinstance(niceness(forked.pid), int)
+        assert wait_for(lambda: cpu_share.set_share(apart.pid, 7), 5)
+        assert niceness(apart.pid) == 7
+        assert not cpu_share.set_share(forked.pid, 7)
+    finally:
+        for p in (apart, forked):
+            p.kill()
+            p.wait()

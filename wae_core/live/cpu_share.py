@@ -23,7 +23,11 @@ room's run 70-89 % of its solo speed; at 0, the pages' p95 1.6-2.1 s and the roo
 The hub stays at 0 whatever N: it answers every watcher's poll.
 
 Without autogroups (a kernel without them, or switched off) the CPU is shared by thread, and a
-run's threads are only ever lowered (:func:`set_share` then raises their niceness).
+run's threads are only ever lowered (:func:`set_share` then raises their niceness). A process
+whose ancestors never called ``setsid`` (under a container's init, as on a CI runner) sits in the
+kernel's default group: its autogroup file is empty and its weight cannot be set, but the runs'
+and the app processes' own sessions still can. Inside a CPU cgroup the kernel shares by cgroup
+and these weights are set but do nothing.
 """
 
 from __future__ import annotations
@@ -56,17 +60,27 @@ def own_session() -> None:
         os.setsid()
 
 
+def _autogroup(pid: int | str) -> str:
+    """Process ``pid``'s autogroup as the kernel writes it (``/autogroup-12 nice 0``); empty
+    without autogroups, for a process gone, or in the kernel's default group."""
+    if not autogroups():
+        return ""
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()
+    except OSError:
+        return ""
+
+
 def set_share(pid: int, nice: int) -> bool:
     """Give process ``pid`` the niceness ``nice``: its autogroup's with autogroups (only once it
     has a session of its own: never the caller's), else its threads' (only ever raised). True
     when done; False to try again later (the kernel takes one autogroup change per 0.1 s)."""
     if autogroups():
+        group = _autogroup(pid)
+        if group == _autogroup("self"):
+            return False  # not yet in a session of its own (or gone)
         try:
-            own = Path("/proc/self/autogroup").read_text().split()[0]
-            group = Path(f"/proc/{pid}/autogroup")
-            if group.read_text().split()[0] == own:
-                return False  # not yet in a session of its own
-            group.write_text(str(nice))
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
             return True
         except OSError:  # gone, or the kernel's rate limit (EAGAIN)
             return False
@@ -78,7 +92,8 @@ def set_share(pid: int, nice: int) -> bool:
 
 
 def niceness(pid: int) -> int:
-    """The niceness :func:`set_share` sets: the autogroup's with autogroups, else the process's."""
-    if autogroups():
-        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    """The niceness :func:`set_share` sets: the autogroup's when it has one, else the process's."""
+    group = _autogroup(pid)
+    if group:
+        return int(group.split()[-1])
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
