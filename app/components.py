@@ -203,11 +203,13 @@ def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, p
 def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
              download_name: str | None = None, width: int | str = "stretch") -> bytes:
     """Show PNG bytes (e.g. a cached grid, :func:`grid_png`); with ``download_name`` also a
-    "Download PNG" button (``key`` must then be unique on the page)."""
+    "Download PNG" button (``key`` must then be unique on the page; no rerun on click). The
+    button hands the bytes over on click only: given them, Streamlit hashes and stores a copy
+    per session and run, beside the image's own."""
     st.image(data, caption=caption, width=width, output_format="PNG")
     if download_name:
-        st.download_button(_("Download PNG"), data, file_name=download_name, mime="image/png",
-                           key=key, icon=":material/download:")
+        st.download_button(_("Download PNG"), lambda: data, file_name=download_name, mime="image/png",
+                           key=key, icon=":material/download:", on_click="ignore")
     return data
 
 
@@ -254,9 +256,14 @@ def current_seed() -> int:
         return DEFAULT_SEED
 
 
+def next_seed(seed: int) -> int:
+    """The seed "Resample" moves to."""
+    return (seed + 1) % MAX_SEED
+
+
 def bump_seed() -> None:
     """Button callback: next seed (e.g. "Resample"). Use as ``on_click=bump_seed``."""
-    st.session_state[SEED_KEY] = (current_seed() + 1) % MAX_SEED
+    st.session_state[SEED_KEY] = next_seed(current_seed())
 
 
 def model_columns(infos: Sequence[CheckpointInfo], *, header: bool = True,

@@ -72,8 +72,10 @@ def to_csv(rows: Rows) -> bytes:
 
 def csv_button(rows: Rows, key: str, name: str, label: str | None = None) -> None:
     """A download button of ``rows`` as ``name``.csv (no rerun on click); ``label`` (translated by
-    the caller) defaults to "Download CSV". The CSV's columns stay the rows' (English) keys."""
-    st.download_button(_("Download CSV") if label is None else label, to_csv(rows),
+    the caller) defaults to "Download CSV". The CSV's columns stay the rows' (English) keys. The
+    CSV is written on click only: written on every run, it and its hash cost each session's rerun
+    of a page (a live page's curves: every two seconds) for a file almost nobody downloads."""
+    st.download_button(_("Download CSV") if label is None else label, lambda: to_csv(rows),
                        file_name=file_name(name, "csv"), mime="text/csv", key=key,
                        icon=":material/download:", on_click="ignore")
 

@@ -114,9 +114,9 @@ def main() -> None:
                 mapped.append((info.label, info.ref))
     if mapped:
         csv = drawn.latent_csv(tuple(mapped), n, seed, method, mode == "draw", ds.name)
-        st.download_button(_("Download the embedding (CSV)"), csv,
-                           file_name=f"latent-{method}-seed{seed}.csv",
-                           mime="text/csv", key="latent_csv", icon=":material/download:")
+        st.download_button(_("Download the embedding (CSV)"), lambda: csv,  # handed over on click
+                           file_name=f"latent-{method}-seed{seed}.csv", mime="text/csv",
+                           key="latent_csv", icon=":material/download:", on_click="ignore")
     with st.expander(_("MMD: the formula")):
         for f in divergences.latex_of(divergences.mmd):
             st.latex(f)

@@ -326,9 +326,9 @@ def main() -> None:
     stacked = [r for r in res.get("stacked") or [] if isinstance(r, dict)]
     if stacked:
         stacked_section(stacked)
-    st.download_button(_("Download results.json"), json.dumps(res, indent=2).encode(),
+    st.download_button(_("Download results.json"), lambda: json.dumps(res, indent=2).encode(),
                        file_name="results.json", mime="application/json", key="results_download",
-                       icon=":material/download:")
+                       icon=":material/download:", on_click="ignore")  # written on click only
     with st.expander(_("The paper's numbers (CelebA 64×64, Inception FID)")):
         shown = PAPER.rename(columns={"Algorithm": _("Algorithm"), "Sharpness": _("Sharpness")})
         shown.iloc[:, 0] = [_("True data") if a == "True data" else a for a in PAPER["Algorithm"]]

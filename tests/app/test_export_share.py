@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -23,26 +25,36 @@ CSV_ELSEWHERE = {"latent_plot_": "latent_csv"}
 
 
 MEDIA: dict[str, bytes] = {}  # file id -> bytes of every media file AppTest stored
+DEFERRED: dict[str, Any] = {}  # file id -> the callable of a button that writes its file on click
 
 
 @pytest.fixture(autouse=True)
 def media(monkeypatch):
     """Record what AppTest's in-memory media store gets (its runtime is gone after a run)."""
-    load = MemoryMediaFileStorage.load_and_get_id
+    load, defer = MemoryMediaFileStorage.load_and_get_id, MediaFileManager.add_deferred
 
     def recording(self, path_or_data, mimetype, kind, filename=None):  # noqa: ANN001, ANN202
         file_id = load(self, path_or_data, mimetype, kind, filename)
         MEDIA[file_id] = path_or_data
         return file_id
 
+    def deferring(self, data_callable, *args, **kwargs):  # noqa: ANN001, ANN202
+        file_id = defer(self, data_callable, *args, **kwargs)
+        DEFERRED[file_id] = data_callable
+        return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferring)
     yield
     MEDIA.clear()
+    DEFERRED.clear()
 
 
 def download(at: AppTest, key: str) -> bytes:
-    """The bytes behind a download button."""
+    """The bytes behind a download button (written now, as a click would, when it defers them)."""
     button = next(b for b in at.get("download_button") if b.key == key)
+    if button.proto.HasField("deferred_file_id"):
+        return DEFERRED[button.proto.deferred_file_id]()
     return MEDIA[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
 
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import cache, drawn, figures, serve
-from app.components import grid_png
+from app.components import DEFAULT_SEED, grid_png, next_seed
 from tests.app.support import open_page
 
 SEED = 4242
@@ -135,3 +135,18 @@ def test_the_warm_up_runs_the_fragments(app_env, monkeypatch, page, module, name
     monkeypatch.setattr(mod, name, lambda *a, **k: calls.append(1) or fn(*a, **k))
     serve._run_page(app.PAGES_DIR / page)
     assert calls, f"the warm-up's run of {page} never called {module}.{name}"
+
+
+def test_the_warm_up_fills_the_seed_resample_moves_to(app_env, monkeypatch):
+    """The seminar's Resample moves the whole room to the next seed at once: the warm-up runs the
+    pages at that seed too, and a page run at a seed draws at it."""
+    run_page, runs = serve._run_page, []
+    monkeypatch.setattr(serve, "_run_page", lambda page, seed=None: runs.append((page.name, seed)))
+    list(serve._warm_pages())
+    for seed in (DEFAULT_SEED, next_seed(DEFAULT_SEED)):
+        assert ("mode_collapse.py", seed) in runs and ("latent.py", seed) in runs
+    seeds, coverage = [], cache.coverage
+    monkeypatch.setattr(cache, "coverage",
+                        lambda ref, n, seed, *a, **k: seeds.append(seed) or coverage(ref, n, seed, *a, **k))
+    run_page(app.PAGES_DIR / "mode_collapse.py", SEED)
+    assert seeds and set(seeds) == {SEED}

@@ -83,3 +83,17 @@ def test_a_fragment_control_reaches_the_address_bar(ui: UI) -> None:
     ui.settle()
     ui.page.wait_for_url("**interp_steps=9**", timeout=20_000)
     ui.assert_clean()
+
+
+def test_a_download_written_on_click_arrives(ui: UI) -> None:
+    """The pages' download buttons hand their file over on click only (app.export.csv_button,
+    app.components.show_png): the browser still gets the whole file, and the page does not rerun."""
+    ui.open("samples", "Samples")
+    button = ui.key("samples_download_0").get_by_role("button")
+    with ui.page.expect_download() as got:
+        button.click()
+    download = got.value
+    assert download.suggested_filename.endswith(".png")
+    with open(download.path(), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    ui.assert_clean()
