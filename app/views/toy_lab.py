@@ -34,7 +34,7 @@ ROOM_PARAM = "room"  # ?room=CODE: watch that run
 # How often a running (or watched, or queued) page redraws. The scatter plots are PNGs
 # (figures.scatter_png: a Plotly chart redrawn this often stayed blank on a busy machine); the
 # slower-changing curves and per-mode bars are Plotly charts redrawn every 2 s.
-REFRESH_S = 0.5  # points view
+REFRESH_S = live.hub.FRAME_SECONDS  # points view: as often as the hub takes a new snapshot
 CURVES_S = 2.0  # loss / metric curves, per-mode bars
 VIEW_POINTS = 600
 CANVAS = 360

@@ -61,7 +61,11 @@ from .toys import ToySource
 
 HEARTBEAT_SECONDS = 8.0  # a run or a place in the queue nobody polled for this long is let go
 FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed (its memory freed)
-FRAME_SECONDS = 0.2  # at most one snapshot of a run per this interval, whoever asks
+# At most one snapshot of a run per this interval, whoever asks; the live page redraws as often
+# (app/views/toy_lab.py REFRESH_S). At 0.2 s, ten watchers whose timers fire at their own moments
+# took five snapshots a second from the run's process, and each app process drew each one's
+# images; a page that redraws every 0.5 s shows no more than one of them.
+FRAME_SECONDS = 0.5
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 
 
