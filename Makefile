@@ -51,14 +51,15 @@ i18n: $(STAMP)
 	  --sort-by-file -w 100 --add-comments "Translators:" .
 	$(PY) -c 'from app.i18n import update; print("updated", update())'
 
-# tests/unit is CPU-bound with one torch thread per test process (tests/conftest.py): two processes
-# (pytest-xdist, a file each at a time) use both cores. The app and browser tests run one at a
-# time after it: their servers, browsers and timings need the cores to themselves. Both parts run
-# even when the first fails; the target fails if either did.
+# tests/unit and tests/app (AppTest: pages run in the test's process) are CPU-bound with one torch
+# thread per test process (tests/conftest.py): two processes (pytest-xdist, a file each at a time)
+# use both cores. The browser tests run one at a time after them: their servers, browsers and
+# timings need the cores to themselves. Both parts run even when the first fails; the target
+# fails if either did.
 test: $(STAMP) chromium fonts proxy
 	$(PY) -m ruff check .
-	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=10 -n 2 --dist loadfile tests/unit; unit=$$?; \
-	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=10 tests/app tests/e2e; rest=$$?; \
+	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=10 -n 2 --dist loadfile tests/unit tests/app; unit=$$?; \
+	WAE_NO_SKIPS=1 $(PY) -m pytest -q --durations=10 tests/e2e; rest=$$?; \
 	exit $$((unit || rest))
 
 test-fast: $(STAMP)

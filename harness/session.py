@@ -212,8 +212,7 @@ class WsSession:
                 if rec is not None:
                     rec.errors.append(f"{self.name or 'a tab'}: a page timer's fragment run was not "
                                       f"answered within {self.timeout:.0f} s")
-            if drain_until is None:
-                await self._send_due(in_flight, last_sent)
+            await self._send_due(in_flight, last_sent, draining=drain_until is not None)
             try:
                 msg = await self.next_message(0.05)
             except TimeoutError:
@@ -235,15 +234,23 @@ class WsSession:
                 res = RunResult()
         return runs
 
-    async def _send_due(self, in_flight: dict[str, float], last_sent: dict[str, float]) -> None:
+    async def _send_due(self, in_flight: dict[str, float], last_sent: dict[str, float],
+                        draining: bool = False) -> None:
         """Rerun each page timer's fragment whose interval is up, as the browser's timer does:
         not while a run of it is in flight, unless that run has gone unanswered for RESEND_S (the
         browser's timer fires whether or not its last ask was answered, so an ask the server did
         not run is superseded by the next). A fragment counts as unanswered from its oldest
-        unanswered ask: an error only when nothing answered it for ``timeout`` s."""
+        unanswered ask: an error only when nothing answered it for ``timeout`` s. ``draining``
+        (the tab is about to do something else): only the asks still unanswered are repeated.
+        Without that, an ask the server never ran (Streamlit folds the requests that arrive
+        during a run together) was waited for until ``timeout`` and counted as an error: one or
+        two watchers per seminar run, whose watch (30 s) had ended, though a tab's next tick
+        would have been answered."""
         now = time.monotonic()
         for fid, interval in list(self.auto_reruns.items()):
             since = now - last_sent.get(fid, 0.0)
+            if draining and fid not in in_flight:
+                continue
             if since >= interval and (fid not in in_flight or since >= RESEND_S):
                 in_flight.setdefault(fid, now)
                 last_sent[fid] = now
