@@ -86,9 +86,8 @@ def _warm_pages() -> Iterator[str]:
     caches: a room that arrives at once must not find them cold), at the sidebar's default seed
     and at the next one, where the seminar's Resample moves the whole room at once. (Warmed at
     the default only, each process's first visitor of Mode collapse after a Resample computed
-    that seed's coverage while the room waited behind Streamlit's cache lock: 2.2-2.6 s alone,
-    up to 13.6 s under the room's load test.) The live and training pages start nothing by
-    themselves and are left out."""
+    that seed's coverage while the room waited behind Streamlit's cache lock: 2.2-2.6 s for one
+    user alone.) The live and training pages start nothing by themselves and are left out."""
     from app.components import DEFAULT_SEED, next_seed
 
     for seed in (DEFAULT_SEED, next_seed(DEFAULT_SEED)):

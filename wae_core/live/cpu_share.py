@@ -78,7 +78,7 @@ def set_share(pid: int, nice: int) -> bool:
     if autogroups():
         group = _autogroup(pid)
         if group == _autogroup("self"):
-            return False  # not yet in a session of its own (or gone)
+            return False  # still in the caller's session (or both in the default group): not yet apart
         try:
             Path(f"/proc/{pid}/autogroup").write_text(str(nice))
             return True
