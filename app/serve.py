@@ -15,7 +15,8 @@ wait):
 3. :func:`app.cache.warm_steps`: every model and data set, one at a time, each only once no page
    is running (``app.RUNS``);
 4. what only later pages need: ``torch._dynamo`` (seconds of imports, which the first live run
-   or training needs: :func:`wae_core.live.warm_up`).
+   or training needs: :func:`wae_core.live.warm_up`); then "caches warm" on stderr;
+5. the pages again at the seed the seminar's *Resample* moves everyone to.
 
 Measured by ``scripts/bench_app.py`` (docs/speed.md).
 """
@@ -81,24 +82,27 @@ def _run_page(page: Path = FIRST_PAGE, seed: int | None = None) -> None:
          {"__name__": "wae_lab_warm_page", "__file__": str(page)})
 
 
-def _warm_pages() -> Iterator[str]:
+def _warm_pages(seed: int | None = None) -> Iterator[str]:
     """Every other page's default view, one page at a time (each process of a room fills its own
-    caches: a room that arrives at once must not find them cold), at the sidebar's default seed
-    and at the next one, where the seminar's Resample moves the whole room at once. (Warmed at
-    the default only, each process's first visitor of Mode collapse after a Resample computed
-    that seed's coverage while the room waited behind Streamlit's cache lock: 2.2-2.6 s for one
-    user alone.) The live and training pages start nothing by themselves and are left out."""
-    from app.components import DEFAULT_SEED, next_seed
+    caches: a room that arrives at once must not find them cold), at the sidebar's ``seed``
+    (default: its default). The live and training pages start nothing by themselves and are
+    left out."""
+    for file, *_ in app.PAGE_SPECS:
+        if file in NOT_WARMED:
+            continue
+        try:
+            _run_page(app.PAGES_DIR / file, seed)
+        except Exception as e:  # noqa: BLE001 - the page shows its own message to its tabs
+            print(f"WAE Lab: warm-up skipped {file} ({type(e).__name__}: {e})", file=sys.stderr)
+        yield file
 
-    for seed in (DEFAULT_SEED, next_seed(DEFAULT_SEED)):
-        for file, *_ in app.PAGE_SPECS:
-            if file in NOT_WARMED:
-                continue
-            try:
-                _run_page(app.PAGES_DIR / file, seed)
-            except Exception as e:  # noqa: BLE001 - the page shows its own message to its tabs
-                print(f"WAE Lab: warm-up skipped {file} ({type(e).__name__}: {e})", file=sys.stderr)
-            yield file
+
+def _when_idle(steps: Iterator[str]) -> None:
+    """Each step once no page is running (a step runs when it is asked for: wait before asking)."""
+    while True:
+        app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
+        if next(steps, None) is None:
+            return
 
 
 def _warm() -> None:
@@ -126,12 +130,7 @@ def _warm() -> None:
         if app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S):
             _run_page()
         t_first = time.perf_counter() - t0
-        # A step runs when it is asked for: wait before asking.
-        steps = itertools.chain(cache.warm_steps(), _warm_pages())
-        while True:
-            app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
-            if next(steps, None) is None:
-                break
+        _when_idle(itertools.chain(cache.warm_steps(), _warm_pages()))
         app.RUNS.wait_idle(IDLE_WAIT_S, QUIET_S)
         warm_up().join()
     except Exception as e:  # noqa: BLE001 - a page shows the same problem with its own message
@@ -139,6 +138,17 @@ def _warm() -> None:
         return
     print(f"WAE Lab: imports {t_imports:.1f} s, first page cached after {t_first:.1f} s, caches "
           f"warm after {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    # Then the pages at the seed the seminar's Resample moves the whole room to at once: warmed at
+    # the default only, each process's first visitor of Mode collapse after a Resample computed
+    # that seed's coverage while the room waited behind Streamlit's cache lock (2.2-2.6 s for one
+    # user alone). After the line above, which a room's start waits for (app.room): before it,
+    # they made that start 4-11 s longer (the room's browser tests).
+    from app.components import DEFAULT_SEED, next_seed
+
+    try:
+        _when_idle(_warm_pages(next_seed(DEFAULT_SEED)))
+    except Exception as e:  # noqa: BLE001 - as above
+        print(f"WAE Lab: warm-up of the next seed stopped ({type(e).__name__}: {e})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

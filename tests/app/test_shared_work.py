@@ -97,7 +97,8 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
     monkeypatch.setattr(serve, "_imports", lambda: events.append("imports"))
     # another tab connects while the first page is being cached
     monkeypatch.setattr(serve, "_run_page", lambda: events.append("first page") or tab.__enter__())
-    monkeypatch.setattr(serve, "_warm_pages", lambda: (events.append(s) or s for s in ("page x",)))
+    monkeypatch.setattr(serve, "_warm_pages",
+                        lambda seed=None: (events.append(f"{s} at {seed}") or s for s in ("page x",)))
     monkeypatch.setattr(cache, "warm_steps", lambda: (events.append(s) or s for s in ("model a", "model b")))
     done = threading.Thread(target=lambda: events.append("dynamo"))
     monkeypatch.setattr("wae_core.live.warm_up", lambda: done.start() or done)
@@ -118,7 +119,9 @@ def test_the_warm_up_keeps_still_while_a_page_runs(monkeypatch):
         warm.join(10)
     finally:
         app.IMPORTS_READY.set()
-    assert events == ["imports", "first page", "model a", "model b", "page x", "dynamo"]
+    # last, once "caches warm" is out (a room's start waits for it), the seed Resample moves to
+    assert events == ["imports", "first page", "model a", "model b", "page x at None", "dynamo",
+                      f"page x at {next_seed(DEFAULT_SEED)}"]
 
 
 @pytest.mark.parametrize(("page", "module", "name"), [("explore.py", "explore_cache", "class_mean_codes"),
@@ -137,16 +140,12 @@ def test_the_warm_up_runs_the_fragments(app_env, monkeypatch, page, module, name
     assert calls, f"the warm-up's run of {page} never called {module}.{name}"
 
 
-def test_the_warm_up_fills_the_seed_resample_moves_to(app_env, monkeypatch):
-    """The seminar's Resample moves the whole room to the next seed at once: the warm-up runs the
-    pages at that seed too, and a page run at a seed draws at it."""
-    run_page, runs = serve._run_page, []
-    monkeypatch.setattr(serve, "_run_page", lambda page, seed=None: runs.append((page.name, seed)))
-    list(serve._warm_pages())
-    for seed in (DEFAULT_SEED, next_seed(DEFAULT_SEED)):
-        assert ("mode_collapse.py", seed) in runs and ("latent.py", seed) in runs
+def test_the_warm_up_runs_a_page_at_a_seed(app_env, monkeypatch):
+    """The seminar's Resample moves the whole room to the next seed at once; the warm-up runs the
+    pages at that seed too (test_the_warm_up_keeps_still_while_a_page_runs), and a page it runs
+    at a seed draws at that seed."""
     seeds, coverage = [], cache.coverage
     monkeypatch.setattr(cache, "coverage",
                         lambda ref, n, seed, *a, **k: seeds.append(seed) or coverage(ref, n, seed, *a, **k))
-    run_page(app.PAGES_DIR / "mode_collapse.py", SEED)
+    list(serve._warm_pages(SEED))
     assert seeds and set(seeds) == {SEED}
