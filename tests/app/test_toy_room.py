@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from harness.waiting import wait_for
-from tests.app.support import VIEWS_DIR, page_text, step_counter
+from tests.app.support import VIEWS_DIR, image_urls, page_text, step_counter
 from wae_core import live
 from wae_core.live import hub as H
 from wae_core.live.slots import Slots
@@ -58,6 +58,9 @@ def test_watch_by_link_and_by_code(hub):
     student.run()
     assert step_counter(student) > first
     assert hub.state(run, "lecturer").watchers >= 1
+    # The frames are the PNGs as drawn, not a JPEG re-encoded for every watcher and frame.
+    urls = image_urls(student)
+    assert len(urls) == 3 and all(u.endswith(".png") for u in urls), urls
     # By typing the code (lower case, with a dash) in another session.
     other = page().run()
     other.text_input(key="toy_watch_code").input(f"{code[:3].lower()}-{code[3:]}")
