@@ -20,7 +20,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import cache, catalog, datasets
+from app import cache, catalog, datasets, export
 from app.catalog import CheckpointInfo, list_checkpoints
 from app.datasets import ImageDataset
 from app.i18n import N_, _, ngettext
@@ -203,13 +203,12 @@ def image_grid(images: np.ndarray, *, ncol: int | None = None, scale: int = 4, p
 def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
              download_name: str | None = None, width: int | str = "stretch") -> bytes:
     """Show PNG bytes (e.g. a cached grid, :func:`grid_png`); with ``download_name`` also a
-    "Download PNG" button (``key`` must then be unique on the page; no rerun on click). The
-    button hands the bytes over on click only: given them, Streamlit hashes and stores a copy
-    per session and run, beside the image's own."""
+    "Download PNG" button (:func:`export.png_button`: ``key`` must then be unique on the page).
+    The button hands the bytes over on click only: given them, Streamlit hashes and stores a
+    copy per session and run, beside the image's own."""
     st.image(data, caption=caption, width=width, output_format="PNG")
     if download_name:
-        st.download_button(_("Download PNG"), lambda: data, file_name=download_name, mime="image/png",
-                           key=key, icon=":material/download:", on_click="ignore")
+        export.png_button(lambda: data, key, download_name.removesuffix(".png"))
     return data
 
 
