@@ -6,7 +6,8 @@
 Prints, for each model kind, steps/s in the calling thread (wall clock and CPU time: the CPU-time
 rate is what an idle core would give), then the rate of a GAN + WAE-MMD pair stepped by the
 background thread, and the time to build one refresh of the toy page's figures (snapshot + Plotly
-figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second. ``--parallel N``
+figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second, and the CPU time
+of drawing one frame's PNGs alone (what each app process pays per frame of a run it shows). ``--parallel N``
 instead trains N GAN + WAE-MMD pairs at once, each in a process of its own as the room's hub does
 (:class:`wae_core.live.process_group.ProcessGroup`), and prints each pair's steps/s against one
 pair alone: whether the cores slow each other.
@@ -120,9 +121,16 @@ def main() -> int:
             f.to_json()
         curves.append(time.perf_counter() - t)
     group.close()
+    # The drawing alone, training stopped (CPU time, the last snapshot): what each app process
+    # pays per frame of a run it shows.
+    t = time.process_time()
+    for _ in range(20):
+        figures.toy_view_images(snap, modes, 3.0)
+    draw_ms = 1000 * (time.process_time() - t) / 20
     med = sorted(times)[len(times) // 2]
     print(f"  refresh of the points view ({n_figs} PNG plots, while training): "
-          f"{1000 * med:.0f} ms median -> {1 / med:.1f} fps possible")
+          f"{1000 * med:.0f} ms median -> {1 / med:.1f} fps possible; drawing its PNGs alone "
+          f"{draw_ms:.1f} ms of CPU")
     print(f"  refresh of the curves (3 figures): {1000 * sorted(curves)[2]:.0f} ms median")
     return 0
 
