@@ -26,11 +26,15 @@ PRIOR_MAP_COLOUR = "rgba(128, 128, 128, 0.45)"  # P_Z under coloured codes: read
 MODEL_COLOURS = {"gan": "#d62728", "wae-mmd": "#2ca02c", "wae-gan": "#9467bd", "vae": "#1f77b4"}
 
 
+def _layout_settings(height: int, title: str | None = None) -> dict[str, Any]:
+    """Every chart's height, margins, legend above the plot, and kept zoom across redraws."""
+    return {"height": height, "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+            **({"title": {"text": title}} if title else {}),
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, "uirevision": "keep"}
+
+
 def _layout(fig: go.Figure, height: int, title: str | None = None, **kw: Any) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-                      title={"text": title} if title else None,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-                      uirevision="keep", **kw)
+    fig.update_layout(**_layout_settings(height, title), **kw)
     return fig
 
 
@@ -260,13 +264,10 @@ def latent_png(codes: np.ndarray, prior: np.ndarray, extent: float = 4.0) -> byt
 
 def _built(data: list[dict[str, Any]], height: int, layout: dict[str, Any],
            title: str | None = None) -> go.Figure:
-    """A figure in one constructor call, with :func:`_layout`'s settings: the live page rebuilds
+    """A figure in one constructor call, with :func:`_layout_settings`: the live page rebuilds
     its curves for every frame of every run it shows (every 2 s, in each app process), and adding
     traces and updating the layout call by call took twice as long (Plotly validates each call)."""
-    return go.Figure({"data": data, "layout": {
-        **layout, "height": height, "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        **({"title": {"text": title}} if title else {}),
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, "uirevision": "keep"}})
+    return go.Figure({"data": data, "layout": {**layout, **_layout_settings(height, title)}})
 
 
 def losses_figure(history: dict[str, list[float]], title: str | None = None,
