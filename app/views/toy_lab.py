@@ -285,8 +285,7 @@ def view(run: str, was_active: bool) -> None:
                                 "(divergences.optimal_transport)"))
             points = entry.once(("points", i), lambda r=r: figures.points_png(
                 r.real, r.fake, snap.extent, snap.modes))
-            # stored as drawn: with "auto", Streamlit re-encodes an RGB PNG as a JPEG for every
-            # session and frame (4 % of the app processes' busy time under the room's load)
+            # "PNG": with "auto" Streamlit re-encodes an RGB PNG as JPEG per session and frame
             st.container(key=f"toy_points_{i}").image(points, width="stretch", output_format="PNG")
             export.png_button(lambda b=points: b, f"toy_points_png_{i}", f"toy-points-{r.kind}")
             if r.codes is not None:
