@@ -183,6 +183,36 @@ def test_watched_shared_run_keeps_its_slot(ring):
         hub.close(b)
 
 
+def test_the_rooms_run_keeps_its_slot_after_its_watchers_left(ring):
+    """The projector still shows the room's run once the students' tabs moved on: it keeps its
+    slot until it stops. Started again and not watched, it is a run like the others."""
+    hub = H.Hub(slots=1, lease_s=0.3, heartbeat_s=0.5, tick_s=0.05)
+    a = hub.create("lecturer", ring, [small("gan")])
+    b = hub.create("student", ring, [small("gan")])
+
+    def polled(until, seconds: float) -> bool:  # the lecturer's and the student's tabs stay open
+        return wait_for(lambda: (hub.state(a, "lecturer"), until())[1], seconds)
+
+    try:
+        hub.start(a)
+        hub.share(a)
+        hub.frame(a, "watcher")  # watched once, then that tab is gone
+        hub.start(b)
+        assert polled(lambda: hub.state(a, "lecturer").watchers == 0, 5)
+        assert not polled(lambda: not hub.state(b, "student").queued, 1.5)  # 5 leases
+        assert hub.state(a, "lecturer").running and hub.state(b, "student").eta is None
+        hub.pause(a)  # it gives its slot up
+        assert polled(lambda: hub.state(b, "student").running, 5)
+        hub.start(a)  # queued behind b; then it trains again, shared but not watched
+        assert polled(lambda: hub.state(a, "lecturer").running, 5)
+        hub.start(b)
+        assert polled(lambda: hub.state(b, "student").running, 5)  # a's lease ended
+        assert "turn" in hub.state(a, "lecturer").status
+    finally:
+        hub.close(a)
+        hub.close(b)
+
+
 def test_a_closed_tab_frees_its_place_within_seconds(ring):
     hub = H.Hub(slots=1, heartbeat_s=0.5, tick_s=0.05)
     a = hub.create("gone", ring, [small("gan")])

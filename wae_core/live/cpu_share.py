@@ -10,7 +10,7 @@ which can only be raised):
 
 ====================================================  ===========================
 process                                               niceness (weight)
-the room's run, while the room watches it             0 (1024)
+the room's run, once watched, while it trains         0 (1024)
 the pages (``app.room --nice N``) and the run hub     N, default 0 (1024)
 any other run                                         N: a page's peer
 any other run, while the room's run trains            19 (15)

@@ -80,6 +80,7 @@ class _Run:
     snapshot: GroupSnapshot | None = None
     snapshot_at: float = -math.inf
     frame_lock: threading.Lock = field(default_factory=threading.Lock)
+    room: bool = False  # the room's run: see Hub.tick
 
 
 class Hub:
@@ -314,8 +315,12 @@ class Hub:
                         run.group.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
                 elif run_id in self.slots.holders and not run.group.running:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
-                # The room's run keeps its slot while someone else watches it.
-                self.slots.pin(run_id, bool(run.code) and self._watchers(run) > 0)
+                # The room's run (shared, and watched by someone else since it took its slot)
+                # keeps its slot, and comes first, until it stops training: the projector still
+                # shows it once the students' tabs have moved on to other pages.
+                run.room = run_id in self.slots.holders and bool(run.code) and (
+                    run.room or self._watchers(run) > 0)
+                self.slots.pin(run_id, run.room)
             if self.processes:
                 self._share_cpu()
             for key, seen in list(self._tickets.items()):

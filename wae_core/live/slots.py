@@ -11,7 +11,7 @@ A seminar room presses Start together, and a 2-core host trains two toy pairs at
 (each pair steps on one thread, so one core). Refusing the third was the old behaviour; queueing
 it is fair only if the queue moves: every holder gets ``lease_s`` seconds while others wait
 (after that the hub pauses it and it may queue again), except a *pinned* holder (the room's
-shared run that others watch), which keeps its place. Leases also make the estimate exact: the
+shared run, once others have watched it), which keeps its place. Leases also make the estimate exact: the
 queue's start times follow from the holders' lease ends alone.
 
 Pure bookkeeping with an injectable clock: no threads, no torch. The hub
