@@ -140,6 +140,33 @@ def test_frame_is_not_sent_again_to_a_viewer_that_has_it(ring):
     hub.close(run)
 
 
+def test_looks_ask_the_run_once_per_interval_and_controls_show_at_once(ring):
+    """Ten pages looking at a run take one answer from its process per BRIEF_SECONDS (each
+    answer is taken from its training); the look after a control sees the control's effect."""
+    hub = H.Hub(slots=1, heartbeat_s=30)
+    run = hub.create("owner", ring, [small("gan")])
+    group = hub._runs[run].group
+    asked = []
+    real = group.brief
+    group.brief = lambda: (asked.append(1), real())[1]
+    try:
+        hub.start(run)
+        asked.clear()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.0:
+            for viewer in range(10):
+                hub.frame(run, f"page-{viewer}")
+                hub.state(run, f"page-{viewer}")
+            time.sleep(0.01)
+        assert 1 <= len(asked) <= 1.0 / H.BRIEF_SECONDS + 2
+        assert hub.state(run, "owner").running
+        hub.pause(run)
+        assert not hub.state(run, "owner").running  # not the answer from before the Pause
+        assert hub.step(run, 2) == hub.state(run, "owner").step
+    finally:
+        hub.close(run)
+
+
 def test_queue_starts_by_itself_and_watchers_share_one_snapshot(ring):
     hub = H.Hub(slots=1, lease_s=1.0, heartbeat_s=30, tick_s=0.05)
     a = hub.create("lecturer", ring, [small("gan"), small("wae-mmd")])

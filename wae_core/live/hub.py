@@ -66,6 +66,11 @@ FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed 
 # took five snapshots a second from the run's process, and each app process drew each one's
 # images; a page that redraws every 0.5 s shows no more than one of them.
 FRAME_SECONDS = 0.5
+# At most one answer from a run's process per this interval for every look at its step, state and
+# status, whoever looks (a control, Start, Pause, Step, Reset, asks afresh). Each watcher's page
+# looks two or three times a second, and every answer is taken from the run's training: under the
+# room's burst the run's process spent 0.1-0.25 core answering ten pages, as much as it trained.
+BRIEF_SECONDS = 0.25
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 
 
@@ -81,6 +86,9 @@ class _Run:
     snapshot_at: float = -math.inf
     frame_lock: threading.Lock = field(default_factory=threading.Lock)
     room: bool = False  # the room's run: see Hub.tick
+    brief: tuple[int, bool, str] | None = None  # the group's last (step, running, status)
+    brief_at: float = -math.inf
+    brief_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Hub:
@@ -156,6 +164,7 @@ class Hub:
                 run.group.status = ""
                 if self.slots.request(run_id):
                     run.group.start()
+        self._controlled(run)
         return self.state(run_id, run.owner)
 
     def pause(self, run_id: str) -> None:
@@ -163,19 +172,24 @@ class Hub:
         with self._lock:
             self.slots.release(run_id)
             run.group.pause()
+        self._controlled(run)
 
     def step(self, run_id: str, n: int) -> int:
         """``n`` steps now, in the caller's thread (a short burst needs no slot)."""
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
-        return run.group.step(n)  # pauses the background training first
+        try:
+            return run.group.step(n)  # pauses the background training first
+        finally:
+            self._controlled(run)
 
     def reset(self, run_id: str, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
         run.group.reset(configs)
+        self._controlled(run)
 
     def update(self, run_id: str, index: int, changes: dict[str, Any]) -> None:
         self._run(run_id).group.update(index, **changes)
@@ -208,7 +222,7 @@ class Hub:
     # --- what viewers read ------------------------------------------------------------------
     def state(self, run_id: str, viewer: str) -> RunState:
         run = self._run(run_id)
-        return self._seen(run, viewer, run.group.brief())  # (brief: outside the lock, see _seen)
+        return self._seen(run, viewer, self._brief(run))  # (brief: outside the lock, see _seen)
 
     def _seen(self, run: _Run, viewer: str, brief: tuple[int, bool, str]) -> RunState:
         """``viewer``'s heartbeat and the run's state, from ``brief`` read before: outside the
@@ -222,7 +236,7 @@ class Hub:
         (``snapshot`` is None when ``have`` is already the current version)."""
         run = self._run(run_id)
         with run.frame_lock:  # one viewer takes the snapshot, the others wait and share it
-            now, brief, last = time.monotonic(), run.group.brief(), run.snapshot
+            now, brief, last = time.monotonic(), self._brief(run), run.snapshot
             changed = last is None or brief != (last.step, last.running, last.status)
             # While it trains, one snapshot per FRAME_SECONDS; after a control (Step, Reset,
             # Pause) the very next look shows its effect.
@@ -233,6 +247,21 @@ class Hub:
             version, snap = run.version, run.snapshot
         # the same brief: one answer from the run's process per look, not two
         return Frame(self._seen(run, viewer, brief), version, None if have == version else snap)
+
+    @staticmethod
+    def _brief(run: _Run) -> tuple[int, bool, str]:
+        """The group's (step, running, status), asked of it at most every BRIEF_SECONDS."""
+        with run.brief_lock:
+            now = time.monotonic()
+            if run.brief is None or now - run.brief_at >= BRIEF_SECONDS:
+                run.brief, run.brief_at = run.group.brief(), now
+            return run.brief
+
+    @staticmethod
+    def _controlled(run: _Run) -> None:
+        """After a control: the next look asks the group again (and sees the control's effect)."""
+        with run.brief_lock:
+            run.brief = None
 
     def _watchers(self, run: _Run) -> int:
         now = time.monotonic()
@@ -313,6 +342,7 @@ class Hub:
                     if run_id in self.slots.holders or run_id in self.slots.queue:
                         self.slots.release(run_id)
                         run.group.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
+                        self._controlled(run)
                 elif run_id in self.slots.holders and not run.group.running:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run (shared, and watched by someone else since it took its slot)
@@ -332,9 +362,11 @@ class Hub:
                 self._runs[run_id].group.pause(
                     f"paused after its {self.slots.lease_s:.0f} s turn: {waiting} "
                     f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
+                self._controlled(self._runs[run_id])
             for key in self.slots.grant_waiting():
                 if key in self._runs:
                     self._runs[key].group.start()
+                    self._controlled(self._runs[key])
                 else:  # an image training: its page starts it on its next look
                     self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:
