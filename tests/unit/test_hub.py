@@ -318,6 +318,21 @@ def test_hub_across_processes(ring, monkeypatch):
     assert wait_for(lambda: not [p for p in runs if running(p)], 10)
 
 
+def test_a_runs_process_answers_on_one_torch_thread(ring):
+    """Its snapshots (forward passes) run on one torch thread, like its training: with torch's
+    default, a thread per core, each snapshot woke an OpenMP thread that then spun on the core
+    the run has (the room's run, under the room's burst: 0.07 of its 0.4 core)."""
+    group = H.ProcessGroup(ring, [small("gan"), small("wae-mmd")], ["GAN", "WAE-MMD"])
+    try:
+        group.start()
+        for _ in range(3):
+            assert group.snapshot().runs[1].codes is not None
+        # the thread that answers and the training thread: no OpenMP team beside them
+        assert len(os.listdir(f"/proc/{group.pid}/task")) == 2
+    finally:
+        group.close()
+
+
 def test_runs_in_processes_of_their_own_and_the_rooms_run_first(ring):
     """The room's hub (processes=True): each run trains in a child process, so two runs use two
     cores; while the room's run is watched, every other run is lowered below it. A run that never
