@@ -100,7 +100,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.browser import CHROMIUM  # noqa: E402
 from harness.images import digit_png  # noqa: E402
 from harness.load.record import Live, LongJob, QueueWait, Record, first_line  # noqa: E402
-from harness.load.report import Measured, markdown, plural, report  # noqa: E402
+from harness.load.report import Measured, cpu_series, markdown, plural, report  # noqa: E402
 from harness.load.sampler import Sampler, streamlit_metrics  # noqa: E402
 from harness.load.servers import ServerStartError, server_tracebacks, start_server  # noqa: E402
 from harness.load.steps import (  # noqa: E402
@@ -692,13 +692,15 @@ def measure(args: argparse.Namespace, processes: int, tmpdir: Path) -> Measured:
 
 def timeline(m: Measured) -> dict[str, list]:
     """The load phase in seconds from the burst's start: its interactions in the order they
-    began (start, what, latency) and the shared run's progress (time, step), to tell a burst
-    from a stall and see when the shared run slowed."""
+    began (start, what, latency), the shared run's progress (time, step) and the cores each
+    process used in 5-s bins, to tell a burst from a stall and see when the shared run slowed
+    and what took its CPU."""
     t0 = m.res["t_burst" if "t_burst" in m.res else "t_load_start"]
     live = m.res.get("live")
     return {"interactions": sorted((round(end - dt - t0, 2), kind, round(dt, 3))
                                    for end, kind, dt in m.res["record"].timeline),
-            "shared_run_steps": [(round(t - t0, 2), step) for t, step in live.progress] if live else []}
+            "shared_run_steps": [(round(t - t0, 2), step) for t, step in live.progress] if live else [],
+            "cpu_cores": cpu_series(m, t0)}
 
 
 def main(argv: list[str] | None = None) -> int:

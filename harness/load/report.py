@@ -90,6 +90,28 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
 
 
+def cpu_series(m: Measured, t0: float, seconds: float = 5.0) -> dict[str, list[float]]:
+    """Cores each process used in ``seconds``-long bins from ``t0`` (monotonic): ``"t"`` the bins'
+    starts (s from ``t0``), then one list per process, named "<role> <pid>" ("clients" for this
+    script's protocol clients): what took the CPU from whom in a burst."""
+    samples = [(t - t0, cpu) for t, cpu in m.sampler.cpu]
+    if len(samples) < 2:
+        return {}
+    start = samples[0][0] // seconds * seconds
+    edges = [start + i * seconds for i in range(int((samples[-1][0] - start) // seconds) + 1)]
+
+    def at(pid: int, t: float) -> float:  # CPU seconds at time t: the last sample before it
+        before = [cpu.get(pid) for s, cpu in samples if s <= t and cpu.get(pid) is not None]
+        return before[-1] if before else 0.0
+
+    pids = sorted({pid for _, cpu in samples for pid in cpu})
+    out: dict[str, list[float]] = {"t": [round(e, 1) for e in edges[:-1]]}
+    for pid in pids:
+        name = "clients" if pid == 0 else f"{m.role(pid)} {pid}"
+        out[name] = [round((at(pid, b) - at(pid, a)) / seconds, 2) for a, b in zip(edges, edges[1:])]
+    return out
+
+
 def peaks(m: Measured, t0: float = float("-inf"), t1: float = float("inf")) -> dict[int, float]:
     """pid -> peak RSS between t0 and t1."""
     out: dict[int, float] = {}

@@ -1,6 +1,6 @@
-"""Probes of the server under load, in a process of their own: RSS of each of its processes,
-``/_stcore/health`` latency, the machine's available memory, Streamlit's active sessions; CPU
-marks of the server, the browsers and this process."""
+"""Probes of the server under load, in a process of their own: RSS and CPU time of each of its
+processes (and of the clients), ``/_stcore/health`` latency, the machine's available memory,
+Streamlit's active sessions; CPU marks of the server, the browsers and this process."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def active_sessions(url: str, ports: dict[int, int]) -> float | None:
 def _sample_loop(url: str, root: int | None, period: float, halt, out) -> None:  # noqa: ANN001
     """The sampler process: its own GIL and event loop, so the client work in the main process
     does not delay the probes."""
-    data: dict[str, Any] = {"rss": [], "roles": {}, "health": [], "health_failures": 0, "mem_avail": [],
-                            "sessions": []}
+    data: dict[str, Any] = {"rss": [], "cpu": [], "roles": {}, "health": [], "health_failures": 0,
+                            "mem_avail": [], "sessions": []}
+    client = os.getppid()  # the load test's protocol clients
     members: dict[int, str] = {}
     ports: dict[int, int] = {}
     last_tree = last_metrics = 0.0
@@ -66,6 +67,7 @@ def _sample_loop(url: str, root: int | None, period: float, halt, out) -> None: 
             ports = app_ports(members)
         if members:
             data["rss"].append((t, {pid: r for pid in members if (r := rss_mb(pid)) is not None}))
+            data["cpu"].append((t, {**{pid: cpu_seconds(pid) for pid in members}, 0: cpu_seconds(client)}))
         h = health_latency(url)
         if h is None:
             data["health_failures"] += 1
@@ -92,10 +94,10 @@ class CpuMark:
 
 
 class Sampler:
-    """Every ``period`` s, in a separate process: RSS of every process of the server (or room),
-    ``/_stcore/health`` latency (a failure = no answer within 5 s), machine MemAvailable; every
-    2 s the number of active Streamlit sessions. :meth:`cpu_mark` reads CPU times (the server's
-    processes, browser, this script)."""
+    """Every ``period`` s, in a separate process: RSS and CPU time of every process of the server
+    (or room) and of the protocol clients, ``/_stcore/health`` latency (a failure = no answer
+    within 5 s), machine MemAvailable; every 2 s the number of active Streamlit sessions.
+    :meth:`cpu_mark` reads CPU times (the server's processes, browser, this script)."""
 
     def __init__(self, url: str, root: int | None, period: float = 0.5) -> None:
         import multiprocessing as mp
@@ -106,6 +108,7 @@ class Sampler:
         self._proc = ctx.Process(target=_sample_loop, args=(url, root, period, self._halt, self._out),
                                  daemon=True)
         self.rss: list[tuple[float, dict[int, float]]] = []
+        self.cpu: list[tuple[float, dict[int, float]]] = []  # CPU seconds so far; pid 0: the clients
         self.roles: dict[int, str] = {}
         self.health: list[float] = []
         self.health_failures = 0
@@ -128,6 +131,7 @@ class Sampler:
         if self._proc.is_alive():
             self._proc.kill()
         self.rss = data.get("rss", [])
+        self.cpu = data.get("cpu", [])
         self.roles = data.get("roles", {})
         self.health = data.get("health", [])
         self.health_failures = data.get("health_failures", 0)

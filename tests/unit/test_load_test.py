@@ -126,6 +126,23 @@ def test_phase_rate() -> None:
     assert report.phase_rate([(0.0, 500), (1.0, 0), (2.0, 30)], 0.0, 2.0) == pytest.approx(30.0)
 
 
+def test_cpu_series() -> None:
+    """Cores per process in 5-s bins from the burst's start, from the sampler's CPU seconds."""
+    class Fake:
+        roles = {11: "app"}
+        # every 0.5 s from 10 s before the burst (t0 = 100): the app process at 0.5 core until the
+        # burst, then at 1.5 (two threads); the clients at 0.2 core; a run's process from t0 on
+        cpu = [(90.0 + i / 2, {11: (i / 2) * 0.5 + max(0.0, i / 2 - 10) * 1.0, 0: 0.2 * i / 2,
+                               **({42: 0.8 * (i / 2 - 10)} if i >= 20 else {})}) for i in range(41)]
+
+    m = report.Measured(2, {}, Fake(), {}, {}, {}, 0, [])
+    got = report.cpu_series(m, 100.0)
+    assert got["t"] == [-10.0, -5.0, 0.0, 5.0]
+    assert got["app 11"] == pytest.approx([0.5, 0.5, 1.5, 1.5])
+    assert got["clients"] == pytest.approx([0.2] * 4)
+    assert got["other 42"] == pytest.approx([0.0, 0.0, 0.8, 0.8])
+
+
 def test_report_order() -> None:
     seen = ["toy-lab: open (lecturer)", "results: open", "idea: open", "connect (GET / + websocket)",
             "samples: Resample", "toy-lab: Share", "samples: open", "something new"]
