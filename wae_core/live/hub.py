@@ -67,9 +67,8 @@ FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed 
 # images; a page that redraws every 0.5 s shows no more than one of them.
 FRAME_SECONDS = 0.5
 # At most one answer from a run's process per this interval for every look at its step, state and
-# status, whoever looks (a control, Start, Pause, Step, Reset, asks afresh). Each watcher's page
-# looks two or three times a second, and every answer is taken from the run's training: under the
-# room's burst the run's process spent 0.1-0.25 core answering ten pages, as much as it trained.
+# status, whoever looks; a control (Start, Pause, Step, Reset) asks afresh. Each live page looks two
+# or three times a second, and every answer is taken from the run's training (its process's GIL).
 BRIEF_SECONDS = 0.25
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 
