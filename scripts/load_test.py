@@ -509,8 +509,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-warmup", action="store_true", help="skip the solo warm-up runs")
     p.add_argument("--timeline", type=Path,
                    help="write every interaction of the load phase (seconds after the burst began, "
-                        "what, latency) and the shared run's steps (seconds, step) to this JSON "
-                        "file, per process count")
+                        "what, latency), the shared run's steps (seconds, step) and each process's "
+                        "cores in 5-s bins to this JSON file, per process count")
     p.add_argument("--url", help="an already running app or room (default: start one)")
     p.add_argument("--pid", type=int, help="with --url: the server's (or room's) PID, for memory and CPU")
     args = p.parse_args(argv)
