@@ -140,6 +140,21 @@ def test_frame_is_not_sent_again_to_a_viewer_that_has_it(ring):
     hub.close(run)
 
 
+def test_the_look_after_start_shows_the_run_training(ring):
+    """A look right after Start gets a new snapshot (not the idle one of half a second ago):
+    a watcher sees the run move at once, as after any other control."""
+    hub = H.Hub(slots=1, heartbeat_s=30)
+    run = hub.create("owner", ring, [small("gan")])
+    try:
+        idle = hub.frame(run, "owner")
+        assert not idle.snapshot.running
+        hub.start(run)
+        got = hub.frame(run, "watcher")
+        assert got.version > idle.version and got.snapshot.running
+    finally:
+        hub.close(run)
+
+
 def test_looks_ask_the_run_once_per_interval_and_controls_show_at_once(ring):
     """Ten pages looking at a run take one answer from its process per BRIEF_SECONDS (each
     answer is taken from its training); the look after a control sees the control's effect."""

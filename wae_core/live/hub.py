@@ -237,9 +237,10 @@ class Hub:
         with run.frame_lock:  # one viewer takes the snapshot, the others wait and share it
             now, brief, last = time.monotonic(), self._brief(run), run.snapshot
             changed = last is None or brief != (last.step, last.running, last.status)
-            # While it trains, one snapshot per FRAME_SECONDS; after a control (Step, Reset,
-            # Pause) the very next look shows its effect.
-            stale = changed and (last is None or not brief[1] or now - run.snapshot_at >= FRAME_SECONDS)
+            # While it trains, one snapshot per FRAME_SECONDS; after a control (Start, Step,
+            # Reset, Pause) the very next look shows its effect.
+            stale = changed and (last is None or not brief[1] or not last.running
+                                 or now - run.snapshot_at >= FRAME_SECONDS)
             if stale:
                 run.snapshot, run.snapshot_at = run.group.snapshot(), now
                 run.version += 1
