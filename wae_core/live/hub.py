@@ -38,13 +38,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from wae_core.training.recipes import Recipe
 
 from . import cpu_share, remote
-from .groups import GroupSnapshot, LiveGroup
+from .groups import LiveGroup
+from .hub_run import BRIEF_SECONDS, FRAME_SECONDS, HubRun  # noqa: F401 - also read as hub.*
 from .process_group import ProcessGroup, prepare
 from .room_state import (  # noqa: F401 - the hub's vocabulary, also read as hub.*
     CODE_ALPHABET,
@@ -61,33 +61,7 @@ from .toys import ToySource
 
 HEARTBEAT_SECONDS = 8.0  # a run or a place in the queue nobody polled for this long is let go
 FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed (its memory freed)
-# At most one snapshot of a run per this interval, whoever asks; the live page redraws as often
-# (app/views/toy_lab.py REFRESH_S). At 0.2 s, ten watchers whose timers fire at their own moments
-# took five snapshots a second from the run's process, and each app process drew each one's
-# images; a page that redraws every 0.5 s shows no more than one of them.
-FRAME_SECONDS = 0.5
-# At most one answer from a run's process per this interval for every look at its step, state and
-# status, whoever looks; a control (Start, Pause, Step, Reset) asks afresh. Each live page looks two
-# or three times a second, and every answer is taken from the run's training (its process's GIL).
-BRIEF_SECONDS = 0.25
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
-
-
-@dataclass
-class _Run:
-    run_id: str
-    owner: str
-    group: LiveGroup
-    code: str = ""
-    seen: dict[str, float] = field(default_factory=dict)  # viewer -> last poll (monotonic)
-    version: int = 0
-    snapshot: GroupSnapshot | None = None
-    snapshot_at: float = -math.inf
-    frame_lock: threading.Lock = field(default_factory=threading.Lock)
-    room: bool = False  # the room's run: see Hub.tick
-    brief: tuple[int, bool, str] | None = None  # the group's last (step, running, status)
-    brief_at: float = -math.inf
-    brief_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Hub:
@@ -102,7 +76,7 @@ class Hub:
         # cores, and the room's run can be put first (cpu_share).
         self.processes = processes
         self._lock = threading.RLock()
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, HubRun] = {}
         self._owned: dict[str, str] = {}  # owner -> its run (one live run per session)
         self._codes: dict[str, str] = {}  # room code -> run id
         self._ended: set[str] = set()  # codes of closed runs: "has ended", not "unknown"
@@ -118,7 +92,7 @@ class Hub:
         run_id = secrets.token_hex(8)
         with self._lock:
             old = self._owned.get(owner)
-            self._runs[run_id] = _Run(run_id, owner, group, seen={owner: time.monotonic()})
+            self._runs[run_id] = HubRun(run_id, owner, group, seen={owner: time.monotonic()})
             self._owned[owner] = run_id
         if old is not None:
             self.close(old)
@@ -144,7 +118,7 @@ class Hub:
         for run_id in run_ids:
             self.close(run_id)
 
-    def _run(self, run_id: str) -> _Run:
+    def _run(self, run_id: str) -> HubRun:
         with self._lock:
             run = self._runs.get(run_id)
         if run is None:
@@ -163,7 +137,7 @@ class Hub:
                 run.group.status = ""
                 if self.slots.request(run_id):
                     run.group.start()
-        self._controlled(run)
+        run.controlled()
         return self.state(run_id, run.owner)
 
     def pause(self, run_id: str) -> None:
@@ -171,7 +145,7 @@ class Hub:
         with self._lock:
             self.slots.release(run_id)
             run.group.pause()
-        self._controlled(run)
+        run.controlled()
 
     def step(self, run_id: str, n: int) -> int:
         """``n`` steps now, in the caller's thread (a short burst needs no slot)."""
@@ -181,14 +155,14 @@ class Hub:
         try:
             return run.group.step(n)  # pauses the background training first
         finally:
-            self._controlled(run)
+            run.controlled()
 
     def reset(self, run_id: str, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
         run.group.reset(configs)
-        self._controlled(run)
+        run.controlled()
 
     def update(self, run_id: str, index: int, changes: dict[str, Any]) -> None:
         self._run(run_id).group.update(index, **changes)
@@ -221,9 +195,9 @@ class Hub:
     # --- what viewers read ------------------------------------------------------------------
     def state(self, run_id: str, viewer: str) -> RunState:
         run = self._run(run_id)
-        return self._seen(run, viewer, self._brief(run))  # (brief: outside the lock, see _seen)
+        return self._seen(run, viewer, run.brief())  # (brief: outside the lock, see _seen)
 
-    def _seen(self, run: _Run, viewer: str, brief: tuple[int, bool, str]) -> RunState:
+    def _seen(self, run: HubRun, viewer: str, brief: tuple[int, bool, str]) -> RunState:
         """``viewer``'s heartbeat and the run's state, from ``brief`` read before: outside the
         lock, since a run's process may answer late."""
         with self._lock:
@@ -234,43 +208,13 @@ class Hub:
         """The run's state and latest snapshot, taken at most every FRAME_SECONDS for all viewers
         (``snapshot`` is None when ``have`` is already the current version)."""
         run = self._run(run_id)
-        with run.frame_lock:  # one viewer takes the snapshot, the others wait and share it
-            now, brief, last = time.monotonic(), self._brief(run), run.snapshot
-            changed = last is None or brief != (last.step, last.running, last.status)
-            # While it trains, one snapshot per FRAME_SECONDS; after a control (Start, Step,
-            # Reset, Pause) the very next look shows its effect.
-            stale = changed and (last is None or not brief[1] or not last.running
-                                 or now - run.snapshot_at >= FRAME_SECONDS)
-            if stale:
-                run.snapshot, run.snapshot_at = run.group.snapshot(), now
-                run.version += 1
-            version, snap = run.version, run.snapshot
-        # the same brief: one answer from the run's process per look, not two
+        brief, version, snap = run.look()
         return Frame(self._seen(run, viewer, brief), version, None if have == version else snap)
 
-    @staticmethod
-    def _brief(run: _Run) -> tuple[int, bool, str]:
-        """The group's (step, running, status), asked of it at most every BRIEF_SECONDS."""
-        with run.brief_lock:
-            now = time.monotonic()
-            if run.brief is None or now - run.brief_at >= BRIEF_SECONDS:
-                run.brief, run.brief_at = run.group.brief(), now
-            return run.brief
-
-    @staticmethod
-    def _controlled(run: _Run) -> None:
-        """After a control: the next look asks the group again (and sees the control's effect)."""
-        with run.brief_lock:
-            run.brief = None
-
-    def _watchers(self, run: _Run) -> int:
-        now = time.monotonic()
-        return sum(1 for v, t in run.seen.items() if v != run.owner and now - t <= self.heartbeat_s)
-
-    def _state(self, run: _Run, brief: tuple[int, bool, str]) -> RunState:
+    def _state(self, run: HubRun, brief: tuple[int, bool, str]) -> RunState:
         """(under the lock) ``brief``: the group's (step, running, status), read before."""
         pos = self.slots.position(run.run_id)
-        return RunState(run.run_id, *brief, run.code, self._watchers(run),
+        return RunState(run.run_id, *brief, run.code, run.watchers(self.heartbeat_s),
                         pos[0] if pos else 0, pos[1] if pos else 0, self.slots.eta(run.run_id))
 
     # --- image trainings (Train your own): places in the same queue ----------------------------
@@ -342,14 +286,14 @@ class Hub:
                     if run_id in self.slots.holders or run_id in self.slots.queue:
                         self.slots.release(run_id)
                         run.group.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
-                        self._controlled(run)
+                        run.controlled()
                 elif run_id in self.slots.holders and not run.group.running:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run (shared, and watched by someone else since it took its slot)
                 # keeps its slot, and comes first, until it stops training: the projector still
                 # shows it once the students' tabs have moved on to other pages.
                 run.room = run_id in self.slots.holders and bool(run.code) and (
-                    run.room or self._watchers(run) > 0)
+                    run.room or run.watchers(self.heartbeat_s) > 0)
                 self.slots.pin(run_id, run.room)
             if self.processes:
                 self._share_cpu()
@@ -362,11 +306,11 @@ class Hub:
                 self._runs[run_id].group.pause(
                     f"paused after its {self.slots.lease_s:.0f} s turn: {waiting} "
                     f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
-                self._controlled(self._runs[run_id])
+                self._runs[run_id].controlled()
             for key in self.slots.grant_waiting():
                 if key in self._runs:
                     self._runs[key].group.start()
-                    self._controlled(self._runs[key])
+                    self._runs[key].controlled()
                 else:  # an image training: its page starts it on its next look
                     self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:
