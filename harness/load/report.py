@@ -100,15 +100,20 @@ def cpu_series(m: Measured, t0: float, seconds: float = 5.0) -> dict[str, list[f
     start = samples[0][0] // seconds * seconds
     edges = [start + i * seconds for i in range(int((samples[-1][0] - start) // seconds) + 1)]
 
-    def at(pid: int, t: float) -> float:  # CPU seconds at time t: the last sample before it
-        before = [cpu.get(pid) for s, cpu in samples if s <= t and cpu.get(pid) is not None]
-        return before[-1] if before else 0.0
+    def at_edges(pid: int) -> list[float]:  # its CPU seconds at each edge: the last sample before it
+        marks, last, i = [], 0.0, 0
+        for edge in edges:
+            while i < len(samples) and samples[i][0] <= edge:
+                last = samples[i][1].get(pid, last)
+                i += 1
+            marks.append(last)
+        return marks
 
-    pids = sorted({pid for _, cpu in samples for pid in cpu})
     out: dict[str, list[float]] = {"t": [round(e, 1) for e in edges[:-1]]}
-    for pid in pids:
+    for pid in sorted({pid for _, cpu in samples for pid in cpu}):
+        marks = at_edges(pid)
         name = "clients" if pid == 0 else f"{m.role(pid)} {pid}"
-        out[name] = [round((at(pid, b) - at(pid, a)) / seconds, 2) for a, b in zip(edges, edges[1:])]
+        out[name] = [round((b - a) / seconds, 2) for a, b in zip(marks, marks[1:])]
     return out
 
 
