@@ -77,6 +77,7 @@ def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
     # torch thread, as the training does. With torch's default (a thread per core) every snapshot
     # woke a second OpenMP thread, which then spun on the CPU this run has: under the room's burst
     # the two serving threads took 0.14-0.17 of its 0.38 core, the training 0.21 (from /proc).
+    # Set before the group is built: building it on the default already starts the OpenMP team.
     torch.set_num_threads(kw.get("threads", WORKER_THREADS) or torch.get_num_threads())
     group = LiveGroup(source, configs, labels, **kw)
     while True:
