@@ -8,6 +8,7 @@ The sidebar (:mod:`app.sidebar`) sets the shared state that :func:`selected_mode
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import math
@@ -161,6 +162,17 @@ def grid_array(images: np.ndarray, ncol: int | None = None, pad: int = 2,
     return out
 
 
+def png_url(data: bytes) -> str:
+    """PNG bytes as a ``data:`` URL, for ``st.image``: the image travels inside the page's own
+    websocket message. Given bytes, Streamlit stores a copy per session and run and the browser
+    fetches it with one more HTTP request; under a room's load (docs/speed.md, 2026-12-07,
+    late), those requests took a third of the server's CPU for the explorer's page and a
+    quarter for the samples' (uvicorn and Starlette in Python for every image of every tab),
+    much more than the ~4/3 larger message costs. The URL is content-addressed, as a media URL
+    is: the same image, the same URL."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
 def png_bytes(array: np.ndarray, scale: int = 1) -> bytes:
     """PNG of a uint8 (H, W) greyscale or (H, W, 3) RGB array (or float images, see
     :func:`to_uint8`), upscaled ``scale``× with nearest-neighbour so pixels stay crisp on a
@@ -206,7 +218,7 @@ def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
     "Download PNG" button (:func:`export.png_button`: ``key`` must then be unique on the page).
     The button hands the bytes over on click only: given them, Streamlit hashes and stores a
     copy per session and run, beside the image's own."""
-    st.image(data, caption=caption, width=width, output_format="PNG")
+    st.image(png_url(data), caption=caption, width=width)
     if download_name:
         export.png_button(lambda: data, key, download_name.removesuffix(".png"))
     return data
@@ -224,7 +236,7 @@ def digit_image(image: np.ndarray, *, scale: int = 6, caption: str | None = None
     """Show one 28×28 image (float in [0, 1]; (28, 28), (1, 28, 28) or RGB (3, 28, 28)) upscaled."""
     a = np.asarray(image)
     pixels = to_uint8(a.reshape(1, 3, 28, 28))[0] if a.size == 3 * 28 * 28 else to_uint8(a.reshape(28, 28))
-    st.image(png_bytes(pixels, scale), caption=caption, width=width, output_format="PNG")
+    st.image(png_url(png_bytes(pixels, scale)), caption=caption, width=width)
 
 
 # --------------------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def decoded(info: CheckpointInfo, z0: np.ndarray, offsets: Sequence[float], dire
     z = latent_ops.move(z0, offsets, u, step, scale=sigma).numpy()
     # uncached on purpose: a slider's codes rarely repeat (see explore_cache.decode_live)
     png = C.png_bytes(C.grid_array(explore_cache.decode_live(info.ref, z[None]), 1, 0), 8)
-    st.image(png, width="stretch", output_format="PNG")
+    st.image(C.png_url(png), width="stretch")
     st.caption("z = (" + ", ".join(f"{v:.2f}" for v in z) + ")")
     return png
 

@@ -285,13 +285,12 @@ def view(run: str, was_active: bool) -> None:
                                 "(divergences.optimal_transport)"))
             points = entry.once(("points", i), lambda r=r: figures.points_png(
                 r.real, r.fake, snap.extent, snap.modes))
-            # "PNG": with "auto" Streamlit re-encodes an RGB PNG as JPEG per session and frame
-            st.container(key=f"toy_points_{i}").image(points, width="stretch", output_format="PNG")
+            st.container(key=f"toy_points_{i}").image(C.png_url(points), width="stretch")
             export.png_button(lambda b=points: b, f"toy_points_png_{i}", f"toy-points-{r.kind}")
             if r.codes is not None:
                 st.caption(_("Latent space: codes of real points (Q_Z) vs prior draws (P_Z)"))
                 latent = entry.once(("latent", i), lambda r=r: figures.latent_png(r.codes, r.prior))
-                st.container(key=f"toy_latent_{i}").image(latent, width="stretch", output_format="PNG")
+                st.container(key=f"toy_latent_{i}").image(C.png_url(latent), width="stretch")
                 export.png_button(lambda b=latent: b, f"toy_latent_png_{i}", f"toy-latent-{r.kind}")
             else:
                 st.caption(_("A GAN has no encoder: there is no Q_Z to compare with P_Z."))

@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 from app import cache, catalog, datasets, explore_cache
-from app.components import grid_png
+from app.components import grid_png, png_url
 from tests.app.support import N_TRAIN, image_captions, image_urls, model_key, open_app, open_page, texts
 from tests.upload_corpus import make_corpus
 from wae_core.data.datasets import load_mnist
@@ -36,8 +35,8 @@ def decoded_urls(at: AppTest, n_models: int = 4) -> list[str]:
 
 
 def png_id(images: np.ndarray, ncol: int, scale: int) -> str:
-    """The media id Streamlit gives the PNG of an image grid (content-addressed)."""
-    return _calculate_file_id(grid_png(images, ncol, scale, 2), "image/png")
+    """The URL the app shows the PNG of an image grid at (content-addressed)."""
+    return png_url(grid_png(images, ncol, scale, 2))
 
 
 # --- Latent explorer ---------------------------------------------------------------------------

@@ -4,12 +4,15 @@ Reconstructions, Latent space, Interpolation and Results, on tiny untrained chec
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import time
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app.support import image_urls, model_key, open_page, score_tables, texts
@@ -60,6 +63,17 @@ def test_checkpoint_upload(app_env):
         assert not at.exception
         errors = texts(at.error)
         assert any(e.startswith(name) and expect in e for e in errors), errors
+
+
+def test_images_travel_inside_the_page(app_env):
+    """A page's images are data: URLs in its own message: no /media/ request per image and tab
+    (``components.png_url``; docs/speed.md, 2026-12-07, late). The explorer's decoded codes
+    are drawn by a path of their own."""
+    for page in ("samples.py", "explore.py"):
+        urls = image_urls(open_page(page))
+        assert len(urls) >= 4 and all(u.startswith("data:image/png;base64,") for u in urls), \
+            (page, [u[:40] for u in urls])
+        assert Image.open(io.BytesIO(base64.b64decode(urls[-1].split(",", 1)[1]))).format == "PNG"
 
 
 # --- Samples -------------------------------------------------------------------------------

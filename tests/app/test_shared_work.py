@@ -11,12 +11,11 @@ import time
 import numpy as np
 import plotly.express as px
 import pytest
-from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 import app
 from app import cache, drawn, figures, serve
-from app.components import DEFAULT_SEED, grid_png, next_seed
+from app.components import DEFAULT_SEED, grid_png, next_seed, png_url
 from tests.app.support import open_page
 
 SEED = 4242
@@ -61,7 +60,7 @@ def test_a_grid_with_a_pixel_width_is_drawn_to_fit():
     imgs = np.linspace(0, 1, 8 * 28 * 28, dtype=np.float32).reshape(8, 1, 28, 28)
     # 8 columns of 28 px + 2 px padding: 242 px at scale 1, so scale 3 (726 px) fits in 896 px.
     url = at.get("image")[0].proto.imgs[0].url
-    assert _calculate_file_id(grid_png(imgs, 8, 3, 2), "image/png") in url
+    assert url == png_url(grid_png(imgs, 8, 3, 2))
 
 
 def test_wait_idle_waits_for_runs_and_a_quiet_moment():

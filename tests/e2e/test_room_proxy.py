@@ -1,6 +1,7 @@
 """``python -m app.room``: two app processes behind HAProxy with cookie affinity, driven by a
 browser and by plain HTTP. A session lives in one process, so its page, its websocket, its
-``/media/`` images and its uploads must all reach that process; the tests check each, and that
+``/media/`` files (downloads; the pages' images travel inside the websocket's messages) and its
+uploads must all reach that process; the tests check each, and that
 the wrong process refuses the session (what a room without affinity would do)."""
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ def test_upload_websocket_and_media_reach_the_session_process(room: Room, browse
         for i in range(ENCODER_MODELS):
             ui.key(f"recon_user_download_{i}").first.wait_for()
         ui.settle()
+        with page.expect_download():  # a download is a /media/ file of the session's process
+            ui.key("recon_user_download_0").get_by_role("button").click()
         ui.assert_clean()
         assert not ui.errors(), ui.errors()
         main = page.locator("[data-testid='stMain']")
