@@ -165,11 +165,11 @@ def grid_array(images: np.ndarray, ncol: int | None = None, pad: int = 2,
 def png_url(data: bytes) -> str:
     """PNG bytes as a ``data:`` URL, for ``st.image``: the image travels inside the page's own
     websocket message. Given bytes, Streamlit stores a copy per session and run and the browser
-    fetches it with one more HTTP request; under a room's load (docs/speed.md, 2026-12-07,
-    late), those requests took a third of the server's CPU for the explorer's page and a
-    quarter for the samples' (uvicorn and Starlette in Python for every image of every tab),
-    much more than the ~4/3 larger message costs. The URL is content-addressed, as a media URL
-    is: the same image, the same URL."""
+    fetches it with one more HTTP request. Profiled (docs/speed.md, 2026-12-07, late night),
+    those requests took a third of the server's CPU on the explorer's page and a quarter on the
+    samples' (uvicorn's and Starlette's Python for every image of every tab), far more than the
+    4/3 larger message costs. The URL is content-addressed, as a media URL is: the same image,
+    the same URL."""
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 

@@ -2,14 +2,15 @@
 
     .venv/bin/python scripts/bench_page_cpu.py [--tabs 10]
 
-One app server (``python -m app.serve``, caches warm), one tab at a time through the load test's
-tour (``scripts/load_test.py``: every page once, an upload, three explorer sliders). The server's
-CPU time between the end of one interaction and the end of the next is that interaction's (a tab
-does nothing in between); the first ``--skip`` tabs are left out (first visits fill caches). One
-more tab stays open all along, as in a room: Streamlit forgets its compiled pages when the last
-tab closes. Prints each kind of interaction's CPU per tab (the three slider moves together) and
-the tour's sum, in ms, the mean over the tabs (the clock ticks are 10 ms). Under a burst the
-room's CPU is this times the tabs (``load_test.py --timeline`` shows it per process).
+One app server (``python -m app.serve``, its warm-up over), one tab at a time through the load
+test's tour (``scripts/load_test.py``: every page once, an upload, three explorer sliders). The
+server's CPU time between the end of one interaction and the end of the next is that
+interaction's (a tab does nothing in between); the first ``--skip`` tabs are left out (first
+visits fill caches). One more tab stays open all along, as in a room: Streamlit forgets its
+compiled pages when the last tab closes. Prints each kind of interaction's CPU per tab (the
+three slider moves together) and the tour's sum, in ms, the mean over the tabs (the clock ticks
+are 10 ms). Under a burst the room's CPU is this times the tabs (``load_test.py --timeline``
+shows it per process).
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ from harness.server import StreamlitServer  # noqa: E402
 from harness.session import WsSession  # noqa: E402
 
 WARM_TIMEOUT_S = 240.0
+QUIET_CORES = 0.05  # the server is idle below this: after "caches warm" it warms the next seed
+
+
+def wait_quiet(pid: int, timeout: float = WARM_TIMEOUT_S) -> None:
+    """Until the server used under QUIET_CORES of a core for two seconds in a row."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        c0 = cpu_seconds(pid)
+        time.sleep(1.0)
+        quiet = quiet + 1 if cpu_seconds(pid) - c0 < QUIET_CORES else 0
 
 
 class CpuRecord(Record):
@@ -85,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("the server's caches did not warm in time")
                 time.sleep(0.5)
+            wait_quiet(server.proc.pid)
             totals, errors = asyncio.run(tour(server.url, server.proc.pid, args.tabs, args.skip))
         finally:
             server.stop()

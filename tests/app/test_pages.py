@@ -67,7 +67,7 @@ def test_checkpoint_upload(app_env):
 
 def test_images_travel_inside_the_page(app_env):
     """A page's images are data: URLs in its own message: no /media/ request per image and tab
-    (``components.png_url``; docs/speed.md, 2026-12-07, late). The explorer's decoded codes
+    (``components.png_url``; docs/speed.md, 2026-12-07, late night). The explorer's decoded codes
     are drawn by a path of their own."""
     for page in ("samples.py", "explore.py"):
         urls = image_urls(open_page(page))

@@ -64,7 +64,7 @@ def test_deep_link_is_first_request_on_fresh_server(page, tmp_path) -> None:  # 
 def test_the_server_runs_on_uvloop_and_httptools(ui: UI) -> None:
     """requirements.txt's uvloop and httptools are what the running server's event loop and HTTP
     parser are (Streamlit and uvicorn take them when installed; each page element's message
-    then costs less CPU: docs/speed.md, 2026-12-07, late)."""
+    then costs less CPU: docs/speed.md, 2026-12-07, late night)."""
     ui.open("", "Welcome to WAE Lab")
     with open(f"/proc/{ui.server.proc.pid}/maps") as f:
         maps = f.read()
