@@ -216,8 +216,8 @@ def show_png(data: bytes, *, caption: str | None = None, key: str | None = None,
              download_name: str | None = None, width: int | str = "stretch") -> bytes:
     """Show PNG bytes (e.g. a cached grid, :func:`grid_png`); with ``download_name`` also a
     "Download PNG" button (:func:`export.png_button`: ``key`` must then be unique on the page).
-    The button hands the bytes over on click only: given them, Streamlit hashes and stores a
-    copy per session and run, beside the image's own."""
+    The image travels inside the page's message (:func:`png_url`); the button hands the bytes
+    over on click only: given them, Streamlit would hash and store a copy per session and run."""
     st.image(png_url(data), caption=caption, width=width)
     if download_name:
         export.png_button(lambda: data, key, download_name.removesuffix(".png"))

@@ -4,7 +4,7 @@ A room watches one run: 30 sessions polling it twice a second must not draw 60 s
 second. The hub (:mod:`wae_core.live.hub`) takes one snapshot per update and numbers it; this
 module keeps the latest snapshot of each run for the whole process and draws its images and
 figures once per version, so every watcher here gets the very same bytes (and the browser's
-``/media/`` URL stays the same between redraws of an unchanged frame).
+image URL stays the same between redraws of an unchanged frame).
 """
 
 from __future__ import annotations
