@@ -60,7 +60,7 @@ def test_watch_by_link_and_by_code(hub):
     assert hub.state(run, "lecturer").watchers >= 1
     # The frames are the PNGs as drawn, not a JPEG re-encoded for every watcher and frame.
     urls = image_urls(student)
-    assert len(urls) == 3 and all(u.endswith(".png") for u in urls), urls
+    assert len(urls) == 3 and all(u.startswith("data:image/png;base64,") for u in urls), urls
     # By typing the code (lower case, with a dash) in another session.
     other = page().run()
     other.text_input(key="toy_watch_code").input(f"{code[:3].lower()}-{code[3:]}")
