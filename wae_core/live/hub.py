@@ -137,32 +137,27 @@ class Hub:
                 run.group.status = ""
                 if self.slots.request(run_id):
                     run.group.start()
-        run.controlled()
+        run.controlled()  # trained or queued, its cleared status shows on the next look
         return self.state(run_id, run.owner)
 
     def pause(self, run_id: str) -> None:
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
-            run.group.pause()
-        run.controlled()
+            run.pause()
 
     def step(self, run_id: str, n: int) -> int:
         """``n`` steps now, in the caller's thread (a short burst needs no slot)."""
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
-        try:
-            return run.group.step(n)  # pauses the background training first
-        finally:
-            run.controlled()
+        return run.step(n)
 
     def reset(self, run_id: str, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
         run = self._run(run_id)
         with self._lock:
             self.slots.release(run_id)
-        run.group.reset(configs)
-        run.controlled()
+        run.reset(configs)
 
     def update(self, run_id: str, index: int, changes: dict[str, Any]) -> None:
         self._run(run_id).group.update(index, **changes)
@@ -285,8 +280,7 @@ class Hub:
                 elif now - last > self.heartbeat_s:
                     if run_id in self.slots.holders or run_id in self.slots.queue:
                         self.slots.release(run_id)
-                        run.group.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
-                        run.controlled()
+                        run.pause(f"paused after {self.heartbeat_s:.0f} s without a viewer")
                 elif run_id in self.slots.holders and not run.group.running:
                     self.slots.release(run_id)  # it paused itself (diverged, step limit)
                 # The room's run (shared, and watched by someone else since it took its slot)
@@ -303,14 +297,12 @@ class Hub:
             for run_id in self.slots.expired():
                 self.slots.release(run_id)
                 waiting = len(self.slots.queue)
-                self._runs[run_id].group.pause(
+                self._runs[run_id].pause(
                     f"paused after its {self.slots.lease_s:.0f} s turn: {waiting} "
                     f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
-                self._runs[run_id].controlled()
             for key in self.slots.grant_waiting():
                 if key in self._runs:
-                    self._runs[key].group.start()
-                    self._runs[key].controlled()
+                    self._runs[key].start()
                 else:  # an image training: its page starts it on its next look
                     self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:

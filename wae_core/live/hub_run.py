@@ -3,7 +3,7 @@ asked of the group once for every viewer::
 
     run = HubRun("a1b2", "session-1", group)
     brief, version, snapshot = run.look()   # (step, running, status), the snapshot and its number
-    run.controlled()                         # after Start, Pause, Step, Reset: the next look asks afresh
+    run.pause()                              # a control: the next look asks afresh
 
 In the room's hub the group lives in a process of its own (:mod:`~wae_core.live.process_group`)
 and every answer it gives is taken from its training, so however many pages look, the group is
@@ -16,9 +16,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from wae_core.training.recipes import Recipe
+
 from .groups import GroupSnapshot, LiveGroup
+from .runs import LiveConfig
 
 # At most one snapshot of a run per this interval, whoever asks; the live page redraws as often
 # (app/views/toy_lab.py REFRESH_S). At 0.2 s, ten watchers whose timers fire at their own moments
@@ -61,6 +65,25 @@ class HubRun:
         """After a control: the next look asks the group again (and sees the control's effect)."""
         with self._brief_lock:
             self._brief = None
+
+    # The group's controls: each one's effect shows on the very next look.
+    def start(self) -> None:
+        self.group.start()
+        self.controlled()
+
+    def pause(self, status: str = "") -> None:
+        self.group.pause(status)
+        self.controlled()
+
+    def step(self, n: int) -> int:
+        try:
+            return self.group.step(n)  # pauses the background training first
+        finally:
+            self.controlled()
+
+    def reset(self, configs: Sequence[Recipe | LiveConfig] | None = None) -> None:
+        self.group.reset(configs)
+        self.controlled()
 
     def look(self) -> tuple[Brief, int, GroupSnapshot]:
         """(brief, version, snapshot): the latest snapshot, taken at most every FRAME_SECONDS for
