@@ -89,6 +89,14 @@ class StreamlitServer:
     def pid(self) -> int:
         return self.proc.pid
 
+    def wait_warm(self, timeout: float) -> None:
+        """Until the server's log says its caches are warm (``app.serve``'s warm-up)."""
+        deadline = time.monotonic() + timeout
+        while "caches warm" not in self.log_tail(20000):
+            if time.monotonic() > deadline:
+                raise RuntimeError("no 'caches warm' line in the server log")
+            time.sleep(0.1)
+
     def log_tail(self, n: int = 4000) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-n:]

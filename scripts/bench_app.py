@@ -195,10 +195,7 @@ def cold_starts(browser, workdir: Path, starts: int, drop: bool) -> None:  # noq
     server = StreamlitServer(workdir / "warm")
     tab = Tab(browser)
     try:
-        while "caches warm" not in server.log_tail(20000):
-            if time.perf_counter() - t0 > TIMEOUT_S:
-                raise RuntimeError("no 'caches warm' line in the server log")
-            time.sleep(0.1)
+        server.wait_warm(TIMEOUT_S)
         warm = time.perf_counter() - t0
         fin, done = tab.timed(lambda: tab.page.goto(server.url, wait_until="commit"))
     finally:

@@ -91,13 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = StreamlitServer(Path(tmp))
         try:
-            deadline = time.monotonic() + WARM_TIMEOUT_S
-            while "caches warm" not in server.log_path.read_text(errors="replace"):
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server's caches did not warm in time")
-                time.sleep(0.5)
-            wait_quiet(server.proc.pid)
-            totals, errors = asyncio.run(tour(server.url, server.proc.pid, args.tabs, args.skip))
+            server.wait_warm(WARM_TIMEOUT_S)
+            wait_quiet(server.pid)
+            totals, errors = asyncio.run(tour(server.url, server.pid, args.tabs, args.skip))
         finally:
             server.stop()
     for kind, ms in totals.items():
