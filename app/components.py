@@ -186,7 +186,7 @@ def png_bytes(array: np.ndarray, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=cache.ARRAY_KEYS)
 def grid_png(images: np.ndarray, ncol: int | None = None, scale: int = 4, pad: int = 2) -> bytes:
     """PNG bytes of an image grid (see :func:`grid_array`), upscaled ``scale``×; cached, so a
     rerun that shows the same (cached) samples does not encode them again."""

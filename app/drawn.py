@@ -100,7 +100,7 @@ def stacked_mode_map(counts: tuple[int, ...], title: str, lang: str) -> go.Figur
 
 # --- Latent space --------------------------------------------------------------------------------
 @per_language
-@st.cache_resource(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=48, hash_funcs=cache.ARRAY_KEYS)
 def latent_map(ref: Ref, n: int, seed: int, method: str, draw: bool, dataset: str,
                user_xy: np.ndarray | None, user_names: tuple[str, ...], lang: str) -> go.Figure:
     """The latent page's map of one model (:func:`app.figures.latent_map_figure` of

@@ -93,7 +93,7 @@ def neighbour_index(classifier: Ref) -> NeighbourIndex:
     return index
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=cache.ARRAY_KEYS)
 def nearest_training(images: np.ndarray, classifier: Ref, k: int = NEIGHBOURS_K) -> dict[str, np.ndarray]:
     """The k nearest training images of each image (n, 1, 28, 28) in the classifier's feature
     space: {"dist": (n, k) feature distances, "idx": (n, k) training-set indices}, nearest first."""
@@ -122,7 +122,7 @@ def class_mean_codes(ref: Ref, dataset: str = datasets.DEFAULT) -> np.ndarray:
     return latent_ops.class_means(codes, ds.y, datasets.get(dataset).n_classes).numpy()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=cache.ARRAY_KEYS)
 def arithmetic(ref: Ref, z: np.ndarray, z_from: np.ndarray, z_to: np.ndarray) -> np.ndarray:
     """Decode :func:`wae_core.models.latent_ops.arithmetic_path`: z + t·(z_to − z_from) for t in
     ``latent_ops.ARITHMETIC_STEPS``. Images (steps, 1, 28, 28)."""
