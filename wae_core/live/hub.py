@@ -286,8 +286,11 @@ class Hub:
                 # The room's run (shared, and watched by someone else since it took its slot)
                 # keeps its slot, and comes first, until it stops training: the projector still
                 # shows it once the students' tabs have moved on to other pages.
-                run.room = run_id in self.slots.holders and bool(run.code) and (
-                    run.room or run.watchers(self.heartbeat_s) > 0)
+                # (From the viewers' own poll times: a busy hub that ticked late still counts a
+                # watcher who came and went in between.)
+                holder = self.slots.holders.get(run_id)
+                run.room = holder is not None and bool(run.code) and (
+                    run.room or run.watched_since(holder.since))
                 self.slots.pin(run_id, run.room)
             if self.processes:
                 self._share_cpu()

@@ -100,6 +100,10 @@ class HubRun:
                 self.version += 1
             return brief, self.version, self.snapshot
 
+    def watched_since(self, t: float) -> bool:
+        """Whether a viewer other than its owner polled it at ``t`` (monotonic) or later."""
+        return any(v != self.owner and seen >= t for v, seen in self.seen.items())
+
     def watchers(self, heartbeat_s: float) -> int:
         """Viewers other than its owner that polled within ``heartbeat_s``."""
         now = time.monotonic()
