@@ -52,7 +52,9 @@ def test_a_second_session_reuses_the_figures_dicts(lab_env, monkeypatch, page):
     (export.spec), and the chart is the same as from the figure itself."""
     import plotly.graph_objects as go
     import plotly.io as pio
+    import streamlit as st
 
+    st.cache_resource.clear()  # (figures an earlier test drew keep their dicts)
     dicts = []
     to_dict = go.Figure.to_dict
     monkeypatch.setattr(go.Figure, "to_dict", lambda self: dicts.append(1) or to_dict(self))
