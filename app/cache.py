@@ -59,11 +59,10 @@ def _limit_blas() -> None:
 
 def array_key(a: np.ndarray) -> bytes:
     """What a cached function's array argument is keyed by (``hash_funcs=ARRAY_KEYS``): its dtype,
-    shape and the SHA-1 of its bytes. Streamlit's own hash of an array (BLAKE2b, in Python's
-    hashing of the call) took ~390 µs for a 64-image batch here, SHA-1 ~130 µs (it runs on the
-    CPU's SHA instructions): a page hashes such batches at every rerun, for every session (its
-    grids, sharpness, reconstructions), 11 % of the pages' script CPU in a py-spy profile of the
-    load test's tour."""
+    shape and the SHA-1 of its bytes. Streamlit's own hash of an array (BLAKE2b) took ~390 µs for
+    a 64-image batch here, SHA-1 ~130 µs (it runs on the CPU's SHA instructions). A page hashes
+    such batches at every rerun, for every session (its grids, sharpness, reconstructions): 11 %
+    of the pages' script CPU in a py-spy profile of the load test's tour (docs/speed.md)."""
     a = np.ascontiguousarray(a)
     return b"%s%r" % (a.dtype.str.encode(), a.shape) + hashlib.sha1(a, usedforsecurity=False).digest()
 
