@@ -113,9 +113,9 @@ def _freeze_heap() -> None:
     cyclic garbage collector's sight for good; reference counting still frees them.
 
     Each full collection walked them all: 0.2 s of CPU with Python's lock held, every tab of the
-    room waiting, several times per process in a room's first minute (``gc.callbacks`` timing
-    one tab at a time through the load test's tour: 7 full collections in the warm-up, one in 8
-    tabs afterwards, 216 ms; none once frozen). What a session made before this stays frozen
+    process waiting, about once per 8 tabs of the load test's tour (``gc.callbacks`` timing one
+    tab at a time: 7 full collections in the warm-up, one in 8 tabs afterwards, 216 ms; none once
+    frozen). What a session made before this stays frozen
     too: its reference cycles, if it ends, are never collected (a few per open tab)."""
     gc.collect()
     gc.freeze()
