@@ -1,7 +1,7 @@
 """Benchmark of the live toy engine: training steps/s per model and the toy page's refresh cost.
 
     .venv/bin/python scripts/bench_live.py [--threads 1] [--seconds 5] [--preset "as shipped"] [--batch N]
-        [--parallel N]
+        [--parallel N] [--malloc-default]
 
 Prints, for each model kind, steps/s in the calling thread (wall clock and CPU time: the CPU-time
 rate is what an idle core would give), then the rate of a GAN + WAE-MMD pair stepped by the
@@ -10,7 +10,9 @@ figures + JSON, i.e. what a 0.2 s fragment rerun costs), as frames per second, a
 of drawing one frame's PNGs alone (what each app process pays per frame of a run it shows). ``--parallel N``
 instead trains N GAN + WAE-MMD pairs at once, each in a process of its own as the room's hub does
 (:class:`wae_core.live.process_group.ProcessGroup`), and prints each pair's steps/s against one
-pair alone: whether the cores slow each other.
+pair alone: whether the cores slow each other. Like a run's process, it keeps freed memory
+(:mod:`wae_core.malloc`); ``--malloc-default`` measures glibc's default instead (not with
+``--parallel``: each run's process sets its own).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import replace  # noqa: E402
 import torch  # noqa: E402
 
 from wae_core import live  # noqa: E402
+from wae_core.malloc import keep_freed_memory  # noqa: E402
 from wae_core.training import recipes  # noqa: E402
 
 
@@ -70,7 +73,10 @@ def main() -> int:
     p.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     p.add_argument("--kinds", nargs="+", default=["gan", "wae-mmd", "wae-gan", "vae"])
     p.add_argument("--parallel", type=int, help="train this many pairs at once, a process each")
+    p.add_argument("--malloc-default", action="store_true",
+                   help="glibc's default thresholds, not wae_core.malloc's (the steps' page faults)")
     a = p.parse_args()
+    kept = not a.malloc_default and keep_freed_memory()
     torch.set_num_threads(a.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     def recipe(kind: str) -> recipes.Recipe:
@@ -79,7 +85,8 @@ def main() -> int:
 
     m, t = recipe("wae-mmd").model, recipe("wae-mmd").train
     print(f"torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} CPUs, "
-          f"load average {load:.2f}; preset {a.preset!r}: MLPs {m.depth} x {m.hidden}, batch {t.batch_size}")
+          f"load average {load:.2f}; preset {a.preset!r}: MLPs {m.depth} x {m.hidden}, batch {t.batch_size}; "
+          f"freed memory {'kept (wae_core.malloc)' if kept else 'returned (glibc default)'}")
     src = live.ToySource.builtin("ring")
     if a.parallel:
         pairs = [recipe("gan"), recipe("wae-mmd")]

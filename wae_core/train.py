@@ -21,6 +21,7 @@ import torch.distributed as dist
 
 from wae_core import cli
 from wae_core.data.datasets import DatasetUnavailableError, load_dataset
+from wae_core.malloc import keep_freed_memory
 from wae_core.models import checkpoint as ckpt
 from wae_core.models.config import ModelConfig, TrainConfig
 from wae_core.models.generative import build_model
@@ -98,6 +99,7 @@ def init_record(path: Path, meta: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     a = build_parser().parse_args(argv)
+    keep_freed_memory()  # this process only trains (wae_core.malloc)
     dataset, mcfg, tcfg = configs_from_args(a)
     try:
         data = load_dataset(dataset, "train", tcfg.seed)

@@ -21,6 +21,7 @@ from wae_core.live import cpu_share, remote
 from wae_core.live import hub as H
 from wae_core.live.cpu_share import niceness
 from wae_core.live.slots import Slots, host_slots
+from wae_core.training import recipes
 
 
 class Clock:
@@ -351,6 +352,26 @@ def test_a_runs_process_answers_on_one_torch_thread(ring):
             assert group.snapshot().runs[1].codes is not None
         # the thread that answers and the training thread: no OpenMP team beside them
         assert len(os.listdir(f"/proc/{group.pid}/task")) == 2
+    finally:
+        group.close()
+
+
+def minor_faults(pid: int) -> int:
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[7])
+
+
+def test_a_runs_process_keeps_the_memory_its_steps_free(ring):
+    """A run's process keeps freed memory (wae_core.malloc). With glibc's default every step of
+    the shipped WAE-MMD handed its large blocks back to the kernel and took them again: ~690
+    minor page faults per step, ~1.7 ms of its ~10 (here: 264 per step without, 5 with it)."""
+    group = H.ProcessGroup(ring, [recipes.live_recipe(recipes.DEFAULT_LIVE_PRESET, "wae-mmd")])
+    try:
+        group.start()
+        assert wait_for(lambda: group.step_count >= 20, 60)
+        faults, steps = minor_faults(group.pid), group.step_count
+        assert wait_for(lambda: group.step_count >= steps + 100, 60)
+        per_step = (minor_faults(group.pid) - faults) / (group.step_count - steps)
+        assert per_step < 20, f"{per_step:.0f} minor page faults per training step"
     finally:
         group.close()
 
