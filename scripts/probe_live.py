@@ -28,6 +28,7 @@ import torch  # noqa: E402
 from wae_core import live  # noqa: E402
 from wae_core.data.datasets import TOY_STD, toy_modes  # noqa: E402
 from wae_core.evaluation.metrics import toy_quality  # noqa: E402
+from wae_core.malloc import keep_freed_memory  # noqa: E402
 from wae_core.training import recipes  # noqa: E402
 
 PROTOCOL_SAMPLES = 2500
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     when.add_argument("--steps", type=int, nargs="+", help="step counts instead of seconds")
     p.add_argument("--seeds", type=int, default=1, help="repeat with this many sampling seeds")
     a = p.parse_args(argv)
+    keep_freed_memory()  # as a run's process does (wae_core.malloc)
     load = os.getloadavg()[0]
     print(f"preset {a.preset!r}, {a.toy}, GAN + {a.wae}, {os.cpu_count()} CPUs, load {load:.2f}")
     runs = [probe(a.preset, a.wae, a.toy, a.steps or a.at, s, steps=bool(a.steps)) for s in range(a.seeds)]
