@@ -81,6 +81,18 @@ class Live:
         t, cols = self.metrics[-1]
         return t - self.t_start, cols
 
+    def first_shown(self, column: int, modes: str, share: float) -> float | None:
+        """Seconds after Start of the first reading whose ``column`` showed ``modes`` covered
+        ("8/8") and at least ``share`` high quality; None if none did."""
+        if self.t_start is None:
+            return None
+        for t, cols in self.metrics:
+            col = cols[column] if len(cols) > column else {}
+            shown = col.get("High quality", "").rstrip("%")
+            if col.get("Modes covered") == modes and shown and float(shown) / 100 >= share:
+                return t - self.t_start
+        return None
+
 
 def first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()

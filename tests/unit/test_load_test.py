@@ -178,3 +178,16 @@ def test_a_starter_watches_a_whole_turn_by_default(lt) -> None:
     assert lt.OWN_RUN_S == LEASE_SECONDS
     assert lt.TURN_OVER in f"paused after its {LEASE_SECONDS:.0f} s turn: 1 run waited"
     assert lt.TURN_OVER in Path(hub.__file__).read_text()  # the hub's note the client waits for
+
+
+def test_the_wae_bar_is_the_first_reading_that_shows_it() -> None:
+    live = record.Live(t_start=100.0)
+    col = lambda modes, share: {"Modes covered": modes, "High quality": share}  # noqa: E731
+    live.metrics = [(110.0, [col("8/8", "90%"), col("7/8", "60%")]),  # the GAN's column is not read
+                    (130.0, [col("8/8", "90%"), col("8/8", "49%")]),
+                    (145.0, [col("8/8", "90%"), col("8/8", "50%")]),
+                    (160.0, [col("8/8", "90%"), col("8/8", "42%")])]
+    assert live.first_shown(1, *report.WAE_BAR) == 45.0
+    assert report.wae_bar_text(live) == "at 45 s"
+    live.metrics = live.metrics[:2]
+    assert report.wae_bar_text(live) == "never"
