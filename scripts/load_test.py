@@ -93,6 +93,7 @@ import shlex
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -284,9 +285,12 @@ async def ws_long_job(url: str, job: LongJob, stop: asyncio.Event, timeout: floa
 
 
 # --- the live page: lecturer, watchers, starters --------------------------------------------------
-async def ws_lecturer(url: str, live: Live, rec: Record, stop: asyncio.Event, timeout: float) -> None:
+async def ws_lecturer(url: str, live: Live, rec: Record, stop: asyncio.Event, timeout: float,
+                      preset: str = "") -> None:
     """The projector's tab: Start, Share, read the room code, keep the page open (its timers
-    running) until ``stop``; each of the shared run's step lines and metrics is recorded."""
+    running) until ``stop``; each of the shared run's step lines and metrics is recorded.
+    ``preset``: the live page's preset, from the URL as a shared link sets it (default: the
+    page's own)."""
     who = "lecturer"
     s = WsSession(url, timeout, who)
     noted = Noted(who, "toy-lab (open)", rec)
@@ -303,8 +307,10 @@ async def ws_lecturer(url: str, live: Live, rec: Record, stop: asyncio.Event, ti
 
     try:
         await connect(s, rec)
-        if await ws_step(who, "toy-lab: open (lecturer)", rec, s.run(page=TOY), "toy_start") is None:
-            raise RuntimeError("the live page did not open")
+        query = urllib.parse.urlencode({"toy_preset": preset}) if preset else ""
+        if await ws_step(who, "toy-lab: open (lecturer)", rec, s.run(page=TOY, query=query), "toy_start",
+                         need_text=f"Running the preset {preset}" if preset else None) is None:
+            raise RuntimeError("the live page did not open" + (f" with preset {preset}" if preset else ""))
         res = await press(s, who, "toy-lab: Start (lecturer)", "toy_start", rec)
         live.t_start = time.monotonic()
         if res is not None and (q := page_queue(s)):
@@ -493,6 +499,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--live-sessions", type=int, default=10,
                    help="seminar: sessions on the live page (1 lecturer + watchers; 0: none)")
     p.add_argument("--live-starters", type=int, default=3, help="seminar: watchers that also press Start")
+    p.add_argument("--live-preset", default="",
+                   help="seminar: the lecturer's preset on the live page, e.g. fast (default: the page's)")
     p.add_argument("--own-run-seconds", type=float, default=OWN_RUN_S,
                    help="seminar: a starter watches its own run until its turn ends or this long, "
                         f"then presses Pause (default {OWN_RUN_S:g}: a whole turn)")
@@ -610,7 +618,7 @@ async def seminar_phase(args: argparse.Namespace, url: str, png: bytes, png_path
     roles = live_roles(args.sessions, args.live_sessions, args.live_starters)
     lecturer = None
     if roles[0] == "lecturer":
-        lecturer = asyncio.create_task(ws_lecturer(url, live, rec, stop, args.timeout))
+        lecturer = asyncio.create_task(ws_lecturer(url, live, rec, stop, args.timeout, args.live_preset))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.code_ready.wait(), 3 * args.timeout)
         await asyncio.sleep(args.job_lead)  # solo: the shared run, no watchers, no students

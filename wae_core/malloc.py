@@ -4,8 +4,10 @@ glibc's malloc hands a block of 128 KiB or more (one 256 x 128 float32 activatio
 again when it is freed, either as its own mapping or by trimming the top of the heap. Every step
 then touches new pages: the live toy's WAE-MMD (batch 256, 7-scale IMQ kernel) took ~690 minor
 page faults per step, ~1.7 ms of its ~10 ms on one core of this machine. With both thresholds
-raised (``mallopt``) they are gone: the pair's step went from ~17.9 to ~15.8 ms, and the app's
-pages did not change (``scripts/bench_live.py`` against ``--malloc-default``; docs/speed.md).
+raised (``mallopt``) they are gone: the page's GAN + WAE-MMD pair trained 54-58 steps/s against
+47-48 (``scripts/bench_live.py`` against ``--malloc-default``, alternated; docs/speed.md). The
+app's pages gained nothing (``scripts/bench_page_cpu.py``), so only processes that train set it:
+a run's (``wae_core.live.process_group``) and the training CLI's.
 
 Process-wide and once per process; a no-op where the C library is not glibc.
 """
