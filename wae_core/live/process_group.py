@@ -74,7 +74,7 @@ def _serve(conn: Any, source: ToySource, configs: Sequence[Recipe | LiveConfig],
            labels: Sequence[str] | None, kw: dict[str, Any]) -> None:
     """The child: one LiveGroup, and a loop that answers the parent's calls in order."""
     cpu_share.own_session()  # its share of the CPU is set apart from the hub's (cpu_share)
-    keep_freed_memory()  # a step without page faults (wae_core.malloc): ~12 % more steps/s
+    keep_freed_memory()  # a step without page faults (wae_core.malloc): the pair +18 % steps/s
     # This thread answers the calls and takes the snapshots (the views' forward passes): on one
     # torch thread, as the training does. With torch's default (a thread per core) every snapshot
     # woke a second OpenMP thread, which then spun on the CPU this run has: under the room's burst
