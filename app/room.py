@@ -198,6 +198,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--nice", type=int, default=APP_NICE, choices=range(20), metavar="0-19",
                     help=f"niceness of the app processes (default {APP_NICE}, the room's run's; "
                     "10 puts the room's run first, the pages after it: docs/serving.md)")
+    ap.add_argument("--logs", type=Path, default=None,
+                    help="keep the hub's, the app processes' and the proxy's logs in this folder "
+                         "(default: a temporary folder, removed when the room stops)")
     args = ap.parse_args(argv)
     if args.processes < 1:
         ap.error("--processes must be at least 1")
@@ -225,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     # Handlers first: a Ctrl-C while processes start still stops the ones already started.
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    workdir = Path(tempfile.mkdtemp(prefix="wae-room-"))
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    workdir = args.logs or Path(tempfile.mkdtemp(prefix="wae-room-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     hub: list[subprocess.Popen] = []
     apps: list[subprocess.Popen] = []
@@ -325,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         stop(proxy)
         stop(apps)
         stop(hub)
-    shutil.rmtree(workdir, ignore_errors=True)
+    if not args.logs:
+        shutil.rmtree(workdir, ignore_errors=True)
     print("WAE Lab room: stopped", flush=True)
     return code
 

@@ -31,6 +31,7 @@ class Room:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"  # UI.open reads .url
         self.log_path = workdir / "room.log"
+        self.logs = workdir / "logs"  # the hub's, app processes' and proxy's (app.room --logs)
         runs = workdir / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
@@ -38,7 +39,8 @@ class Room:
         where = ["--backends", ",".join(backends)] if backends else ["--processes", str(processes)]
         hub_flag = [] if hub is None else ["--hub" if hub else "--no-hub"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.room", *where, "--port", str(self.port), *hub_flag],
+            [sys.executable, "-m", "app.room", *where, "--port", str(self.port), *hub_flag,
+             "--logs", str(self.logs)],
             cwd=ROOT, env=server_env(runs, one_thread=one_thread), stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
         try:

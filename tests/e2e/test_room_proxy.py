@@ -47,6 +47,8 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
         r.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(r.log_path, ARTIFACTS / "room.log")
+        for log in r.logs.glob("*.log"):  # the hub's and each app process's: what a failure left
+            shutil.copyfile(log, ARTIFACTS / f"room-{log.name}")
 
 
 def _cookies(context, url: str) -> dict[str, str]:  # noqa: ANN001 - playwright BrowserContext
@@ -258,6 +260,8 @@ def test_a_shared_run_is_watched_from_the_other_process(room: Room, browser) -> 
         wait_until(lambda: toy_step(student) > seen + 20 and toy_points(student) != points, 60,
                    "the watched counter and points to advance across processes")
         student.assert_clean()
+        # the hub's log, kept by app.room --logs (and copied to test-artifacts), says it trains
+        assert re.search(r"WAE Lab hub: run \w+ trains \(", (room.logs / "hub.log").read_text())
     finally:
         for c in contexts:
             c.close()

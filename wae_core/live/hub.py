@@ -64,6 +64,12 @@ FORGET_SECONDS = 900.0  # a paused run nobody looked at for this long is closed 
 TICK_SECONDS = 0.25  # how often the hub moves the queue and checks heartbeats
 
 
+def _note(text: str) -> None:
+    """One line in the hub's log (``app.room --logs`` keeps it; the room's tests copy it to
+    test-artifacts): what a run that never moved left behind."""
+    print(f"{time.strftime('%H:%M:%S')} WAE Lab hub: {text}", file=sys.stderr, flush=True)
+
+
 class Hub:
     """Live toy runs, their slots and room codes; thread-safe, every method returns plain data."""
 
@@ -136,9 +142,18 @@ class Hub:
                     raise RoomError("A model diverged: press Reset before starting again.")
                 run.group.status = ""
                 if self.slots.request(run_id):
-                    run.group.start()
+                    self._start(run_id)
+                else:
+                    _note("run {} queued: position {} of {}".format(run_id, *self.slots.position(run_id)))
         run.controlled()  # trained or queued, its cleared status shows on the next look
         return self.state(run_id, run.owner)
+
+    def _start(self, run_id: str) -> None:
+        """(under the lock) Its slot is granted: train, and say so in the log with the time it
+        took (a run's process is made at its first Start)."""
+        t0 = time.monotonic()
+        self._runs[run_id].start()
+        _note(f"run {run_id} trains ({time.monotonic() - t0:.2f} s to start)")
 
     def pause(self, run_id: str) -> None:
         run = self._run(run_id)
@@ -305,7 +320,7 @@ class Hub:
                     f"run{'s' if waiting != 1 else ''} waited for the CPU. Press Start to queue again.")
             for key in self.slots.grant_waiting():
                 if key in self._runs:
-                    self._runs[key].start()
+                    self._start(key)
                 else:  # an image training: its page starts it on its next look
                     self.slots.pin(key, ends_by_itself=True)
         for run_id in to_close:
