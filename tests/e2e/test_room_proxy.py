@@ -245,6 +245,8 @@ def test_a_shared_run_is_watched_from_the_other_process(room: Room, browser) -> 
         lecturer = UI(contexts[0].new_page(), room)
         lecturer.open("toy-lab", "Live toy training")
         lecturer.click("toy_start")
+        # one click took: the lecturer's own counter moves (told apart from a watcher who sees none)
+        wait_until(lambda: toy_step(lecturer) or None, 60, "the lecturer's run to train after one Start")
         lecturer.click("toy_share")
         code = wait_until(lambda: re.search(r"Room code ([A-Z2-9]{6})", lecturer.main_text()), 60,
                           "the room code").group(1)
