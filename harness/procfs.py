@@ -46,20 +46,31 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command's name (which may hold spaces and parentheses):
+    field 3 of proc(5), the state, is ``[0]``. Raises OSError for a process gone."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process (0 when it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def minor_faults(pid: int) -> int:
+    """Minor page faults of one process so far (pages the kernel had to map in)."""
+    return int(stat_fields(pid)[7])
 
 
 def running(pid: int) -> bool:
     """The process exists and has not exited (a zombie has: it only waits to be reaped, which
     takes the machine's init a moment for the orphans of a stopped room)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat_fields(pid)[0] != "Z"
     except (OSError, IndexError):
         return False
 
@@ -78,7 +89,7 @@ def descendants(root: int) -> list[int]:
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                ppid = int(stat_fields(int(d.name))[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(d.name))

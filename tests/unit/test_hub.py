@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from harness.procfs import cmdline, descendants, running
+from harness.procfs import cmdline, descendants, minor_faults, running
 from harness.server import free_port
 from harness.waiting import wait_for
 from wae_core import live
@@ -356,14 +356,11 @@ def test_a_runs_process_answers_on_one_torch_thread(ring):
         group.close()
 
 
-def minor_faults(pid: int) -> int:
-    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[7])
-
-
 def test_a_runs_process_keeps_the_memory_its_steps_free(ring):
     """A run's process keeps freed memory (wae_core.malloc). With glibc's default every step of
     the shipped WAE-MMD handed its large blocks back to the kernel and took them again: ~690
-    minor page faults per step, ~1.7 ms of its ~10 (here: 264 per step without, 5 with it)."""
+    minor page faults per step, ~1.7 ms of its ~10 (here: 264 and 2,812 per step without it in
+    two runs, 5 with it)."""
     group = H.ProcessGroup(ring, [recipes.live_recipe(recipes.DEFAULT_LIVE_PRESET, "wae-mmd")])
     try:
         group.start()
